@@ -1,0 +1,8 @@
+"""The CLI's subcommands, one module each, in the order ``--help`` lists them.
+
+Each module has ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``, and
+imports nothing heavy at module level (torch, pandas and fvcore are imported inside ``run``), so
+that ``inception-calc report`` starts fast.
+"""
+
+COMMANDS = ("report", "explain", "specs")

@@ -1,0 +1,27 @@
+"""inception-calc report: the per-layer cost table."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..engine import analyze
+from ..output import emit
+from ..render import FORMATS, render
+from . import common
+
+HELP = "per-layer (and per-branch) output sizes, weights, params and MACs of a network"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common.add_spec(parser)
+    common.add_input(parser)
+    common.add_depth(parser)
+    parser.add_argument("--aux", action="store_true", help="show the auxiliary heads (training only) as rows")
+    common.add_format(parser, FORMATS)
+    common.add_output(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    analysis = analyze(args.spec, args.input)
+    emit(render(analysis, args.format, args.depth, args.aux), args.output)
+    return 0

@@ -1,0 +1,33 @@
+"""The one error a user of inception_calc ever sees.
+
+Every problem with user input (a spec file, a row, a flag, a claim, an input size) is raised as
+:class:`CalcError`, which carries where the problem is, what the bad value is, and how to fix it.
+The CLI prints it as one line on stderr and exits with status 2.
+"""
+
+from __future__ import annotations
+
+
+class CalcError(ValueError):
+    """A user-facing error: ``where: what; fix``, printed on one line.
+
+    ``where`` names the place (file, row, branch, layer, field), ``what`` says what is wrong and
+    quotes the value, ``fix`` says how to put it right.
+    """
+
+    def __init__(self, what: str, *, where: str = "", fix: str = "") -> None:
+        self.what = what
+        self.where = where
+        self.fix = fix
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        text = f"{self.where}: {self.what}" if self.where else self.what
+        if self.fix:
+            text = f"{text}; {self.fix}"
+        return " ".join(text.split())  # one line, whatever the parts held
+
+    def located(self, outer: str) -> "CalcError":
+        """The same error with ``outer`` (say the file) put in front of its location."""
+        where = f"{outer}, {self.where}" if self.where else outer
+        return CalcError(self.what, where=where, fix=self.fix)

@@ -1,0 +1,96 @@
+"""Closed-form arithmetic: one small pure function per quantity and layer kind.
+
+These functions are the single source of truth for every number inception_calc prints. They see
+integers (sizes, channels, kernels) and return integers; Python's integers never overflow, so the
+results are exact at any input size. The engine only walks the network and calls them.
+
+Notation: ``H`` input height (the same formulas hold for the width), ``k`` kernel, ``s`` stride,
+``p`` padding on each side, ``Cin``/``Cout`` channels, ``g`` groups.
+"""
+
+from __future__ import annotations
+
+FLOOR = "floor"
+CEIL = "ceil"
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0) -> int:
+    """Hout = floor((H + 2p - k) / s) + 1  (convolutions always round down).
+
+    Returns 0 or less when the kernel does not fit in the padded input; callers report that.
+    """
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+def pool_output_size(size: int, kernel: int, stride: int, pad: int = 0, rounding: str = FLOOR) -> int:
+    """Hout of a pooling window, with the row's rounding.
+
+    floor: Hout = floor((H + 2p - k) / s) + 1
+    ceil:  Hout = ceil((H + 2p - k) / s) + 1, less one when the last window would start at or
+           beyond H + p, i.e. entirely in the right padding: (Hout - 1) * s >= H + p.
+           This is PyTorch's ``ceil_mode=True`` and Caffe's pooling rule.
+    """
+    span = size + 2 * pad - kernel
+    if rounding == FLOOR:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if span >= 0 and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def conv_weights(cin: int, cout: int, kh: int, kw: int, groups: int = 1) -> int:
+    """weights = Cin / g * Cout * kh * kw."""
+    return cin // groups * cout * kh * kw
+
+
+def bias_count(channels: int, bias: bool) -> int:
+    """biases = Cout when the layer has a bias, else 0."""
+    return channels if bias else 0
+
+
+def batch_norm_params(channels: int) -> int:
+    """bn = 2 * C: the affine scale and shift (running mean and variance are buffers)."""
+    return 2 * channels
+
+
+def conv_macs(hout: int, wout: int, weights: int) -> int:
+    """MACs = Hout * Wout * weights: each output pixel applies every kernel element once."""
+    return hout * wout * weights
+
+
+def linear_weights(in_features: int, out_features: int) -> int:
+    """weights = in * out."""
+    return in_features * out_features
+
+
+def linear_macs(weights: int) -> int:
+    """MACs = in * out = weights, once per image."""
+    return weights
+
+
+def elements(channels: int, height: int, width: int) -> int:
+    """activations = C * H * W output elements."""
+    return channels * height * width
+
+
+def smallest_valid_size(fits, start: int, limit: int = 1 << 16) -> int | None:
+    """The least size >= start for which ``fits(size)`` holds, assuming ``fits`` is monotone.
+
+    Used to tell a user the smallest input a network accepts. Exponential then binary search,
+    so it asks ``fits`` O(log n) times.
+    """
+    if fits(start):
+        return start
+    low, high = start, start + 1
+    while not fits(high):
+        low, high = high, high * 2
+        if high > limit:
+            return None
+    while high - low > 1:
+        mid = (low + high) // 2
+        if fits(mid):
+            high = mid
+        else:
+            low = mid
+    return high

@@ -1,0 +1,44 @@
+"""Write results whole or not at all: to a temporary file beside the target, then renamed over it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import CalcError
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader (or a crash) sees the old file or the new one,
+    never a torn one: write a temporary file in the same folder, flush it to disk, rename it."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CalcError("the folder does not exist", where=f"--output {path}", fix=f"create {folder} first")
+    mode = "wb" if isinstance(data, bytes) else "w"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise CalcError(f"cannot write there ({exc.strerror})", where=f"--output {path}") from None
+    try:
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def emit(text: str, output: str | None) -> None:
+    """Print ``text``, or write it to ``output`` atomically when one is given."""
+    if output:
+        write_atomic(output, text)
+    else:
+        sys.stdout.write(text)

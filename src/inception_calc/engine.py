@@ -130,8 +130,8 @@ def _steps_cost(row: Row, steps: tuple[_Step, ...], shape: Shape, level: str) ->
         except CalcError as exc:
             raise (exc if step.name == row.name else exc.located(f"layer '{step.name}'")) from None
         except _TooSmall as exc:
-            where = "" if step.name == row.name else f"layer '{step.name}' "
-            raise _TooSmall(f"{where}({step.summary}): {exc}") from None
+            where = "" if step.name == row.name else f", layer '{step.name}'"
+            raise _TooSmall(f"{where} ({step.summary}): {exc}") from None
         costs.append(make_cost(step.name, step.layer.kind, step.summary, shape, out, weights, biases, bn, macs,
                           out[0] * out[1] * out[2], (), aux, level))
         shape = out
@@ -183,7 +183,7 @@ def _walk(network: Network, shape: Shape) -> tuple[Cost, ...]:
         except CalcError as exc:
             raise exc.located(f"row '{row.name}'") from None
         except _TooSmall as exc:
-            raise _TooSmall(f"row '{row.name}', {exc}") from None
+            raise _TooSmall(f"row '{row.name}'{exc}") from None
         rows.append(cost)
         outputs[row.name] = cost.out_shape
         if not row.after:

@@ -269,6 +269,18 @@ def test_inception3a_in_every_output_format(googlenet):
     assert text.splitlines()[-4].endswith("= 128,049,152")  # the MACs sum line
 
 
+def test_explain_shows_a_dropped_last_window(tmp_path):
+    spec = tmp_path / "drop.toml"
+    spec.write_text('name = "drop"\ninput = [1, 5, 6]\n[[rows]]\nname = "pool"\nkind = "maxpool"\n'
+                    'kernel = 2\nstride = 2\npad = 1\nrounding = "ceil"\n')
+    text = derivation(analyze(str(spec)), "pool")
+    # height: ceil((5 + 2 - 2) / 2) + 1 = 4, less the window starting at 3 * 2 = 6 >= 5 + 1: 3
+    assert ("ceil((5 + 2*1 - 2) / 2) + 1 - 1 (the last window would start in the padding: 3 x 2 >= 5 + 1) = 3 "
+            "(height)") in text
+    # width: ceil((6 + 2 - 2) / 2) + 1 = 4, and 3 * 2 = 6 < 6 + 1 keeps it
+    assert "ceil((6 + 2*1 - 2) / 2) + 1 = 4 (width)" in text
+
+
 def test_totals_in_every_output_format(googlenet):
     a = googlenet
     inference, training = derived_totals(224, 224)

@@ -67,9 +67,24 @@ def test_pool_output_size_matches_torch_ceil_and_floor_mode():
                             size, kernel, stride, pad, rounding)
                         checked += 1
                         span = size + 2 * pad - kernel
-                        dropped += ceil_mode and out.shape[-1] == -(-span // stride)  # ceil + 1 - 1
+                        drops = ceil_mode and out.shape[-1] == -(-span // stride)  # ceil(span / s) + 1 - 1
+                        if ceil_mode:
+                            assert f.ceil_drops_last_window(size, kernel, stride, pad) == drops, (
+                                size, kernel, stride, pad)
+                        dropped += drops
     assert checked > 1000
     assert dropped > 0  # the last-window rule was exercised, not just the plain ceil
+
+
+@pytest.mark.parametrize("size, kernel, stride, pad, expected", [
+    (5, 2, 2, 1, True),     # ceil(5 / 2) * 2 = 6 >= 5 + 1
+    (6, 2, 2, 1, False),    # ceil(6 / 2) * 2 = 6 < 6 + 1
+    (5, 1, 3, 0, True),     # ceil(4 / 3) * 3 = 6 >= 5 + 0 (PyTorch drops it; Caffe only does so when padded)
+    (112, 3, 2, 0, False),  # ceil(109 / 2) * 2 = 110 < 112: GoogLeNet's pools never drop one
+    (3, 5, 1, 0, False),    # the window does not fit at all: nothing to drop
+])
+def test_ceil_drops_last_window(size, kernel, stride, pad, expected):
+    assert f.ceil_drops_last_window(size, kernel, stride, pad) is expected
 
 
 @pytest.mark.parametrize("cin, cout, kh, kw, groups, expected", [

@@ -4,6 +4,7 @@ names where the problem is and how to fix it, exit status 2, nothing on stdout, 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -50,18 +51,30 @@ def test_unknown_spec_name_lists_the_known():
     assert "use one of googlenet" in line
 
 
-def test_missing_file(tmp_path):
-    assert_one_line_error(run_cli("report", str(tmp_path / "nowhere.toml")),
-                          "nowhere.toml: no such file", "check the path")
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_missing_file(tmp_path, suffix):
+    assert_one_line_error(run_cli("report", str(tmp_path / f"nowhere{suffix}")),
+                          f"nowhere{suffix}: no such file", "check the path")
 
 
-def test_unreadable_file(tmp_path):
-    path = write(tmp_path, "latin1.toml", b'name = "caf\xe9"\n')  # not UTF-8
-    assert_one_line_error(run_cli("report", path), "latin1.toml", "cannot read the file", "UnicodeDecodeError")
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_unreadable_file(tmp_path, suffix):
+    path = write(tmp_path, f"latin1{suffix}", b'name = "caf\xe9"\n')  # not UTF-8
+    assert_one_line_error(run_cli("report", path), f"latin1{suffix}", "cannot read the file", "UnicodeDecodeError",
+                          "save it as UTF-8 text")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_file_without_read_permission(tmp_path):
+    path = Path(write(tmp_path, "secret.toml", 'name = "x"\n'))
+    path.chmod(0)
+    assert_one_line_error(run_cli("report", str(path)), "secret.toml", "cannot read the file", "PermissionError",
+                          "check that the file is readable")
 
 
 def test_a_directory_is_not_a_spec(tmp_path):
-    assert_one_line_error(run_cli("report", str(tmp_path)), "is a directory, not a spec file")
+    assert_one_line_error(run_cli("report", str(tmp_path)), "is a directory, not a spec file",
+                          "give the path of a .toml or .json spec file")
 
 
 def test_malformed_toml(tmp_path):

@@ -19,7 +19,10 @@ def _size_line(label: str, sizes: list[tuple[int, int, int, int, int]], rounding
     """``out = floor((28 + 2*1 - 3) / 1) + 1 = 28``, once when height and width agree."""
     parts = []
     for axis, (size, k, s, p, out) in zip(("height", "width"), sizes):
-        parts.append((f"{rounding}(({size} + 2*{p} - {k}) / {s}) + 1 = {out}", axis))
+        dropped = ""
+        if rounding == f.CEIL and f.ceil_drops_last_window(size, k, s, p):
+            dropped = f" - 1 (the last window would start in the padding: {out} x {s} >= {size} + {p})"
+        parts.append((f"{rounding}(({size} + 2*{p} - {k}) / {s}) + 1{dropped} = {out}", axis))
     if parts[0][0] == parts[1][0]:
         return f"{label} = {parts[0][0]}"
     return f"{label} = " + "; ".join(f"{text} ({axis})" for text, axis in parts)

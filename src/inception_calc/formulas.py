@@ -39,6 +39,14 @@ def pool_output_size(size: int, kernel: int, stride: int, pad: int = 0, rounding
     return out
 
 
+def ceil_drops_last_window(size: int, kernel: int, stride: int, pad: int = 0) -> bool:
+    """Whether ceil rounding's last window would start in the right padding and is dropped:
+    ceil((H + 2p - k) / s) * s >= H + p  (then Hout = ceil((H + 2p - k) / s), not one more).
+    """
+    span = size + 2 * pad - kernel
+    return span >= 0 and -(-span // stride) * stride >= size + pad
+
+
 def conv_weights(cin: int, cout: int, kh: int, kw: int, groups: int = 1) -> int:
     """weights = Cin / g * Cout * kh * kw."""
     return cin // groups * cout * kh * kw

@@ -422,9 +422,14 @@ def _read(path: Path) -> Any:
     except FileNotFoundError:
         raise CalcError("no such file", where=str(path), fix="check the path, or run 'inception-calc specs'") from None
     except IsADirectoryError:
-        raise CalcError("is a directory, not a spec file", where=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalcError(f"cannot read the file ({exc.__class__.__name__}: {exc})", where=str(path)) from None
+        raise CalcError("is a directory, not a spec file", where=str(path),
+                        fix="give the path of a .toml or .json spec file") from None
+    except UnicodeDecodeError as exc:
+        raise CalcError(f"cannot read the file ({exc.__class__.__name__}: {exc})", where=str(path),
+                        fix="save it as UTF-8 text") from None
+    except OSError as exc:
+        raise CalcError(f"cannot read the file ({exc.__class__.__name__}: {exc})", where=str(path),
+                        fix="check that the file is readable (its permissions)") from None
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)

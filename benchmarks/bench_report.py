@@ -1,0 +1,174 @@
+"""Benchmark: the analytic report against an fvcore count of the real network, side by side.
+
+Measures, in one run:
+
+(a) the whole process ``python -m inception_calc report`` (GoogLeNet at 224, table): wall time and
+    peak resident memory of each child (``os.wait4``'s rusage, ``ru_maxrss``), median of --runs runs;
+    and, from one ``-X importtime`` run, that torch/torchvision/fvcore/pandas/matplotlib are never
+    imported;
+(b) a whole process that imports torch, torchvision and fvcore, builds
+    ``torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)`` and runs
+    ``FlopCountAnalysis(model, torch.zeros(1, 3, 224, 224)).total()``: median of --fvcore-runs runs;
+    the ratio (b) / (a);
+(c) the engine in process: full GoogLeNet analyses per second, ``analyze(network, (3, 224, 224))``
+    on a pre-loaded network, best of several ``timeit`` repeats.
+
+Targets (issue 2, on the 2-core development machine): report <= 0.2 s and <= 60 MiB with torch never
+imported; >= 20x faster than the fvcore process; >= 5,000 analyses/s. Each is printed with PASS or
+MISS; the exit status is 1 when any target is missed.
+
+    python benchmarks/bench_report.py [--runs 9] [--fvcore-runs 3] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+HEAVY = ("torch", "torchvision", "fvcore", "pandas", "matplotlib")
+
+REPORT_TARGET_S = 0.2
+REPORT_TARGET_MIB = 60.0
+SPEEDUP_TARGET = 20.0
+ANALYSES_TARGET = 5_000.0
+
+FVCORE_SCRIPT = """
+import logging, warnings
+warnings.filterwarnings("ignore")
+logging.disable(logging.WARNING)
+import torch, torchvision
+from fvcore.nn import FlopCountAnalysis
+model = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False).eval()
+with torch.no_grad():
+    counter = FlopCountAnalysis(model, torch.zeros(1, 3, 224, 224))
+    counter.unsupported_ops_warnings(False)
+    counter.uncalled_modules_warnings(False)
+    print(counter.total())
+"""
+
+
+def child_env() -> dict[str, str]:
+    """This checkout's package first on the path, so the benchmark measures the code beside it."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+
+
+def run_child(argv: list[str]) -> tuple[float, float, str]:
+    """Run one child to completion: (wall seconds, peak RSS in MiB, stdout).
+
+    Peak memory is the child's own ``ru_maxrss`` (KiB on Linux) from ``os.wait4``, so runs do not
+    blur into each other as ``RUSAGE_CHILDREN``'s running maximum would.
+    """
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=child_env(), cwd=ROOT)
+    out = child.stdout.read()
+    child.stdout.close()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"bench_report: {' '.join(argv[:4])} ... exited with {child.returncode}")
+    return wall, usage.ru_maxrss / 1024, out.decode()
+
+
+def heavy_imports_of_report() -> list[str]:
+    """Modules from HEAVY that ``python -X importtime -m inception_calc report`` imports (none, we hope)."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "inception_calc", "report"],
+                          capture_output=True, text=True, env=child_env(), cwd=ROOT, check=True)
+    names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    if "inception_calc.engine" not in names:
+        raise SystemExit("bench_report: the importtime listing did not show inception_calc.engine")
+    return sorted(n for n in names if n.split(".")[0] in HEAVY)
+
+
+def engine_analyses_per_second(repeats: int = 7) -> tuple[float, int]:
+    """Best-of-``repeats`` rate of full GoogLeNet analyses on a pre-loaded network, in this process."""
+    sys.path.insert(0, str(SRC))
+    from inception_calc import analyze, load_spec
+
+    network = load_spec("googlenet")
+    analyze(network, (3, 224, 224))  # plan it once, as any caller after its first analysis
+    timer = timeit.Timer(lambda: analyze(network, (3, 224, 224)))
+    number, _ = timer.autorange()
+    number = max(number, 200)
+    best = min(timer.repeat(repeat=repeats, number=number)) / number
+    return 1 / best, number
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=9, help="report runs (median); at least 7")
+    parser.add_argument("--fvcore-runs", type=int, default=3, help="fvcore runs (median); at least 3")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    args = parser.parse_args(argv)
+    if args.runs < 7 or args.fvcore_runs < 3:
+        parser.error("--runs must be at least 7 and --fvcore-runs at least 3")
+
+    report_cmd = [sys.executable, "-m", "inception_calc", "report"]
+    run_child(report_cmd)  # warm the file cache and byte-code, as a user's second run would be
+    report = [run_child(report_cmd) for _ in range(args.runs)]
+    report_s = statistics.median(r[0] for r in report)
+    report_mib = statistics.median(r[1] for r in report)
+    heavy = heavy_imports_of_report()
+
+    fvcore_cmd = [sys.executable, "-c", FVCORE_SCRIPT]
+    fvcore = [run_child(fvcore_cmd) for _ in range(args.fvcore_runs)]
+    fvcore_s = statistics.median(r[0] for r in fvcore)
+    fvcore_mib = statistics.median(r[1] for r in fvcore)
+    fvcore_total = int(fvcore[0][2].split()[-1])
+    speedup = fvcore_s / report_s
+
+    rate, number = engine_analyses_per_second()
+
+    figures = {
+        "report_wall_s": report_s, "report_peak_mib": report_mib, "report_heavy_imports": heavy,
+        "report_runs": args.runs, "fvcore_wall_s": fvcore_s, "fvcore_peak_mib": fvcore_mib,
+        "fvcore_total": fvcore_total, "fvcore_runs": args.fvcore_runs, "speedup": speedup,
+        "analyses_per_s": rate, "cpus": os.cpu_count(), "python": sys.version.split()[0],
+    }
+    checks = {
+        "report_time": report_s <= REPORT_TARGET_S,
+        "report_memory": report_mib <= REPORT_TARGET_MIB,
+        "no_heavy_imports": not heavy,
+        "speedup": speedup >= SPEEDUP_TARGET,
+        "analyses_per_s": rate >= ANALYSES_TARGET,
+    }
+    figures["pass"] = checks
+
+    print(f"inception_calc benchmark  (Python {figures['python']}, {figures['cpus']} CPUs)")
+    print()
+    print(f"{'':44} {'wall (median)':>14} {'peak RSS':>10}")
+    print(f"{'(a) python -m inception_calc report':44} {report_s:>12.3f} s {report_mib:>6.1f} MiB"
+          f"   ({args.runs} runs)")
+    print(f"{'(b) fvcore FlopCountAnalysis, torchvision':44} {fvcore_s:>12.3f} s {fvcore_mib:>6.1f} MiB"
+          f"   ({args.fvcore_runs} runs; total {fvcore_total:,})")
+    print(f"{'    ratio (b) / (a)':44} {speedup:>12.1f} x")
+    print(f"{'(c) analyze(googlenet, 3x224x224) in process':44} {rate:>10,.0f} /s   "
+          f"({1e6 / rate:.0f} us each; best of 7 x {number})")
+    print()
+    print("targets")
+    print(f"  {verdict(checks['report_time'])}  report wall time  {report_s:.3f} s <= {REPORT_TARGET_S} s")
+    print(f"  {verdict(checks['report_memory'])}  report peak RSS   {report_mib:.1f} MiB <= {REPORT_TARGET_MIB:.0f} MiB")
+    print(f"  {verdict(checks['no_heavy_imports'])}  report imports none of {', '.join(HEAVY)}"
+          + (f" (imported: {', '.join(heavy)})" if heavy else ""))
+    print(f"  {verdict(checks['speedup'])}  faster than the fvcore process  {speedup:.1f}x >= {SPEEDUP_TARGET:.0f}x")
+    print(f"  {verdict(checks['analyses_per_s'])}  engine analyses   {rate:,.0f}/s >= {ANALYSES_TARGET:,.0f}/s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -351,7 +351,7 @@ def test_rounding_warnings_follow_the_input():
             if _pool_rounding_differs(sh[before], 3, 2) or _pool_rounding_differs(sw[before], 3, 2):
                 names.add(pool)
         if _pool_rounding_differs(sh["maxpool3"], 5, 3) or _pool_rounding_differs(sw["maxpool3"], 5, 3):
-            names |= {"aux1.0", "aux2.0"}
+            names |= {"aux1.pool", "aux2.pool"}
         return names
 
     quiet = next(n for n in range(224, 1000) if not warned(n, n))
@@ -359,7 +359,7 @@ def test_rounding_warnings_follow_the_input():
     a = analyze("googlenet", "3x300x250")
     assert {w.split(":")[0] for w in a.warnings} == warned(300, 250)
     # 18 and 15 on the 14x14 level: ceil gives 6x5, floor gives floor(13/3)+1 = 5 by floor(10/3)+1 = 4
-    assert "aux1.0: ceil rounding gives 6x5, floor would give 5x4" in a.warnings
+    assert "aux1.pool: ceil rounding gives 6x5, floor would give 5x4" in a.warnings
 
 
 def test_smallest_input():

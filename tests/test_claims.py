@@ -305,6 +305,7 @@ def test_verify_imports_no_heavy_library():
                                 "'weights'? known quantities: weights, biases, bn, params, macs, flops, activations"),
     ("inception3a.weights = 12.3.4", "cannot read '12.3.4' as a number; write it as one of: 163328, 163,328"),
     ("inception3a.weights 163328", "no operator"),
+    ("inception3a .weights = 1", "the name before the operator has a space in it"),
     ("inception3a = 5", "names no quantity"),
     ("inception3a.weights =", "has no value"),
     ("inception3a.weights = 28x28x256", "weights is a count, but '28x28x256' is a shape"),

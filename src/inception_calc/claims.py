@@ -112,6 +112,9 @@ def parse_claim(text: str, convention: Convention = Convention(), *, spec: str =
     if not isinstance(text, str):
         raise CalcError(f"a claim must be text, got {text!r}", where=place, fix=f"write {GRAMMAR}")
     match = _CLAIM.match(text)
+    if not match and any(op in text for op in "=~≈"):
+        raise CalcError(f"cannot read the claim {text!r}: the name before the operator has a space in it",
+                        where=place, fix=f"write the name as one dotted word: {GRAMMAR}")
     if not match:
         raise CalcError(f"cannot read the claim {text!r}: no operator", where=place,
                         fix=f"write {GRAMMAR}; the operator is = (exact) or ~ (at the written precision)")

@@ -23,7 +23,7 @@ HELP = "check hand-computed claims (shapes, weights, params, MACs, FLOPs) and sh
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="[SPEC] [CLAIMS.toml]",
+    parser.add_argument("paths", nargs="*", metavar="SPEC|CLAIMS",
                         help="the spec (default googlenet, or the claims file's) and/or a claims file; with --claim "
                              "a lone positional is the SPEC, without it the claims file")
     parser.add_argument("--claim", action="append", default=[], metavar="CLAIM",

@@ -67,6 +67,22 @@ def conv_macs(hout: int, wout: int, weights: int) -> int:
     return hout * wout * weights
 
 
+def separable_conv_weights(cin: int, cout: int, kh: int, kw: int, depth_multiplier: int) -> tuple[int, int]:
+    """A depthwise separable conv: a kh x kw depthwise conv giving m maps per input channel, then a
+    1x1 pointwise conv to Cout.
+
+    depthwise = Cin * m * kh * kw;  pointwise = Cin * m * Cout.  Returns (depthwise, pointwise).
+    """
+    return cin * depth_multiplier * kh * kw, cin * depth_multiplier * cout
+
+
+def separable_conv_macs(hout: int, wout: int, cin: int, cout: int, kh: int, kw: int, depth_multiplier: int) -> int:
+    """MACs = Hout * Wout * (depthwise + pointwise weights): both parts run at the output size
+    (the depthwise conv carries the stride, the pointwise conv follows at stride 1)."""
+    depthwise, pointwise = separable_conv_weights(cin, cout, kh, kw, depth_multiplier)
+    return hout * wout * (depthwise + pointwise)
+
+
 def linear_weights(in_features: int, out_features: int) -> int:
     """weights = in * out."""
     return in_features * out_features

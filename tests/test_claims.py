@@ -153,7 +153,7 @@ def test_shapes_are_exact_under_both_operators():
     "inception3a.branch2.1.macs = 86,704,128",  # 28 x 28 x 110,592
     "conv1.out_shape = 112x112x64",         # floor((224 + 2x3 - 7) / 2) + 1 = 112
     "conv2.1.weights = 110,592",            # 64 x 192 x 3 x 3
-    "aux1.1.weights = 65,536",              # the head's 1x1 conv: 512 x 128 x 1 x 1
+    "aux1.conv.weights = 65,536",             # the head's 1x1 conv: 512 x 128 x 1 x 1
     "fc.weights = 1,024,000",               # 1024 x 1000
     "total.weights = 6,990,272",            # sum of the main rows (engine total, checked by its own tests)
     "total.macs ~ 1.58e9",                  # 1,582,671,872

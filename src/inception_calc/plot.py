@@ -38,6 +38,11 @@ def compact(n: float) -> str:
     return f"{n:.3g}" if n else "0"
 
 
+def require_matplotlib() -> None:
+    """Raise the error naming the ``plot`` extra unless matplotlib can be imported."""
+    _matplotlib()
+
+
 def _matplotlib() -> tuple[Any, Any, Any]:
     """(Figure, FigureCanvasAgg, ticker), or a clear error naming the ``plot`` extra."""
     try:

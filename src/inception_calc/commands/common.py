@@ -38,7 +38,8 @@ def add_plot(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def plot_path(value: str | None) -> str | None:
-    """The --plot file, checked before any work is done: it must name a .png file."""
+    """The --plot file, checked before any work is done: a .png file in an existing folder, and
+    matplotlib importable."""
     if value is None:
         return None
     from pathlib import Path
@@ -50,4 +51,7 @@ def plot_path(value: str | None) -> str | None:
     folder = Path(value).parent
     if not folder.is_dir():
         raise CalcError("the folder does not exist", where=f"--plot {value}", fix=f"create {folder} first")
+    from ..plot import require_matplotlib
+
+    require_matplotlib()  # refuse before any work is done or printed
     return value

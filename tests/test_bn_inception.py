@@ -115,3 +115,15 @@ def test_every_size_concatenates():
     # at 199, conv1 floor(198/2)+1 = 100, pool1 ceil(97/2)+1 = 50, pool2 ceil(47/2)+1 = 25, 3c
     # floor((25+2-3)/2)+1 = 13 for both the convs and the pool
     assert analyze("bn-inception", 199)["inception3c"].out_shape == (576, 13, 13)
+
+
+def test_branch1_switch_is_checked():
+    from inception_calc import CalcError, network_from_dict
+
+    row = {"name": "mix", "kind": "inception", "n3x3red": 4, "n3x3": 8, "n5x5red": 2, "n5x5": 4, "pool_proj": 4}
+    net = network_from_dict({"name": "t", "rows": [{**row, "branch1": False}]})
+    assert [b.name for b in net.row("mix").branches] == ["branch2", "branch3", "branch4"]
+    with pytest.raises(CalcError, match="field 'n1x1': given, but the row has branch1 = false; remove n1x1"):
+        network_from_dict({"name": "t", "rows": [{**row, "branch1": False, "n1x1": 8}]})
+    with pytest.raises(CalcError, match="field 'n1x1': must be a positive integer, got 0"):
+        network_from_dict({"name": "t", "rows": [{**row, "n1x1": 0}]})  # 0 is no way to drop the branch

@@ -230,7 +230,7 @@ def test_width_rounds_half_up_on_odd_counts():
     a = analyze(network_from_dict({**spec, "variants": ["width=0.5"]}))
     # 5 x 0.5 = 2.5 -> 3 (Python's round() would give 2); 3 x 0.5 = 1.5 -> 2; the classifier keeps 7
     assert [r.out_shape[0] for r in a.rows] == [3, 2, 7]
-    assert scaled_channels(0, Fraction(1, 2)) == 0  # an absent branch (n1x1 = 0) stays absent
+    assert scaled_channels(0, Fraction(1, 2)) == 0  # nothing stays nothing
 
 
 # ----------------------------------------------------------------------------- spec files

@@ -77,7 +77,7 @@ def elements(channels: int, height: int, width: int) -> int:
 
 
 def scaled_channels(channels: int, factor: Fraction) -> int:
-    """C' = max(1, floor(C * F + 1/2)) for C > 0, and 0 for C = 0 (an absent branch stays absent).
+    """C' = max(1, floor(C * F + 1/2)) for C > 0, and 0 for C = 0.
 
     Round half up, in exact rational arithmetic (F is a Fraction, so 0.1 means exactly 1/10):
     5 x 0.5 = 2.5 gives 3 (Python's round() rounds half to even and would give 2).

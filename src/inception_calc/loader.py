@@ -51,7 +51,7 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
 }
 DOUBLE_COLUMNS = ("n3x3dblred", "n3x3dbl")  # BN-Inception's "double #3x3 reduce", "double #3x3"
 INCEPTION_OPTIONS = (
-    "kernel3x3", "kernel5x5", "pool", "pool_kernel", "pool_rounding", "reduce", "project", "stride",
+    "kernel3x3", "kernel5x5", "pool", "pool_kernel", "pool_rounding", "branch1", "reduce", "project", "stride",
     *CONV_OPTIONS,
 )
 ROW_KINDS = (*LAYER_FIELDS, "stack", "concat", "inception", "aux")
@@ -247,6 +247,7 @@ def _inception(table: dict, place: _Place, inherited: dict) -> tuple[tuple[Branc
     """Validate an Inception row's columns and options and expand them into branches (Figure 2(b);
     2(a) with reduce = false, project = false; BN-Inception's double 3x3 with n3x3dblred, n3x3dbl)."""
     opts = _conv_options(table, place, inherited)
+    branch1 = _bool(table, "branch1", place, True)
     reduce = _bool(table, "reduce", place, True)
     project = _bool(table, "project", place, True)
     double = [c for c in DOUBLE_COLUMNS if c in table]
@@ -257,14 +258,14 @@ def _inception(table: dict, place: _Place, inherited: dict) -> tuple[tuple[Branc
             "keep n5x5red, n5x5 or n3x3dblred, n3x3dbl, not both")
     third = DOUBLE_COLUMNS if double else ("n5x5red", "n5x5")
     wanted = ("n1x1", "n3x3red", "n3x3", *third, "pool_proj")
-    absent = [c for c, on in (("n3x3red", reduce), (third[0], reduce), ("pool_proj", project)) if not on]
-    for column in absent:
-        if column in table:
-            raise (place / f"field '{column}'").error(
-                f"given, but the row has {'reduce' if column != 'pool_proj' else 'project'} = false",
-                f"remove {column}")
-    columns = {c: _int(table, c, place, minimum=0 if c == "n1x1" else 1,
-                       fix=f"give the paper's '{c}' column (a positive integer)")
+    switches = (("n1x1", "branch1", branch1), ("n3x3red", "reduce", reduce), (third[0], "reduce", reduce),
+                ("pool_proj", "project", project))
+    absent = [c for c, _, on in switches if not on]
+    for column, switch, on in switches:
+        if not on and column in table:
+            raise (place / f"field '{column}'").error(f"given, but the row has {switch} = false",
+                                                      f"remove {column}")
+    columns = {c: _int(table, c, place, fix=f"give the paper's '{c}' column (a positive integer)")
                for c in wanted if c not in absent}
     k3 = _int(table, "kernel3x3", place, default=3)
     k5 = _int(table, "kernel5x5", place, default=5)
@@ -278,7 +279,7 @@ def _inception(table: dict, place: _Place, inherited: dict) -> tuple[tuple[Branc
     options = InceptionOptions(
         kernel3x3=k3, kernel5x5=k5, pool=_choice(table, "pool", place, ("max", "avg"), "max"),
         pool_kernel=pool_kernel, pool_rounding=_choice(table, "pool_rounding", place, ("floor", "ceil"), "floor"),
-        reduce=reduce, project=project, stride=_int(table, "stride", place, default=1), **opts)
+        branch1=branch1, reduce=reduce, project=project, stride=_int(table, "stride", place, default=1), **opts)
     return inception_branches(columns, options), tuple(columns.items()), options
 
 

@@ -167,8 +167,9 @@ class Branch:
 class InceptionOptions:
     """How an Inception row's columns expand into branches (see :func:`inception_branches`).
 
-    ``reduce``: 1x1 reductions before the 3x3 and the 5x5 (or double 3x3); ``project``: a 1x1
-    projection after the pool (without it the pool's channels pass through, Figure 2(a));
+    ``branch1``: the 1x1 branch (BN-Inception's 3c and 4e have none); ``reduce``: 1x1 reductions
+    before the 3x3 and the 5x5 (or double 3x3); ``project``: a 1x1 projection after the pool
+    (without it the pool's channels pass through, Figure 2(a));
     ``stride``: the stride of the module's last conv in each branch and of its pool (BN-Inception's
     3c and 4e); the conv options apply to every conv of the row.
     """
@@ -178,6 +179,7 @@ class InceptionOptions:
     pool: str = "max"
     pool_kernel: int = 3
     pool_rounding: str = "floor"
+    branch1: bool = True
     reduce: bool = True
     project: bool = True
     stride: int = 1
@@ -190,7 +192,7 @@ class InceptionOptions:
 def inception_branches(columns: dict[str, int], options: InceptionOptions) -> tuple[Branch, ...]:
     """The branches of an Inception row, from the paper's columns and the row's options.
 
-    branch1: 1x1 ``n1x1`` (absent when ``n1x1`` is 0, as in BN-Inception's 3c and 4e);
+    branch1: 1x1 ``n1x1`` (absent with ``branch1 = false``, as in BN-Inception's 3c and 4e);
     branch2: 1x1 ``n3x3red`` (when reducing), then 3x3 ``n3x3``;
     branch3: 1x1 ``n5x5red`` (when reducing), then 5x5 ``n5x5``; or, for BN-Inception's double
     3x3 columns, 1x1 ``n3x3dblred`` (when reducing), then 3x3 ``n3x3dbl`` twice;
@@ -219,7 +221,7 @@ def inception_branches(columns: dict[str, int], options: InceptionOptions) -> tu
         return conv(columns[column], 1) if o.reduce else None
 
     branches = []
-    if columns.get("n1x1", 0):
+    if o.branch1:
         branches.append(Branch("branch1", (conv(columns["n1x1"], 1, o.stride),)))
     branches.append(branch("branch2", [reduction("n3x3red"), conv(columns["n3x3"], o.kernel3x3, o.stride)]))
     if "n3x3dbl" in columns:

@@ -10,6 +10,8 @@ Notation: ``H`` input height (the same formulas hold for the width), ``k`` kerne
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 FLOOR = "floor"
 CEIL = "ceil"
 
@@ -96,6 +98,17 @@ def linear_macs(weights: int) -> int:
 def elements(channels: int, height: int, width: int) -> int:
     """activations = C * H * W output elements."""
     return channels * height * width
+
+
+def scaled_channels(channels: int, factor: Fraction) -> int:
+    """C' = max(1, floor(C * F + 1/2)) for C > 0, and 0 for C = 0.
+
+    Round half up, in exact rational arithmetic (F is a Fraction, so 0.1 means exactly 1/10):
+    5 x 0.5 = 2.5 gives 3 (Python's round() rounds half to even and would give 2).
+    """
+    if channels == 0:
+        return 0
+    return max(1, int(channels * factor + Fraction(1, 2)))  # int() floors a non-negative Fraction
 
 
 def smallest_valid_size(fits, start: int, limit: int = 1 << 16) -> int | None:

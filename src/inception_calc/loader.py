@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import CalcError
-from .spec import LRN, Branch, Conv, Dropout, Layer, Linear, Network, Pool, Row, Softmax
+from .spec import (LRN, Branch, Conv, Dropout, InceptionOptions, Layer, Linear, Network, Pool, Row, Softmax,
+                   inception_branches)
 
 SPEC_DIR = Path(__file__).parent / "specs"
 
@@ -48,12 +49,13 @@ LAYER_FIELDS: dict[str, tuple[str, ...]] = {
     "linear": ("out", "bias", "relu"),
     "softmax": (),
 }
+DOUBLE_COLUMNS = ("n3x3dblred", "n3x3dbl")  # BN-Inception's "double #3x3 reduce", "double #3x3"
 INCEPTION_OPTIONS = (
-    "kernel3x3", "kernel5x5", "pool", "pool_kernel", "pool_rounding", "reduce", "project",
+    "kernel3x3", "kernel5x5", "pool", "pool_kernel", "pool_rounding", "branch1", "reduce", "project", "stride",
     *CONV_OPTIONS,
 )
 ROW_KINDS = (*LAYER_FIELDS, "stack", "concat", "inception", "aux")
-TOP_FIELDS = ("name", "description", "source", "input", "defaults", "rows", "notes")
+TOP_FIELDS = ("name", "description", "source", "input", "defaults", "rows", "notes", "base", "variants")
 
 
 class _Place:
@@ -241,20 +243,30 @@ def _layers(table: dict, place: _Place, inherited: dict) -> tuple[Layer, ...]:
 # ----------------------------------------------------------------------------- rows
 
 
-def _inception(table: dict, place: _Place, inherited: dict) -> tuple[tuple[Branch, ...], tuple]:
-    """Expand the paper's six columns into four branches (Figure 2(b); 2(a) with reduce = false,
-    project = false)."""
+def _inception(table: dict, place: _Place, inherited: dict) -> tuple[tuple[Branch, ...], tuple, InceptionOptions]:
+    """Validate an Inception row's columns and options and expand them into branches (Figure 2(b);
+    2(a) with reduce = false, project = false; BN-Inception's double 3x3 with n3x3dblred, n3x3dbl)."""
     opts = _conv_options(table, place, inherited)
+    branch1 = _bool(table, "branch1", place, True)
     reduce = _bool(table, "reduce", place, True)
     project = _bool(table, "project", place, True)
-    absent = [c for c, on in (("n3x3red", reduce), ("n5x5red", reduce), ("pool_proj", project)) if not on]
-    for column in absent:
-        if column in table:
-            raise (place / f"field '{column}'").error(
-                f"given, but the row has {'reduce' if column != 'pool_proj' else 'project'} = false",
-                f"remove {column}")
+    double = [c for c in DOUBLE_COLUMNS if c in table]
+    if double and any(c in table for c in ("n5x5red", "n5x5", "kernel5x5")):
+        given = next(c for c in ("n5x5red", "n5x5", "kernel5x5") if c in table)
+        raise (place / f"field '{given}'").error(
+            f"given beside the double 3x3 columns ({', '.join(double)}); a row has a 5x5 branch or a double 3x3 one",
+            "keep n5x5red, n5x5 or n3x3dblred, n3x3dbl, not both")
+    third = DOUBLE_COLUMNS if double else ("n5x5red", "n5x5")
+    wanted = ("n1x1", "n3x3red", "n3x3", *third, "pool_proj")
+    switches = (("n1x1", "branch1", branch1), ("n3x3red", "reduce", reduce), (third[0], "reduce", reduce),
+                ("pool_proj", "project", project))
+    absent = [c for c, _, on in switches if not on]
+    for column, switch, on in switches:
+        if not on and column in table:
+            raise (place / f"field '{column}'").error(f"given, but the row has {switch} = false",
+                                                      f"remove {column}")
     columns = {c: _int(table, c, place, fix=f"give the paper's '{c}' column (a positive integer)")
-               for c in INCEPTION_COLUMNS if c not in absent}
+               for c in wanted if c not in absent}
     k3 = _int(table, "kernel3x3", place, default=3)
     k5 = _int(table, "kernel5x5", place, default=5)
     for key, k in (("kernel3x3", k3), ("kernel5x5", k5)):
@@ -264,23 +276,11 @@ def _inception(table: dict, place: _Place, inherited: dict) -> tuple[tuple[Branc
     pool_kernel = _int(table, "pool_kernel", place, default=3)
     if pool_kernel % 2 == 0:
         raise (place / "field 'pool_kernel'").error(f"must be odd to keep the map size, got {pool_kernel}")
-    pool = Pool(op=_choice(table, "pool", place, ("max", "avg"), "max"), kernel=(pool_kernel,) * 2,
-                stride=(1, 1), pad=(pool_kernel // 2,) * 2,
-                rounding=_choice(table, "pool_rounding", place, ("floor", "ceil"), "floor"))
-
-    def conv(out: int, k: int) -> Conv:
-        return Conv(out=out, kernel=(k, k), pad=(k // 2, k // 2), **opts)
-
-    branch2 = ((conv(columns["n3x3red"], 1),) if reduce else ()) + (conv(columns["n3x3"], k3),)
-    branch3 = ((conv(columns["n5x5red"], 1),) if reduce else ()) + (conv(columns["n5x5"], k5),)
-    branch4 = (pool,) + ((conv(columns["pool_proj"], 1),) if project else ())
-    branches = (
-        Branch("branch1", (conv(columns["n1x1"], 1),)),
-        Branch("branch2", branch2),
-        Branch("branch3", branch3),
-        Branch("branch4", branch4),
-    )
-    return branches, tuple(columns.items())
+    options = InceptionOptions(
+        kernel3x3=k3, kernel5x5=k5, pool=_choice(table, "pool", place, ("max", "avg"), "max"),
+        pool_kernel=pool_kernel, pool_rounding=_choice(table, "pool_rounding", place, ("floor", "ceil"), "floor"),
+        branch1=branch1, reduce=reduce, project=project, stride=_int(table, "stride", place, default=1), **opts)
+    return inception_branches(columns, options), tuple(columns.items()), options
 
 
 def _concat(table: dict, place: _Place, inherited: dict) -> tuple[Branch, ...]:
@@ -315,9 +315,10 @@ def _row(table: Any, place: _Place, inherited: dict) -> Row:
         raise (place / "field 'note'").error(f"must be text, got {note!r}")
     common = ("name", "kind", "note")
     if kind == "inception":
-        _check_known(table, (*common, *INCEPTION_COLUMNS, *INCEPTION_OPTIONS), place, "an inception row")
-        branches, columns = _inception(table, place, inherited)
-        return Row(name, kind, branches, columns=columns, note=note)
+        _check_known(table, (*common, *INCEPTION_COLUMNS, *DOUBLE_COLUMNS, *INCEPTION_OPTIONS), place,
+                     "an inception row")
+        branches, columns, options = _inception(table, place, inherited)
+        return Row(name, kind, branches, columns=columns, note=note, inception=options)
     if kind == "concat":
         _check_known(table, (*common, "branches", *CONV_OPTIONS), place, "a concat row")
         return Row(name, kind, _concat(table, place, {**inherited, **_conv_options(table, place, inherited)}),
@@ -373,12 +374,77 @@ def parse_input(value: Any, where: str = "input") -> tuple[int, int, int]:
     return (numbers[0], numbers[1], numbers[2])
 
 
-def network_from_dict(data: Any, origin: str = "spec") -> Network:
-    """Validate a parsed spec (a dict, as from TOML or JSON) and build its :class:`Network`."""
+def _variants_field(data: dict, top: _Place) -> tuple:
+    from .variants import parse_variants
+
+    items = data.get("variants", [])
+    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+        raise (top / "field 'variants'").error(
+            f"must be a list of variant names, got {items!r}", 'write variants = ["bn", "width=0.5"]')
+    return parse_variants(items, str(top / "field 'variants'")) if items else ()
+
+
+def _based(data: dict, top: _Place, chain: tuple[str, ...]) -> Network:
+    """A spec written as ``base = "googlenet"`` plus ``variants``: the base network, renamed and
+    re-described if the file says so, with its own input size if the file gives one."""
+    from .variants import apply_variants
+
+    base = data["base"]
+    place = top / "field 'base'"
+    if not isinstance(base, str) or not base:
+        raise place.error(f"must be a built-in spec name or a file path, got {base!r}")
+    if "rows" in data or "defaults" in data:
+        given = "rows" if "rows" in data else "defaults"
+        raise (top / f"field '{given}'").error("given beside 'base'; a spec has its own rows or a base, not both",
+                                               f"remove {given}, or remove base")
+    variants = _variants_field(data, top)
+    if base in builtin_names():
+        network = load_builtin(base)
+    else:
+        path = Path(base) if Path(base).is_absolute() else Path(top.parts[0]).parent / base
+        here = (*chain, str(Path(top.parts[0]).resolve()))
+        if str(path.resolve()) in here:
+            raise place.error(f"{base!r} leads back to a spec already on the way here, a cycle",
+                              "name a built-in spec or a file with its own rows")
+        try:
+            raw = _read(path)
+        except CalcError as exc:
+            raise exc.located(str(place)) from None
+        network = network_from_dict(raw, str(path), here)  # its errors name its own file
+    if variants:
+        try:
+            network = apply_variants(network, variants)
+        except CalcError as exc:
+            raise exc.located(top.parts[0]) from None
+    changes: dict[str, Any] = {"path": top.parts[0]}
+    for key in ("name", "description", "source"):
+        if key in data:
+            if not isinstance(data[key], str) or not data[key]:
+                raise (top / f"field '{key}'").error(f"must be text, got {data[key]!r}")
+            changes[key] = data[key]
+    if "input" in data:
+        changes["input"] = parse_input(data["input"], str(top / "field 'input'"))
+    if "notes" in data:
+        notes = data["notes"]
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+            raise (top / "field 'notes'").error("must be a list of strings")
+        changes["notes"] = network.notes + tuple(notes)
+    return replace(network, **changes)
+
+
+def network_from_dict(data: Any, origin: str = "spec", _chain: tuple[str, ...] = ()) -> Network:
+    """Validate a parsed spec (a dict, as from TOML or JSON) and build its :class:`Network`.
+
+    A spec has its own ``rows``, or a ``base`` (a built-in name, or a file path relative to this
+    file) whose network it starts from; either may list ``variants`` to apply (docs/variants.md).
+    """
     top = _Place(origin)
     if not isinstance(data, dict):
         raise top.error("a spec must be a table at the top level")
     _check_known(data, TOP_FIELDS, top, "a spec")
+    if "base" in data:
+        return _based(data, top, _chain)
+    variants = _variants_field(data, top)
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise (top / "field 'name'").error("missing", 'give the network a name = "..."')
@@ -407,10 +473,18 @@ def network_from_dict(data: Any, origin: str = "spec") -> Network:
         seen[row.name] = i
     if rows[0].is_aux:
         raise (top / "row 1").error("the first row cannot be an auxiliary head")
-    return Network(name=name, rows=rows, description=data.get("description", ""),
-                   source=data.get("source", ""), notes=tuple(notes),
-                   input=parse_input(data.get("input", [3, 224, 224]), str(top / "field 'input'")),
-                   path=origin)
+    network = Network(name=name, rows=rows, description=data.get("description", ""),
+                      source=data.get("source", ""), notes=tuple(notes),
+                      input=parse_input(data.get("input", [3, 224, 224]), str(top / "field 'input'")),
+                      path=origin)
+    if variants:
+        from .variants import apply_variants
+
+        try:
+            network = apply_variants(network, variants)
+        except CalcError as exc:
+            raise exc.located(origin) from None
+    return network
 
 
 # ----------------------------------------------------------------------------- files and names
@@ -467,7 +541,8 @@ SpecResolver = Callable[[str], Network]
 
 
 def load_spec(text: str | Path | Network) -> Network:
-    """A network from a built-in name (``googlenet``), a file path, or a Network (returned as is)."""
+    """A network from a built-in name (``googlenet``), a file path, or a Network (returned as is);
+    ``SPEC:variant[,variant...]`` applies variants to it (``googlenet:naive``, docs/variants.md)."""
     if isinstance(text, Network):
         return text
     if isinstance(text, Path):
@@ -477,6 +552,12 @@ def load_spec(text: str | Path | Network) -> Network:
     if text in builtin_names():
         return load_builtin(text)
     path = Path(text)
+    if ":" in text and not path.exists():
+        from .variants import apply_variants, parse_variants
+
+        base, _, names = text.rpartition(":")
+        variants = parse_variants(names, where=f"spec {text!r}")
+        return apply_variants(load_spec(base), variants)
     if path.exists() or path.suffix.lower() in (".toml", ".json") or "/" in text:
         return load_file(path)
     return load_builtin(text)

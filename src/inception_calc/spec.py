@@ -18,7 +18,7 @@ names below it, as torchvision's ``googlenet`` names them:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 Pair = tuple[int, int]
@@ -163,12 +163,86 @@ class Branch:
     layers: tuple[Layer, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class InceptionOptions:
+    """How an Inception row's columns expand into branches (see :func:`inception_branches`).
+
+    ``branch1``: the 1x1 branch (BN-Inception's 3c and 4e have none); ``reduce``: 1x1 reductions
+    before the 3x3 and the 5x5 (or double 3x3); ``project``: a 1x1 projection after the pool
+    (without it the pool's channels pass through, Figure 2(a));
+    ``stride``: the stride of the module's last conv in each branch and of its pool (BN-Inception's
+    3c and 4e); the conv options apply to every conv of the row.
+    """
+
+    kernel3x3: int = 3
+    kernel5x5: int = 5
+    pool: str = "max"
+    pool_kernel: int = 3
+    pool_rounding: str = "floor"
+    branch1: bool = True
+    reduce: bool = True
+    project: bool = True
+    stride: int = 1
+    bias: bool = True
+    bn: bool = False
+    bn_eps: float = 1e-5
+    relu: bool = True
+
+
+def inception_branches(columns: dict[str, int], options: InceptionOptions) -> tuple[Branch, ...]:
+    """The branches of an Inception row, from the paper's columns and the row's options.
+
+    branch1: 1x1 ``n1x1`` (absent with ``branch1 = false``, as in BN-Inception's 3c and 4e);
+    branch2: 1x1 ``n3x3red`` (when reducing), then 3x3 ``n3x3``;
+    branch3: 1x1 ``n5x5red`` (when reducing), then 5x5 ``n5x5``; or, for BN-Inception's double
+    3x3 columns, 1x1 ``n3x3dblred`` (when reducing), then 3x3 ``n3x3dbl`` twice;
+    branch4: the pool, then 1x1 ``pool_proj`` (when projecting).
+
+    Every conv pads to keep the map size ('same'); the last conv of each branch and the pool take
+    the row's stride. A layer keeps the index it has in the full branch (reduction included) as its
+    name, so ``inception3a.branch2.1`` is the 3x3 with or without the reduction before it.
+    """
+    o = options
+    conv_opts = {"bias": o.bias, "bn": o.bn, "bn_eps": o.bn_eps, "relu": o.relu}
+
+    def conv(out: int, k: int, stride: int = 1) -> Conv:
+        return Conv(out=out, kernel=(k, k), stride=(stride, stride), pad=(k // 2, k // 2), **conv_opts)
+
+    def branch(name: str, full: list[Layer | None]) -> Branch:
+        layers, skipped = [], False
+        for index, layer in enumerate(full):
+            if layer is None:
+                skipped = True
+            else:
+                layers.append(replace(layer, name=str(index)) if skipped else layer)
+        return Branch(name, tuple(layers))
+
+    def reduction(column: str) -> Conv | None:
+        return conv(columns[column], 1) if o.reduce else None
+
+    branches = []
+    if o.branch1:
+        branches.append(Branch("branch1", (conv(columns["n1x1"], 1, o.stride),)))
+    branches.append(branch("branch2", [reduction("n3x3red"), conv(columns["n3x3"], o.kernel3x3, o.stride)]))
+    if "n3x3dbl" in columns:
+        branches.append(branch("branch3", [reduction("n3x3dblred"), conv(columns["n3x3dbl"], 3),
+                                           conv(columns["n3x3dbl"], 3, o.stride)]))
+    else:
+        branches.append(branch("branch3", [reduction("n5x5red"), conv(columns["n5x5"], o.kernel5x5, o.stride)]))
+    pool = Pool(op=o.pool, kernel=(o.pool_kernel,) * 2, stride=(o.stride,) * 2, pad=(o.pool_kernel // 2,) * 2,
+                rounding=o.pool_rounding)
+    branches.append(branch("branch4", [pool, conv(columns["pool_proj"], 1) if o.project else None]))
+    return tuple(branches)
+
+
 @dataclass(frozen=True)
 class Row:
     """One row of the table: its name, the kind it was written as, and its branches.
 
-    ``columns`` keeps the numbers the row was written with (an Inception row's six paper columns),
-    for reports and derivations. ``after`` is set on auxiliary heads: the main row they read.
+    ``columns`` keeps the numbers the row was written with (an Inception row's paper columns),
+    for reports and derivations. ``inception`` keeps an Inception row's options, so that a variant
+    can change columns or options and expand the row again. ``after`` is set on auxiliary heads:
+    the main row they read.
     """
 
     name: str
@@ -177,6 +251,7 @@ class Row:
     columns: tuple[tuple[str, int], ...] = ()
     after: str | None = None
     note: str = ""
+    inception: InceptionOptions | None = None
 
     @property
     def is_aux(self) -> bool:

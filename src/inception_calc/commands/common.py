@@ -30,3 +30,28 @@ def add_depth(parser: argparse.ArgumentParser) -> None:
 def add_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", metavar="FILE", default=None,
                         help="write to FILE (whole or not at all) instead of standard output")
+
+
+def add_plot(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--plot", metavar="FILE.png", default=None,
+                        help=f"also draw {what} to FILE.png (needs matplotlib: the 'plot' extra)")
+
+
+def plot_path(value: str | None) -> str | None:
+    """The --plot file, checked before any work is done: a .png file in an existing folder, and
+    matplotlib importable."""
+    if value is None:
+        return None
+    from pathlib import Path
+
+    from ..errors import CalcError
+
+    if not value.lower().endswith(".png"):
+        raise CalcError(f"{value!r} is not a .png file", where="--plot", fix="give a file name ending in .png")
+    folder = Path(value).parent
+    if not folder.is_dir():
+        raise CalcError("the folder does not exist", where=f"--plot {value}", fix=f"create {folder} first")
+    from ..plot import require_matplotlib
+
+    require_matplotlib()  # refuse before any work is done or printed
+    return value

@@ -18,10 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_depth(parser)
     parser.add_argument("--aux", action="store_true", help="show the auxiliary heads (training only) as rows")
     common.add_format(parser, FORMATS)
+    common.add_plot(parser, "per-row MACs and weights")
     common.add_output(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    plot = common.plot_path(args.plot)
     analysis = analyze(args.spec, args.input)
     emit(render(analysis, args.format, args.depth, args.aux), args.output)
+    if plot:
+        from ..plot import plot_report
+
+        plot_report(analysis, plot)
     return 0

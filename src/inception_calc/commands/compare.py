@@ -1,0 +1,35 @@
+"""inception-calc compare: networks side by side, rows aligned by name, differences against the first."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..compare import FORMATS, compare, render
+from ..output import emit
+from . import common
+
+HELP = "compare networks (or variants: googlenet googlenet:naive) row by row against the first"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="+", metavar="SPEC",
+                        help="two or more built-in names, files or SPEC:variant[,variant...] (the first is the base)")
+    parser.add_argument("--rows", action="append", metavar="ROW[,ROW...]", default=None,
+                        help="only these rows (and their branches or layers at --depth); repeatable")
+    common.add_depth(parser)
+    common.add_input(parser)
+    common.add_format(parser, FORMATS)
+    common.add_plot(parser, "per-row MACs and weights of each network, grouped bars")
+    common.add_output(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    plot = common.plot_path(args.plot)
+    rows = [r.strip() for item in args.rows or () for r in item.split(",") if r.strip()]
+    comparison = compare(args.specs, args.input, rows, args.depth)
+    emit(render(comparison, args.format), args.output)
+    if plot:
+        from ..plot import plot_comparison
+
+        plot_comparison(comparison, plot)
+    return 0

@@ -200,9 +200,19 @@ def fits(network: Network, shape: Shape) -> bool:
     return True
 
 
+def _runs(network: Network, shape: Shape) -> bool:
+    """Whether the network runs at this input size: every window fits, and every row's branches give
+    maps of one size (stride-2 branches can disagree on small odd maps)."""
+    try:
+        _walk(network, shape)
+    except (_TooSmall, CalcError):
+        return False
+    return True
+
+
 def smallest_input(network: Network, channels: int = 3) -> int | None:
     """The least N for which the network accepts a channels x N x N input (None beyond 65536)."""
-    return f.smallest_valid_size(lambda n: fits(network, (channels, n, n)), 1)
+    return f.smallest_valid_size(lambda n: _runs(network, (channels, n, n)), 1)
 
 
 def rounding_warnings(network: Network, rows: tuple[Cost, ...]) -> tuple[str, ...]:

@@ -10,6 +10,17 @@ from pathlib import Path
 from .errors import CalcError
 
 
+def _mode_for(path: Path) -> int:
+    """The mode a plain open() would give: the existing file's, else 0o666 less the umask
+    (mkstemp makes its file 0o600, private to the user)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` so that a reader (or a crash) sees the old file or the new one,
     never a torn one: write a temporary file in the same folder, flush it to disk, rename it."""
@@ -27,6 +38,7 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -78,7 +78,10 @@ class Pool:
 
     @property
     def short(self) -> str:
-        return self.summary if self.output else f"{self.op}pool {self.kernel[0]}x{self.kernel[1]}"
+        if self.output:
+            return self.summary
+        stride = "" if self.stride == (1, 1) else f"/{self.stride[0]}"
+        return f"{self.op}pool {self.kernel[0]}x{self.kernel[1]}{stride}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ..claims import (FLOPS_MEANINGS, K_VALUES, Settings, claims_from_dict, load_claims, summary_line, to_text,
                       verdict_dict, verify)
 from ..errors import CalcError
-from ..loader import parse_input
+from ..loader import load_spec, parse_input
 from ..output import emit
 from . import common
 
@@ -47,10 +48,23 @@ def _split_paths(paths: list[str], claims: list[str]) -> tuple[str | None, str |
     if len(paths) == 2:
         return paths[0], paths[1]
     if len(paths) == 1:
-        return (paths[0], None) if claims else (None, paths[0])
+        if claims:
+            return paths[0], None
+        if not Path(paths[0]).exists() and _is_spec(paths[0]):
+            raise CalcError(f"{paths[0]!r} is a spec, and there is nothing to verify against it", where="verify",
+                            fix=f'add --claim "ROW.QUANTITY = VALUE" or a CLAIMS.toml file after {paths[0]}')
+        return None, paths[0]
     if not claims:
         raise CalcError("nothing to verify", where="verify", fix='give --claim "ROW.QUANTITY = VALUE" or a CLAIMS.toml file')
     return None, None
+
+
+def _is_spec(text: str) -> bool:
+    try:
+        load_spec(text)
+    except CalcError:
+        return False
+    return True
 
 
 def run(args: argparse.Namespace) -> int:

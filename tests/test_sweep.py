@@ -85,6 +85,7 @@ def test_sizes_that_cannot_concatenate(tmp_path):
     result = sweep(str(spec), range(4, 9))
     assert [p.size for p in result.measured] == [4, 6, 8]
     assert "cannot be concatenated" in next(p.skipped for p in result.points if p.size == 5)
-    # the search for the smallest input meets such a size first (N = 3: conv 2, pool 1), and says so
-    assert result.smallest is None and "cannot be concatenated" in result.smallest_unknown
-    assert "smallest input port accepts: unknown" in result.notes()[0]
+    # the smallest input that runs: N = 3 gives conv floor(2/2)+1 = 2 beside pool ceil(0/2)+1 = 1 (no
+    # concatenation); N = 4 gives conv floor(3/2)+1 = 2 beside pool ceil(1/2)+1 = 2
+    assert result.smallest == 4 and result.smallest_unknown == ""
+    assert "smallest input port accepts: 3x4x4" in result.notes()[0]

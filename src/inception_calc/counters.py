@@ -225,7 +225,8 @@ def _has_own_parameters(module: "nn.Module") -> bool:
 # ----------------------------------------------------------------------------- counting
 
 
-def count_module(model: "nn.Module", input: tuple[int, int, int], source: str) -> ModuleCounts:
+def count_module(model: "nn.Module", input: tuple[int, int, int], source: str,
+                 versions: Mapping[str, str] | None = None) -> ModuleCounts:
     """Count ``model`` on one zero image of ``input`` ([C, H, W]) with every counter.
 
     The model's mode is restored afterwards. fvcore's warnings (unsupported ops, uncalled modules)
@@ -255,13 +256,9 @@ def count_module(model: "nn.Module", input: tuple[int, int, int], source: str) -
     children = {name: tuple(f"{name}.{c}" if name else c for c, _ in module.named_children())
                 for name, module in names.items()}
     numel = {name: sum(p.numel() for p in module.parameters()) for name, module in names.items()}
-    versions = {"torch": torch.__version__.split("+")[0]}
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import version
 
-        versions["fvcore"] = version("fvcore")
-    except Exception:  # pragma: no cover - fvcore imported above, so its metadata is there
-        pass
+    versions = {"torch": torch.__version__.split("+")[0], "fvcore": version("fvcore"), **(versions or {})}
     return ModuleCounts(source=source, input=tuple(input), children=children, out_shapes=out_shapes, numel=numel,
                         fvcore=fvcore, fvcore_unsupported=unsupported, flop_counter=flop_counter,
                         units=units, versions=versions)

@@ -51,9 +51,9 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
         torchvision = require_torchvision()
         model = torchvision_googlenet()
         torchvision_counterpart(analysis.network, tuple(name for name, _ in model.named_children()))
-        source = f"torchvision googlenet (torchvision {torchvision.__version__.split('+')[0]})"
+        source, versions = "torchvision googlenet", {"torchvision": torchvision.__version__.split("+")[0]}
     else:
         model = build(analysis.network, analysis.input)
-        source = f"built {analysis.spec}"
-    counts = count_module(model, analysis.input, source)
+        source, versions = f"built {analysis.spec}", {}
+    counts = count_module(model, analysis.input, source, versions)
     return reconcile(analysis, counts, depth)

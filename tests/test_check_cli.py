@@ -1,0 +1,144 @@
+"""inception-calc check on the command line: exit codes, formats, and every bad input it rejects."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inception_calc.cli import main
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["check", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_googlenet_torchvision_against_torchvision_exits_0(capsys):
+    code, out, err = _run(capsys, "googlenet-torchvision", "--against", "torchvision")
+    assert code == 0 and err == ""
+    assert "0 MISMATCH: every row exact or explained" in out
+    assert "max_pool2d x13 in maxpool1" in out  # fvcore's unsupported op, listed
+
+
+def test_googlenet_against_torchvision_exits_1_and_names_the_differences(capsys):
+    code, out, _ = _run(capsys, "googlenet", "--against", "torchvision")
+    assert code == 1
+    assert "kernel 5x5 -> 3x3, pad 2 -> 1, bias yes -> no, batch norm no -> eps 0.001: 9 layers" in out
+    assert "12,800 -> 4,608" in out  # inception3a.branch3.1: 16 * 32 * 25 vs 16 * 32 * 9 weights
+    assert "only in googlenet: 5 layers (lrn1, conv2.1, lrn2, aux1.0, aux2.0)" in out
+    assert "only in torchvision googlenet: 1 layer (conv3)" in out
+    assert "maxpool4               max pool 3x3/2, ceil" in out
+
+
+def test_googlenet_against_built_exits_0_where_floor_and_ceil_differ(capsys):
+    code, out, _ = _run(capsys, "googlenet", "--input", "3x230x250", "--depth", "branch")  # 224, 225: test_reconcile
+    assert code == 0, out
+
+
+def test_json_format(capsys):
+    code, out, _ = _run(capsys, "googlenet-torchvision", "--against", "torchvision", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["ok"] is True
+    conv1 = next(r for r in data["rows"] if r["name"] == "conv1")
+    fvcore = next(q for q in conv1["quantities"] if q["name"] == "fvcore")
+    assert fvcore["terms"][0]["size"] == 2 * 64 * 112 * 112  # batch norm: 1,605,632
+    assert data["unsupported"] == [{"op": "aten::max_pool2d", "count": 13, "rows": data["unsupported"][0]["rows"]}]
+
+
+def test_csv_format(capsys):
+    code, out, _ = _run(capsys, "googlenet", "--against", "torchvision", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 1
+    params = next(r for r in rows if r["name"] == "conv1" and r["quantity"] == "params")
+    assert (params["analytic"], params["counted"], params["verdict"], params["difference"]) == (
+        "9472", "9536", "MISMATCH", "64")  # 64 biases out, 2 * 64 batch-norm in
+    diff = next(r for r in rows if r["name"] == "inception3a.branch3.1" and r["level"] == "difference")
+    assert diff["analytic"] == "conv 5x5 pad 2, 32 +bias" and diff["counted"] == "conv 3x3 pad 1, 32 +bn"
+
+
+def test_markdown_format_to_a_file(capsys, tmp_path):
+    target = tmp_path / "check.md"
+    code, out, _ = _run(capsys, "googlenet", "--format", "markdown", "--output", str(target))
+    assert code == 0 and out == ""
+    text = target.read_text()
+    assert text.startswith("**check: googlenet (analysis) against built googlenet")
+    assert "| conv1 | explained | 9,472 | 9,472 | 118,013,952 |" in text  # 3 * 64 * 49 + 64; 112 * 112 * 9,408
+    assert "| maxpool1 | exact |" in text
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def _subprocess(code: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_torchvision_missing_is_named_with_the_version_needed():
+    proc = _subprocess("import sys; sys.modules['torchvision'] = None; from inception_calc.cli import main; "
+                       "sys.exit(main(['check', 'googlenet-torchvision', '--against', 'torchvision']))")
+    assert proc.returncode == 2
+    assert proc.stderr == ("inception-calc check: error: torchvision is not installed, and the check needs "
+                           "torchvision >= 0.15; pip install 'torchvision>=0.15' (or the project: pip install -e .)\n")
+
+
+def test_fvcore_missing_is_named_too():
+    proc = _subprocess("import sys; sys.modules['fvcore'] = None; from inception_calc.cli import main; "
+                       "sys.exit(main(['check', 'googlenet']))")
+    assert proc.returncode == 2 and "fvcore is not installed, and the check needs fvcore >= 0.1.5" in proc.stderr
+
+
+def test_the_check_is_silent_on_stderr():
+    """fvcore's unsupported-op and uncalled-module warnings, its logging and torch.jit's
+    FutureWarning stay inside the tool: the unsupported ops are listed in the report instead."""
+    proc = _subprocess("import sys; from inception_calc.cli import main; "
+                       "sys.exit(main(['check', 'googlenet']))")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert "avg_pool3d x2 in lrn1, lrn2" in proc.stdout  # LRN's pieces, listed
+
+
+def test_a_spec_without_a_torchvision_counterpart(capsys, tmp_path):
+    spec = tmp_path / "small.toml"
+    spec.write_text('name = "small"\ninput = [3, 16, 16]\n[[rows]]\nname = "conv1"\nkind = "conv"\nout = 4\n'
+                    'kernel = 3\n[[rows]]\nname = "fc"\nkind = "linear"\nout = 10\n')
+    code, out, err = _run(capsys, str(spec), "--against", "torchvision")
+    # torchvision's rows: conv1, maxpool1, conv2, conv3, maxpool2, 9 Inception rows, maxpool3, maxpool4,
+    # aux1, aux2, avgpool, dropout, fc: 5 + 9 + 2 + 2 + 3 = 21
+    assert code == 2 and out == ""
+    assert err == ("inception-calc check: error: --against torchvision: spec 'small' has no torchvision "
+                   "counterpart: only 2 of the 21 rows of torchvision's googlenet (conv1, fc) are rows of the spec, "
+                   "and --against torchvision joins rows by name; use a GoogLeNet spec (googlenet, "
+                   "googlenet-torchvision or a variant that keeps their row names), or --against built\n")
+
+
+def test_a_spec_the_builder_cannot_express(capsys, tmp_path):
+    spec = tmp_path / "flat.toml"
+    spec.write_text('name = "flat"\ninput = [3, 8, 8]\n[[rows]]\nname = "fc"\nkind = "linear"\nout = 16\n'
+                    '[[rows]]\nname = "conv"\nkind = "conv"\nout = 4\nkernel = 1\n')
+    code, _, err = _run(capsys, str(spec))
+    assert code == 2
+    assert err == ("inception-calc check: error: flat, row 'conv': the builder cannot express a conv layer after a "
+                   "linear layer (nn.Linear gives [N, features], not a map); put conv, pool and LRN layers before "
+                   "the first linear layer\n")
+
+
+def test_depth_conv_is_not_a_check_depth(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "googlenet", "--depth", "conv"])
+    assert exc.value.code == 2
+    assert "argument --depth: invalid choice: 'conv'" in capsys.readouterr().err
+
+
+def test_an_input_too_small_for_the_network(capsys):
+    code, _, err = _run(capsys, "googlenet", "--input", "8")
+    assert code == 2 and "input 3x8x8 is too small" in err

@@ -154,3 +154,16 @@ def test_a_concat_of_a_linear_branch_and_a_map_cannot_be_built():
 
 def test_an_aux_head_after_a_map_row_may_end_in_linear_layers():
     check_expressible(network_from_dict(TINY))  # no error: the head reads mix's map
+
+
+def test_an_aux_head_of_one_linear_layer_flattens_and_applies_its_relu():
+    spec = {"name": "head", "input": [2, 4, 4], "rows": [
+        {"name": "conv", "kind": "conv", "out": 3, "kernel": 1},
+        {"name": "aux", "kind": "aux", "after": "conv", "layers": [{"kind": "linear", "out": 5, "relu": True}]},
+        {"name": "fc", "kind": "linear", "out": 2}]}
+    model = build(network_from_dict(spec)).train()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        logits, aux = model(torch.randn(1, 2, 4, 4))
+    assert tuple(aux.shape) == (1, 5) and bool((aux >= 0).all())  # 3 * 4 * 4 = 48 features in, ReLU after
+    assert tuple(logits.shape) == (1, 2)

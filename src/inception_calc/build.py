@@ -101,17 +101,19 @@ def _modules() -> dict[str, type]:
             for name, module, _ in rows:
                 self.add_module(name, module)
 
+        def _row(self, name: str, x: "torch.Tensor") -> "torch.Tensor":
+            module = getattr(self, name)
+            if isinstance(module, nn.Linear) and x.dim() > 2:
+                x = torch.flatten(x, 1)
+            x = module(x)
+            return torch.relu(x) if name in self._relu_after else x
+
         def forward(self, x: "torch.Tensor") -> Any:
             aux_out = []
             for name in self.main:
-                module = getattr(self, name)
-                if isinstance(module, nn.Linear) and x.dim() > 2:
-                    x = torch.flatten(x, 1)
-                x = module(x)
-                if name in self._relu_after:
-                    x = torch.relu(x)
+                x = self._row(name, x)
                 if self.training:
-                    aux_out += [getattr(self, head)(x) for head in self.taps.get(name, ())]
+                    aux_out += [self._row(head, x) for head in self.taps.get(name, ())]
             return (x, *aux_out) if aux_out else x
 
     return {"ConvBlock": ConvBlock, "Chain": Chain, "Concat": Concat, "SpecNet": SpecNet}

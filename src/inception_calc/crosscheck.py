@@ -45,15 +45,22 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
     from .counters import count_module, require_fvcore, require_torchvision, torchvision_googlenet
 
     analysis = analyze(spec, input)
+    torchvision = require_torchvision() if against == "torchvision" else None  # a missing package: before
+    require_fvcore()                                                            # the slow imports of the rest
     require_torch()
-    require_fvcore()
-    if against == "torchvision":
-        torchvision = require_torchvision()
+    if torchvision is not None:
         model = torchvision_googlenet()
         torchvision_counterpart(analysis.network, tuple(name for name, _ in model.named_children()))
         source, versions = "torchvision googlenet", {"torchvision": torchvision.__version__.split("+")[0]}
     else:
         model = build(analysis.network, analysis.input)
         source, versions = f"built {analysis.spec}", {}
-    counts = count_module(model, analysis.input, source, versions)
+    try:
+        counts = count_module(model, analysis.input, source, versions)
+    except RuntimeError as exc:  # a spec the builder let through but torch refuses: one line, no traceback
+        c, h, w = analysis.input
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CalcError(f"the {source} network failed to run on a {c}x{h}x{w} input: {reason}",
+                        where=analysis.spec, fix="check the spec's layers; --debug shows the traceback") from exc
+
     return reconcile(analysis, counts, depth)

@@ -22,6 +22,7 @@ torch, torchvision and fvcore are imported here, inside the functions, never by 
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -244,11 +245,14 @@ def count_module(model: "nn.Module", input: tuple[int, int, int], source: str,
         modes = {m: m.training for m in model.modules()}
         model.eval()
         model.training = True  # the top module only: its forward then runs the auxiliary heads
-        x = torch.zeros(1, *input)
         try:
             with torch.no_grad():
-                units, out_shapes, flop_counter = _eager_pass(model, x, FlopCounterMode)
-                fvcore, unsupported = _fvcore_pass(model, x, FlopCountAnalysis)
+                # shapes and FlopCounterMode need no arithmetic: a copy on the meta device (shapes
+                # only) saves a forward; fvcore's JIT trace needs real tensors
+                shadow = copy.deepcopy(model).to("meta")
+                units, out_shapes, flop_counter = _eager_pass(shadow, torch.zeros(1, *input, device="meta"),
+                                                              FlopCounterMode)
+                fvcore, unsupported = _fvcore_pass(model, torch.zeros(1, *input), FlopCountAnalysis)
         finally:
             for module, mode in modes.items():
                 module.training = mode

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from inception_calc import analyze
+from inception_calc.check_render import render_check
 from inception_calc.cli import main
+from inception_calc.reconcile import reconcile
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -45,20 +48,22 @@ def test_googlenet_against_built_exits_0_where_floor_and_ceil_differ(capsys):
     assert code == 0, out
 
 
-def test_json_format(capsys):
-    code, out, _ = _run(capsys, "googlenet-torchvision", "--against", "torchvision", "--format", "json")
-    data = json.loads(out)
-    assert code == 0 and data["ok"] is True
+# The formats render one reconciliation; these reuse the session's torchvision counts (the CLI path
+# itself is run above: exit 0 and exit 1 against torchvision, exit 0 against the built network).
+
+
+def test_json_format(torchvision_counts):
+    data = json.loads(render_check(reconcile(analyze("googlenet-torchvision"), torchvision_counts), "json"))
+    assert data["ok"] is True
     conv1 = next(r for r in data["rows"] if r["name"] == "conv1")
     fvcore = next(q for q in conv1["quantities"] if q["name"] == "fvcore")
     assert fvcore["terms"][0]["size"] == 2 * 64 * 112 * 112  # batch norm: 1,605,632
     assert data["unsupported"] == [{"op": "aten::max_pool2d", "count": 13, "rows": data["unsupported"][0]["rows"]}]
 
 
-def test_csv_format(capsys):
-    code, out, _ = _run(capsys, "googlenet", "--against", "torchvision", "--format", "csv")
+def test_csv_format(torchvision_counts):
+    out = render_check(reconcile(analyze("googlenet"), torchvision_counts), "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert code == 1
     params = next(r for r in rows if r["name"] == "conv1" and r["quantity"] == "params")
     assert (params["analytic"], params["counted"], params["verdict"], params["difference"]) == (
         "9472", "9536", "MISMATCH", "64")  # 64 biases out, 2 * 64 batch-norm in
@@ -66,14 +71,23 @@ def test_csv_format(capsys):
     assert diff["analytic"] == "conv 5x5 pad 2, 32 +bias" and diff["counted"] == "conv 3x3 pad 1, 32 +bn"
 
 
-def test_markdown_format_to_a_file(capsys, tmp_path):
-    target = tmp_path / "check.md"
-    code, out, _ = _run(capsys, "googlenet", "--format", "markdown", "--output", str(target))
-    assert code == 0 and out == ""
-    text = target.read_text()
-    assert text.startswith("**check: googlenet (analysis) against built googlenet")
-    assert "| conv1 | explained | 9,472 | 9,472 | 118,013,952 |" in text  # 3 * 64 * 49 + 64; 112 * 112 * 9,408
+def test_markdown_format(torchvision_counts):
+    text = render_check(reconcile(analyze("googlenet-torchvision"), torchvision_counts), "markdown")
+    assert text.startswith("**check: googlenet-torchvision (analysis) against torchvision googlenet")
+    # 3 * 64 * 49 + 2 * 64 = 9,536 params; 112 * 112 * 9,408 = 118,013,952 MACs
+    assert "| conv1 | explained | 9,536 | 9,536 | 118,013,952 |" in text
     assert "| maxpool1 | exact |" in text
+
+
+def test_output_to_a_file(capsys, tmp_path):
+    spec = tmp_path / "one.toml"
+    spec.write_text('name = "one"\ninput = [3, 6, 6]\n[[rows]]\nname = "conv"\nkind = "conv"\nout = 4\nkernel = 3\n')
+    target = tmp_path / "check.csv"
+    code, out, _ = _run(capsys, str(spec), "--format", "csv", "--output", str(target))
+    assert code == 0 and out == ""
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    macs = next(r for r in rows if r["name"] == "conv" and r["quantity"] == "macs")
+    assert (macs["analytic"], macs["counted"], macs["verdict"]) == ("1728", "1728", "exact")  # 4 * 4 * (3 * 4 * 9)
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -65,7 +65,8 @@ def _why_quantity(q: Quantity) -> str:
 def why(row: RowCheck) -> str:
     """Why a row is not exact: its terms (explained) and its differences (MISMATCH); and the ops
     fvcore skips in it."""
-    parts = [_why_quantity(q) for q in row.quantities if q.verdict != EXACT and (q.analytic is not None or q.name == "present")]
+    parts = [_why_quantity(q) for q in row.quantities
+             if q.verdict != EXACT and (q.name == "present" or None not in (q.analytic, q.counted))]
     if row.unsupported:
         parts.append("fvcore skips " + ", ".join(f"{op.removeprefix('aten::')}" + (f" x{n}" if n > 1 else "")
                                                  for op, n in row.unsupported))

@@ -384,8 +384,12 @@ def _factor_two(macs: int) -> tuple[Term, ...]:
 
 
 def _absent_row(node: Cost, source: str) -> RowCheck:
-    return RowCheck(node.name, "layer", None, (Quantity("present", node.name, None, MISMATCH,
-                                                        note=f"no module '{node.name}' in {source}"),), node.aux)
+    quantities = (
+        Quantity("present", node.name, None, MISMATCH, note=f"no module '{node.name}' in {source}"),
+        Quantity("params", node.params, None, MISMATCH),
+        Quantity("macs", node.macs, None, MISMATCH),
+    )
+    return RowCheck(node.name, "layer", None, quantities, node.aux)
 
 
 def _real_only_row(name: str, counts: ModuleCounts, source: str) -> RowCheck:

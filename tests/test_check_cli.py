@@ -106,6 +106,16 @@ def test_torchvision_missing_is_named_with_the_version_needed():
                            "torchvision >= 0.15; pip install 'torchvision>=0.15' (or the project: pip install -e .)\n")
 
 
+def test_torchvision_too_old_is_named_with_the_version_needed(capsys, monkeypatch):
+    import torchvision
+
+    monkeypatch.setattr(torchvision, "__version__", "0.12.0")  # the real package, an older version string
+    code, out, err = _run(capsys, "googlenet-torchvision", "--against", "torchvision")
+    assert code == 2 and out == ""
+    assert err == ("inception-calc check: error: torchvision 0.12.0 is too old: the check needs torchvision >= 0.15; "
+                   "pip install 'torchvision>=0.15'\n")
+
+
 def test_fvcore_missing_is_named_too():
     proc = _subprocess("import sys; sys.modules['fvcore'] = None; from inception_calc.cli import main; "
                        "sys.exit(main(['check', 'googlenet']))")

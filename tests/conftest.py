@@ -49,3 +49,19 @@ def run_cli(*args: str, python_flags: tuple[str, ...] = (), cwd: Path | None = N
 def googlenet():
     """GoogLeNet analysed at its default input, 3x224x224."""
     return inception_calc.analyze("googlenet")
+
+
+@pytest.fixture(scope="session")
+def torchvision_model():
+    """The real torchvision googlenet (random weights, aux heads), built once per session."""
+    from inception_calc.counters import torchvision_googlenet
+
+    return torchvision_googlenet()
+
+
+@pytest.fixture(scope="session")
+def torchvision_counts(torchvision_model):
+    """Counts of torchvision's googlenet at 3x224x224 (fvcore, FlopCounterMode, numel, hooks)."""
+    from inception_calc.counters import count_module
+
+    return count_module(torchvision_model, (3, 224, 224), "torchvision googlenet")

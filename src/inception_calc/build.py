@@ -101,17 +101,19 @@ def _modules() -> dict[str, type]:
             for name, module, _ in rows:
                 self.add_module(name, module)
 
+        def _row(self, name: str, x: "torch.Tensor") -> "torch.Tensor":
+            module = getattr(self, name)
+            if isinstance(module, nn.Linear) and x.dim() > 2:
+                x = torch.flatten(x, 1)
+            x = module(x)
+            return torch.relu(x) if name in self._relu_after else x
+
         def forward(self, x: "torch.Tensor") -> Any:
             aux_out = []
             for name in self.main:
-                module = getattr(self, name)
-                if isinstance(module, nn.Linear) and x.dim() > 2:
-                    x = torch.flatten(x, 1)
-                x = module(x)
-                if name in self._relu_after:
-                    x = torch.relu(x)
+                x = self._row(name, x)
                 if self.training:
-                    aux_out += [getattr(self, head)(x) for head in self.taps.get(name, ())]
+                    aux_out += [self._row(head, x) for head in self.taps.get(name, ())]
             return (x, *aux_out) if aux_out else x
 
     return {"ConvBlock": ConvBlock, "Chain": Chain, "Concat": Concat, "SpecNet": SpecNet}
@@ -139,6 +141,40 @@ def _layer_module(layer: Layer, cin: int, in_features: int, m: dict[str, type]) 
                     fix="use conv, maxpool, avgpool, lrn, dropout, linear or softmax layers")
 
 
+MAP_LAYERS = (Conv, Pool, LRN)
+"""Layers that need a map [N, C, H, W]: after a linear layer the built network holds [N, features]."""
+
+
+def check_expressible(network: Network) -> None:
+    """Raise CalcError where the builder cannot express the spec: a conv, pool or LRN layer after a
+    linear layer, or a concat of a linear branch with a map. The analysis writes a linear layer's
+    output as [out, 1, 1] and can go on; the real ``nn.Linear`` gives [N, out], which ``nn.Conv2d``,
+    the pools and ``torch.cat`` with a map do not take.
+    """
+    flat_after: dict[str, bool] = {}
+    flat = False
+    for row in network.rows:
+        where = f"{network.name}, row '{row.name}'"
+        row_in = flat_after[row.after] if row.after else flat
+        outs = []
+        for branch in row.branches:
+            state = row_in
+            for layer, name in zip(branch.layers, row.layer_names(branch)):
+                if isinstance(layer, MAP_LAYERS) and state:
+                    raise CalcError(f"the builder cannot express a {layer.kind} layer after a linear layer "
+                                    f"(nn.Linear gives [N, features], not a map)",
+                                    where=where + (f", layer '{name}'" if name != row.name else ""),
+                                    fix="put conv, pool and LRN layers before the first linear layer")
+                state = state or isinstance(layer, Linear)
+            outs.append(state)
+        if len(set(outs)) > 1:
+            raise CalcError("the builder cannot concatenate a linear branch's [N, features] with a map",
+                            where=where, fix="end every branch of the row with a linear layer, or none")
+        flat_after[row.name] = outs[0]
+        if not row.after:
+            flat = outs[0]
+
+
 def build(spec: "Network | str", input: "tuple[int, int, int] | str | int | None" = None) -> "nn.Module":
     """The ``nn.Module`` of ``spec`` for inputs of size ``input`` (default the spec's own).
 
@@ -149,6 +185,7 @@ def build(spec: "Network | str", input: "tuple[int, int, int] | str | int | None
     m = _modules()
     analysis = analyze(spec, input)
     network = analysis.network
+    check_expressible(network)
     layers = named_layers(network)
 
     def module_for(name: str) -> tuple["nn.Module", bool]:

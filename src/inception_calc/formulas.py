@@ -131,3 +131,31 @@ def smallest_valid_size(fits, start: int, limit: int = 1 << 16) -> int | None:
         else:
             low = mid
     return high
+
+
+# ----------------------------------------------------------------------------- other counters' conventions
+# What another counter adds to (or takes from) the MACs above, so that reconciling with it is exact.
+
+
+def fvcore_batch_norm_flops(elements: int, training: bool = False, affine: bool = True) -> int:
+    """fvcore 0.1.5's count for one ``aten::batch_norm`` over ``elements`` = N * C * H * W
+    (``fvcore/nn/jit_handles.py``, ``batchnorm_flop_jit``):
+
+    eval (running statistics):  elements * (2 if affine else 1)
+    training (batch statistics): elements * (5 if affine else 4)   (its ``norm_flop_counter``)
+    """
+    if training:
+        return elements * (5 if affine else 4)
+    return elements * (2 if affine else 1)
+
+
+def fvcore_adaptive_avg_pool_flops(in_elements: int) -> int:
+    """fvcore 0.1.5's count for ``aten::adaptive_avg_pool2d``: ``elementwise_flop_counter(1, 0)``,
+    1 x the input's elements N * C * H * W (whatever the output size)."""
+    return in_elements
+
+
+def flop_counter_mode_flops(macs: int) -> int:
+    """``torch.utils.flop_counter.FlopCounterMode``: 2 FLOPs (a multiply and an add) per conv or
+    linear multiply-accumulate; batch norm, pooling, LRN and ReLU count 0."""
+    return 2 * macs

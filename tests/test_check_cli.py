@@ -1,0 +1,174 @@
+"""inception-calc check on the command line: exit codes, formats, and every bad input it rejects."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inception_calc import analyze
+from inception_calc.check_render import render_check
+from inception_calc.cli import main
+from inception_calc.reconcile import reconcile
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["check", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_googlenet_torchvision_against_torchvision_exits_0(capsys):
+    code, out, err = _run(capsys, "googlenet-torchvision", "--against", "torchvision")
+    assert code == 0 and err == ""
+    assert "0 MISMATCH: every row exact or explained" in out
+    assert "max_pool2d x13 in maxpool1" in out  # fvcore's unsupported op, listed
+
+
+def test_googlenet_against_torchvision_exits_1_and_names_the_differences(capsys):
+    code, out, _ = _run(capsys, "googlenet", "--against", "torchvision")
+    assert code == 1
+    assert "kernel 5x5 -> 3x3, pad 2 -> 1, bias yes -> no, batch norm no -> eps 0.001: 9 layers" in out
+    assert "12,800 -> 4,608" in out  # inception3a.branch3.1: 16 * 32 * 25 vs 16 * 32 * 9 weights
+    assert "only in googlenet: 5 layers (lrn1, conv2.1, lrn2, aux1.pool, aux2.pool)" in out
+    assert "only in torchvision googlenet: 1 layer (conv3)" in out
+    assert "maxpool4               max pool 3x3/2, ceil" in out
+
+
+def test_googlenet_against_built_exits_0_where_floor_and_ceil_differ(capsys):
+    code, out, _ = _run(capsys, "googlenet", "--input", "3x230x250", "--depth", "branch")  # 224, 225: test_reconcile
+    assert code == 0, out
+
+
+# The formats render one reconciliation; these reuse the session's torchvision counts (the CLI path
+# itself is run above: exit 0 and exit 1 against torchvision, exit 0 against the built network).
+
+
+def test_json_format(torchvision_counts):
+    data = json.loads(render_check(reconcile(analyze("googlenet-torchvision"), torchvision_counts), "json"))
+    assert data["ok"] is True
+    conv1 = next(r for r in data["rows"] if r["name"] == "conv1")
+    fvcore = next(q for q in conv1["quantities"] if q["name"] == "fvcore")
+    assert fvcore["terms"][0]["size"] == 2 * 64 * 112 * 112  # batch norm: 1,605,632
+    assert data["unsupported"] == [{"op": "aten::max_pool2d", "count": 13, "rows": data["unsupported"][0]["rows"]}]
+
+
+def test_csv_format(torchvision_counts):
+    out = render_check(reconcile(analyze("googlenet"), torchvision_counts), "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    params = next(r for r in rows if r["name"] == "conv1" and r["quantity"] == "params")
+    assert (params["analytic"], params["counted"], params["verdict"], params["difference"]) == (
+        "9472", "9536", "MISMATCH", "64")  # 64 biases out, 2 * 64 batch-norm in
+    diff = next(r for r in rows if r["name"] == "inception3a.branch3.1" and r["level"] == "difference")
+    assert diff["analytic"] == "conv 5x5 pad 2, 32 +bias" and diff["counted"] == "conv 3x3 pad 1, 32 +bn"
+
+
+def test_markdown_format(torchvision_counts):
+    text = render_check(reconcile(analyze("googlenet-torchvision"), torchvision_counts), "markdown")
+    assert text.startswith("**check: googlenet-torchvision (analysis) against torchvision googlenet")
+    # 3 * 64 * 49 + 2 * 64 = 9,536 params; 112 * 112 * 9,408 = 118,013,952 MACs
+    assert "| conv1 | explained | 9,536 | 9,536 | 118,013,952 |" in text
+    assert "| maxpool1 | exact |" in text
+
+
+def test_output_to_a_file(capsys, tmp_path):
+    spec = tmp_path / "one.toml"
+    spec.write_text('name = "one"\ninput = [3, 6, 6]\n[[rows]]\nname = "conv"\nkind = "conv"\nout = 4\nkernel = 3\n')
+    target = tmp_path / "check.csv"
+    code, out, _ = _run(capsys, str(spec), "--format", "csv", "--output", str(target))
+    assert code == 0 and out == ""
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    macs = next(r for r in rows if r["name"] == "conv" and r["quantity"] == "macs")
+    assert (macs["analytic"], macs["counted"], macs["verdict"]) == ("1728", "1728", "exact")  # 4 * 4 * (3 * 4 * 9)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def _subprocess(code: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_torchvision_missing_is_named_with_the_version_needed():
+    proc = _subprocess("import sys; sys.modules['torchvision'] = None; from inception_calc.cli import main; "
+                       "sys.exit(main(['check', 'googlenet-torchvision', '--against', 'torchvision']))")
+    assert proc.returncode == 2
+    assert proc.stderr == ("inception-calc check: error: torchvision is not installed, and the check needs "
+                           "torchvision >= 0.15; pip install 'torchvision>=0.15' (or the project: pip install -e .)\n")
+
+
+def test_torchvision_too_old_is_named_with_the_version_needed(capsys, monkeypatch):
+    import torchvision
+
+    monkeypatch.setattr(torchvision, "__version__", "0.12.0")  # the real package, an older version string
+    code, out, err = _run(capsys, "googlenet-torchvision", "--against", "torchvision")
+    assert code == 2 and out == ""
+    assert err == ("inception-calc check: error: torchvision 0.12.0 is too old: the check needs torchvision >= 0.15; "
+                   "pip install 'torchvision>=0.15'\n")
+
+
+def test_fvcore_missing_is_named_too():
+    proc = _subprocess("import sys; sys.modules['fvcore'] = None; from inception_calc.cli import main; "
+                       "sys.exit(main(['check', 'googlenet']))")
+    assert proc.returncode == 2 and "fvcore is not installed, and the check needs fvcore >= 0.1.5" in proc.stderr
+
+
+def test_the_check_is_silent_on_stderr(tmp_path):
+    """fvcore's unsupported-op and uncalled-module warnings, its logging and torch.jit's
+    FutureWarning (at fvcore's import) stay inside the tool: the unsupported ops are listed instead."""
+    spec = tmp_path / "noisy.toml"
+    spec.write_text('name = "noisy"\ninput = [3, 12, 12]\n'
+                    '[[rows]]\nname = "conv1"\nkind = "conv"\nout = 4\nkernel = 3\nbn = true\n'
+                    '[[rows]]\nname = "lrn1"\nkind = "lrn"\n'
+                    '[[rows]]\nname = "pool1"\nkind = "maxpool"\nkernel = 2\nrounding = "ceil"\n'
+                    '[[rows]]\nname = "aux"\nkind = "aux"\nafter = "pool1"\nlayers = [{kind = "linear", out = 3}]\n'
+                    '[[rows]]\nname = "fc"\nkind = "linear"\nout = 2\n')
+    proc = _subprocess(f"import sys; from inception_calc.cli import main; sys.exit(main(['check', '{spec}']))")
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert "avg_pool3d x1 in lrn1" in proc.stdout and "max_pool2d x1 in pool1" in proc.stdout  # listed
+
+
+def test_a_spec_without_a_torchvision_counterpart(capsys, tmp_path):
+    spec = tmp_path / "small.toml"
+    spec.write_text('name = "small"\ninput = [3, 16, 16]\n[[rows]]\nname = "conv1"\nkind = "conv"\nout = 4\n'
+                    'kernel = 3\n[[rows]]\nname = "fc"\nkind = "linear"\nout = 10\n')
+    code, out, err = _run(capsys, str(spec), "--against", "torchvision")
+    # torchvision's rows: conv1, maxpool1, conv2, conv3, maxpool2, 9 Inception rows, maxpool3, maxpool4,
+    # aux1, aux2, avgpool, dropout, fc: 5 + 9 + 2 + 2 + 3 = 21
+    assert code == 2 and out == ""
+    assert err == ("inception-calc check: error: --against torchvision: spec 'small' has no torchvision "
+                   "counterpart: only 2 of the 21 rows of torchvision's googlenet (conv1, fc) are rows of the spec, "
+                   "and --against torchvision joins rows by name; use a GoogLeNet spec (googlenet, "
+                   "googlenet-torchvision or a variant that keeps their row names), or --against built\n")
+
+
+def test_a_spec_the_builder_cannot_express(capsys, tmp_path):
+    spec = tmp_path / "flat.toml"
+    spec.write_text('name = "flat"\ninput = [3, 8, 8]\n[[rows]]\nname = "fc"\nkind = "linear"\nout = 16\n'
+                    '[[rows]]\nname = "conv"\nkind = "conv"\nout = 4\nkernel = 1\n')
+    code, _, err = _run(capsys, str(spec))
+    assert code == 2
+    assert err == ("inception-calc check: error: flat, row 'conv': the builder cannot express a conv layer after a "
+                   "linear layer (nn.Linear gives [N, features], not a map); put conv, pool and LRN layers before "
+                   "the first linear layer\n")
+
+
+def test_depth_conv_is_not_a_check_depth(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "googlenet", "--depth", "conv"])
+    assert exc.value.code == 2
+    assert "argument --depth: invalid choice: 'conv'" in capsys.readouterr().err
+
+
+def test_an_input_too_small_for_the_network(capsys):
+    code, _, err = _run(capsys, "googlenet", "--input", "8")
+    assert code == 2 and "input 3x8x8 is too small" in err

@@ -5,4 +5,4 @@ imports nothing heavy at module level (torch, pandas and fvcore are imported ins
 that ``inception-calc report`` starts fast.
 """
 
-COMMANDS = ("report", "explain", "specs")
+COMMANDS = ("report", "explain", "specs", "bench")

@@ -94,7 +94,8 @@ def layer_lines(result: BenchResult, run: Run) -> list[str]:
         rows.append([indent + layer.name, _ms(layer.median_ms), _pct(layer.share), _rate(layer.achieved_tflops),
                      f"{layer.intensity:.1f}", _rate(layer.bound_tflops), _pct(layer.fraction_of_bound)])
     title = (f"per layer, batch {run.batch} {run.config}: each row module timed alone on its own input "
-             f"(captured on one forward pass){' in eager mode' if run.layers_eager else ''}; "
+             f"(captured on one forward pass){' in eager mode' if run.layers_eager else ''}"
+             f"{', each in its own CUDA graph' if run.cuda_graphs else ''}; "
              "share of the rows' sum; bound = min(peak, FLOP/byte x bandwidth)")
     lines = [title, "", *_columns(headers, rows, numeric_from=1), ""]
     if run.layer_sum_ms is not None and run.median_ms:

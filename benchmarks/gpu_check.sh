@@ -15,12 +15,14 @@
 # so that it works with or without `pip install -e .`.
 #
 # Budget: every step runs under `timeout`, and a step starts only while the budget (BUDGET
-# seconds, default 280) has at least 20 s left; it then gets at most what is left. On one H200
-# the whole script should take 3 to 5 minutes, torch.compile (two models) being the largest part.
+# seconds, default 280) has at least 20 s left; it then gets at most what is left, so the whole
+# script ends within about BUDGET + 15 s. On one H200 expect 3 to 5 minutes, torch.compile being
+# the largest part; the steps run in order of importance, so a short budget cuts the extras.
 #
 # DEVICE=cpu runs the same steps on the CPU with tiny settings (a dry run of this script's logic,
 # about a minute on 2 cores): batches 1,2, fp32 (and bf16, which the CPU build may refuse for
-# LRN), no tf32, no CUDA graphs, no compile unless COMPILE=1.
+# LRN), no tf32, no CUDA graphs, no compile unless COMPILE=1 (then about 2 minutes more), one
+# torch thread unless OMP_NUM_THREADS says otherwise.
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,10 +35,13 @@ export PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 
 if [ "$DEVICE" = cpu ]; then
+    # one torch thread: on a shared machine two OpenMP threads stall at every barrier while a
+    # neighbour holds a core (medians seen to swing from 40 ms to 2 s); one thread just runs slower
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
     BUDGET=${BUDGET:-100}
     BATCHES=1,2
     BIG=2
-    MID=1,2
+    MID=2
     DTYPES=fp32,bf16
     NHWC_DTYPES=fp32
     FAST=(--iters 1 --warmup 1 --repeats 3)
@@ -61,9 +66,9 @@ START=$(date +%s)
 elapsed() { echo $(( $(date +%s) - START )); }
 log() { echo "[$(elapsed)s] $*"; }
 
-# step NAME LIMIT_S ARGS...: one `inception-calc bench` (ARGS) under timeout, its JSON, CSV and
-# log saved as RESULTS/NAME.*; skipped when the budget is nearly spent.
-step() {
+# run_step NAME LIMIT_S COMMAND...: COMMAND under timeout, its output in RESULTS/NAME.log; skipped
+# when the budget is nearly spent, and given at most what is left of it.
+run_step() {
     local name=$1 limit=$2
     shift 2
     local left=$(( BUDGET - $(elapsed) ))
@@ -76,9 +81,7 @@ step() {
     log "START $name (limit ${limit}s)"
     local t0
     t0=$(date +%s)
-    timeout --kill-after=10 "$limit" "$PY" -m inception_calc bench "$@" --device "$DEVICE" --progress \
-        --save-json "$RESULTS/$name.json" --save-csv "$RESULTS/$name.csv" --output "$RESULTS/$name.txt" \
-        > "$RESULTS/$name.log" 2>&1
+    timeout --kill-after=10 "$limit" "$@" > "$RESULTS/$name.log" 2>&1
     local rc=$?
     local took=$(( $(date +%s) - t0 ))
     echo "$name $rc ${took}s" >> "$STEPS"
@@ -88,6 +91,15 @@ step() {
         log "END $name: exit $rc after ${took}s$( [ "$rc" -eq 124 ] && echo ' (timed out)'); last lines of its log:"
         tail -n 3 "$RESULTS/$name.log" | sed 's/^/    /'
     fi
+}
+
+# step NAME LIMIT_S ARGS...: one `inception-calc bench ARGS` step, its table, JSON and CSV saved as
+# RESULTS/NAME.txt, .json, .csv (progress and errors in NAME.log).
+step() {
+    local name=$1 limit=$2
+    shift 2
+    run_step "$name" "$limit" "$PY" -m inception_calc bench "$@" --device "$DEVICE" --progress \
+        --save-json "$RESULTS/$name.json" --save-csv "$RESULTS/$name.csv" --output "$RESULTS/$name.txt"
 }
 
 log "gpu_check: DEVICE=$DEVICE, results in $RESULTS, budget ${BUDGET}s"
@@ -157,11 +169,13 @@ else
 fi
 
 # 5. extras while the budget lasts: CUDA graphs (launch gaps out of the figures) at batch 1 and
-#    64, and torchvision's compiled forward at batch 64
+#    64; the test suite's CUDA tests (out of memory at one batch, graphs, calibration; they assert
+#    no time); torchvision's compiled forward at batch 64
 if [ "$DEVICE" = cuda ]; then
     for m in "${MODELS[@]}"; do
         step "$m-graphs" 40 "$(spec_of "$m")" --batch 1,64 --dtype bf16 --channels-last --cuda-graphs --no-layers
     done
+    run_step cuda-tests 60 "$PY" -m pytest -q -p no:cacheprovider "$REPO/tests/test_bench.py" -k "cuda or out_of_memory"
     [ "$COMPILE" = 1 ] && [ "${MODELS[0]}" = tv ] && step tv-compiled-64 90 "$TV" --batch 64 --dtype bf16 \
         --channels-last --compile --no-layers
 fi

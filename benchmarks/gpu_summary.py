@@ -17,15 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PIVOT = (  # (column title, dtype, channels_last, mode)
-    ("fp32", "fp32", False, "eager"),
-    ("tf32", "tf32", False, "eager"),
-    ("bf16", "bf16", False, "eager"),
-    ("tf32 NHWC", "tf32", True, "eager"),
-    ("bf16 NHWC", "bf16", True, "eager"),
-    ("bf16 NHWC graphs", "bf16", True, "cuda-graphs"),
-    ("bf16 NHWC compiled", "bf16", True, "compiled"),
-)
+DTYPE_ORDER = ("fp32", "tf32", "bf16", "fp16")
+MODE_ORDER = ("eager", "cuda-graphs", "compiled")
 
 
 def kind_of(data: dict[str, Any]) -> str:
@@ -38,6 +31,16 @@ def mode_of(run: dict[str, Any]) -> str:
 
 def config_of(run: dict[str, Any]) -> str:
     return f"{run['dtype']} {'NHWC' if run['channels_last'] else 'NCHW'} {mode_of(run)}"
+
+
+def column_of(run: dict[str, Any]) -> tuple[tuple[int, int, int], str]:
+    """The sweep table's column of a run: its sort key (mode, layout, dtype) and its title, which
+    names the layout and mode only when they are not NCHW eager (``bf16 NHWC compiled``)."""
+    mode = mode_of(run)
+    title = run["dtype"] + (" NHWC" if run["channels_last"] else "") + ("" if mode == "eager" else f" {mode}")
+    key = (MODE_ORDER.index(mode), int(run["channels_last"]),
+           DTYPE_ORDER.index(run["dtype"]) if run["dtype"] in DTYPE_ORDER else len(DTYPE_ORDER))
+    return key, title
 
 
 def load(folder: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -133,15 +136,17 @@ def summary(folder: Path) -> tuple[str, dict[str, Any]]:
     if compiled:
         lines += ["", "compile times (first call, kept out of the figures): " + "; ".join(
             f"{kind_of(d)} batch {r['batch']} {r['dtype']}: {_fmt(r['compile_s'])} s" for _, d, r in compiled)]
-    # images/s pivot: one line per model and batch, one column per config
+    # images/s pivot: one line per model and batch, one column per configuration run
     cells: dict[tuple[str, int], dict[str, str]] = {}
+    columns: dict[str, tuple[int, int, int]] = {}
     for _, data, run in ok_runs(results, sweeps=True):
-        for title, dtype, nhwc, mode in PIVOT:
-            if (run["dtype"], run["channels_last"], mode_of(run)) == (dtype, nhwc, mode):
-                cells.setdefault((kind_of(data), run["batch"]), {})[title] = _fmt(run["images_per_s"], 0)
+        key, title = column_of(run)
+        columns[title] = key
+        cells.setdefault((kind_of(data), run["batch"]), {})[title] = _fmt(run["images_per_s"], 0)
+    titles = sorted(columns, key=columns.__getitem__)
     lines += ["", "images/s (median of the samples; NCHW eager unless the column says otherwise)", ""]
-    lines += _table(["model", "batch", *(p[0] for p in PIVOT)],
-                    [[kind, str(batch), *(cells[(kind, batch)].get(p[0], "-") for p in PIVOT)]
+    lines += _table(["model", "batch", *titles],
+                    [[kind, str(batch), *(cells[(kind, batch)].get(t, "-") for t in titles)]
                      for kind, batch in sorted(cells)])
     record["best"] = {}
     lines += ["", "best configuration per model (most images/s over the sweeps); % of roofline bound: the "

@@ -11,7 +11,7 @@ import io
 import json
 from typing import Any, Sequence
 
-from .bench import SUM_TOLERANCE, BenchResult, LayerTime, Run
+from .bench_results import SUM_TOLERANCE, BenchResult, LayerTime, Run
 from .errors import CalcError
 from .output import write_atomic
 from .render import grouped

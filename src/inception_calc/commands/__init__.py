@@ -5,4 +5,4 @@ imports nothing heavy at module level (torch, pandas and fvcore are imported ins
 that ``inception-calc report`` starts fast.
 """
 
-COMMANDS = ("report", "explain", "check", "compare", "sweep", "verify", "paper-table", "specs")
+COMMANDS = ("report", "explain", "check", "bench", "compare", "sweep", "verify", "paper-table", "specs")

@@ -10,16 +10,16 @@ tests/test_derivations_doc.py fails when the committed file differs from what th
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # this checkout's package, whatever is installed
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _docgen  # noqa: E402  (puts this checkout's src/ on the path)
+
+ROOT = _docgen.ROOT
 
 from inception_calc import analyze  # noqa: E402
 from inception_calc.explain import derivation  # noqa: E402
-from inception_calc.output import write_atomic  # noqa: E402
 
 TARGET = ROOT / "docs" / "derivations.md"
 
@@ -48,19 +48,7 @@ def document(spec: str = "googlenet") -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when docs/derivations.md is stale")
-    args = parser.parse_args(argv)
-    text = document()
-    if args.check:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run python scripts/gen_derivations.py", file=sys.stderr)
-            return 1
-        return 0
-    write_atomic(TARGET, text)
-    print(f"wrote {TARGET.relative_to(ROOT)}")
-    return 0
+    return _docgen.main(TARGET, document, "scripts/gen_derivations.py", argv)
 
 
 if __name__ == "__main__":

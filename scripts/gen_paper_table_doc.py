@@ -10,14 +10,14 @@ tests/test_paper_table.py fails when the committed block differs from the tool's
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # this checkout's package, whatever is installed
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _docgen  # noqa: E402  (puts this checkout's src/ on the path)
 
-from inception_calc.output import write_atomic  # noqa: E402
+ROOT = _docgen.ROOT
+
 from inception_calc.paper_render import render  # noqa: E402
 from inception_calc.paper_table import paper_table  # noqa: E402
 
@@ -36,19 +36,7 @@ def refreshed(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when the block is stale")
-    args = parser.parse_args(argv)
-    current = TARGET.read_text(encoding="utf-8")
-    text = refreshed(current)
-    if args.check:
-        if text != current:
-            print(f"{TARGET.relative_to(ROOT)} is stale: run python scripts/gen_paper_table_doc.py", file=sys.stderr)
-            return 1
-        return 0
-    write_atomic(TARGET, text)
-    print(f"wrote {TARGET.relative_to(ROOT)}")
-    return 0
+    return _docgen.main(TARGET, lambda: refreshed(TARGET.read_text(encoding="utf-8")), "scripts/gen_paper_table_doc.py", argv)
 
 
 if __name__ == "__main__":

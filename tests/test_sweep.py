@@ -87,5 +87,5 @@ def test_sizes_that_cannot_concatenate(tmp_path):
     assert "cannot be concatenated" in next(p.skipped for p in result.points if p.size == 5)
     # the smallest input that runs: N = 3 gives conv floor(2/2)+1 = 2 beside pool ceil(0/2)+1 = 1 (no
     # concatenation); N = 4 gives conv floor(3/2)+1 = 2 beside pool ceil(1/2)+1 = 2
-    assert result.smallest == 4 and result.smallest_unknown == ""
+    assert result.smallest == 4
     assert "smallest input port accepts: 3x4x4" in result.notes()[0]

@@ -30,8 +30,28 @@ DEPTHS = ("layer", "branch", "conv")
 QUANTITIES = ("weights", "biases", "bn", "params", "macs", "flops", "activations")
 
 
+class _Derived:
+    """The two quantities that follow from the counted ones, the same for a node and for a sum."""
+
+    __slots__ = ()
+    weights: int
+    biases: int
+    bn: int
+    macs: int
+
+    @property
+    def params(self) -> int:
+        """weights + biases + batch-norm affine: what numel over model.parameters() gives."""
+        return self.weights + self.biases + self.bn
+
+    @property
+    def flops(self) -> int:
+        """2 x MACs (a multiply and an add per multiply-accumulate)."""
+        return 2 * self.macs
+
+
 @dataclass(frozen=True)
-class Cost:
+class Cost(_Derived):
     """The cost of one node: a row, a branch of a row, or one primitive layer.
 
     The engine makes thousands of these a second through :func:`make_cost`, which fills the same
@@ -51,14 +71,6 @@ class Cost:
     children: tuple["Cost", ...] = ()
     aux: bool = False
     level: str = "layer"  # "layer" (a row), "branch", or "conv" (a primitive layer)
-
-    @property
-    def params(self) -> int:
-        return self.weights + self.biases + self.bn
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
     def walk(self, depth: str = "conv") -> Iterator["Cost"]:
         """This node, then its descendants down to ``depth``, in order."""
@@ -108,7 +120,7 @@ def make_cost(name: str, kind: str, summary: str, in_shape: Shape, out_shape: Sh
 
 
 @dataclass(frozen=True, slots=True)
-class Sums:
+class Sums(_Derived):
     """Whole-network sums over a set of rows."""
 
     weights: int
@@ -116,14 +128,6 @@ class Sums:
     bn: int
     macs: int
     activations: int
-
-    @property
-    def params(self) -> int:
-        return self.weights + self.biases + self.bn
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs
 
     @classmethod
     def of(cls, rows: list[Cost] | tuple[Cost, ...]) -> "Sums":

@@ -66,8 +66,7 @@ class Sweep:
     spec: str
     channels: int
     points: tuple[Point, ...]
-    smallest: int | None  # the least N with a C x N x N input accepted (None: none up to 65536, or unknown)
-    smallest_unknown: str = ""  # why the smallest input could not be found, when it could not
+    smallest: int | None  # the least N with a C x N x N input accepted (None: none up to 65536)
 
     @property
     def measured(self) -> tuple[Point, ...]:
@@ -75,11 +74,8 @@ class Sweep:
 
     def notes(self) -> list[str]:
         c, n = self.channels, self.smallest
-        if self.smallest_unknown:
-            lines = [f"smallest input {self.spec} accepts: unknown; searching for it failed: {self.smallest_unknown}"]
-        else:
-            lines = [f"smallest input {self.spec} accepts: {c}x{n}x{n}" if n else
-                     f"{self.spec} accepts no square input up to 65536"]
+        lines = [f"smallest input {self.spec} accepts: {c}x{n}x{n}" if n else
+                 f"{self.spec} accepts no square input up to 65536"]
         small = [p.size for p in self.points if p.skipped == "too small"]
         if small:
             lines.append(f"skipped, too small: {_sizes(small)}")
@@ -101,11 +97,7 @@ def sweep(spec: Any, sizes: Sequence[int]) -> Sweep:
     """Totals of ``spec`` at each C x N x N input, N in ``sizes`` (C: the spec's own channels)."""
     network = load_spec(spec)
     channels = network.input[0]
-    unknown = ""
-    try:
-        smallest = smallest_input(network, channels)
-    except CalcError as exc:  # the search met a size at which the network fails for another reason
-        smallest, unknown = None, exc.line()
+    smallest = smallest_input(network, channels)
     points = []
     for n in sizes:
         shape = (channels, n, n)
@@ -116,7 +108,7 @@ def sweep(spec: Any, sizes: Sequence[int]) -> Sweep:
             points.append(Point(n, analyze(network, shape).totals.inference))
         except CalcError as exc:
             points.append(Point(n, None, exc.what))
-    return Sweep(network.name, channels, tuple(points), smallest, unknown)
+    return Sweep(network.name, channels, tuple(points), smallest)
 
 
 HEADERS = ("input", "weights", "params", "MACs", "activations")
@@ -170,7 +162,6 @@ def to_dict(result: Sweep) -> dict[str, Any]:
         "spec": result.spec,
         "channels": result.channels,
         "smallest_input": result.smallest,
-        **({"smallest_input_unknown": result.smallest_unknown} if result.smallest_unknown else {}),
         "convention": CONVENTION,
         "points": [{"size": p.size, **({"totals": p.totals.to_dict()} if p.totals else {"skipped": p.skipped})}
                    for p in result.points],

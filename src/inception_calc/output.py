@@ -49,8 +49,24 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
 
 
 def emit(text: str, output: str | None) -> None:
-    """Print ``text``, or write it to ``output`` atomically when one is given."""
+    """Print ``text``, or write it to ``output`` atomically when one is given.
+
+    Standard output is flushed here, so that a full disk is reported as the error it is; a text
+    the terminal's encoding cannot show is refused whole (the text is encoded before any of it is
+    written), with the way round it.
+    """
     if output:
         write_atomic(output, text)
-    else:
+        return
+    try:
         sys.stdout.write(text)
+        sys.stdout.flush()
+    except UnicodeEncodeError as exc:
+        char = exc.object[exc.start:exc.end]
+        raise CalcError(f"cannot show {char!r} in the {exc.encoding} encoding", where="standard output",
+                        fix="set PYTHONIOENCODING=utf-8, or write to a file with --output FILE") from None
+    except BrokenPipeError:
+        raise  # the reader went away: the CLI ends quietly
+    except OSError as exc:
+        raise CalcError(f"cannot write ({exc.strerror or exc})", where="standard output",
+                        fix="check where standard output goes (a full disk?), or write to a file with --output FILE") from None

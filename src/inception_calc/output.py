@@ -1,8 +1,14 @@
-"""Write results whole or not at all: to a temporary file beside the target, then renamed over it."""
+"""Write results whole or not at all: to a temporary file beside the target, then renamed over it.
+
+Only a regular file (or a new one) is replaced so; a device, a pipe or a terminal (``/dev/null``,
+``/dev/stdout``) is written straight, as a shell redirect would, and a symbolic link keeps
+pointing where it did: the file it names is replaced.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -21,10 +27,34 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def _write_straight(path: Path, data: str | bytes) -> None:
+    """Write to a device, a pipe or a terminal, which no rename can replace (nor should)."""
+    try:
+        with open(path, "wb" if isinstance(data, bytes) else "w",
+                  **({} if isinstance(data, bytes) else {"encoding": "utf-8", "newline": ""})) as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}") from None
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` so that a reader (or a crash) sees the old file or the new one,
     never a torn one: write a temporary file in the same folder, flush it to disk, rename it."""
     path = Path(path)
+    if "\x00" in str(path):
+        raise CalcError(f"cannot write to {str(path)!r}: a file name cannot hold a NUL character",
+                        where="--output", fix="give another file name")
+    try:
+        kind = os.stat(path).st_mode  # follows a symbolic link
+    except OSError:
+        kind = None  # no such file yet (or a dangling link): created below
+    if kind is not None and stat.S_ISDIR(kind):
+        raise CalcError("is a folder, not a file", where=f"--output {path}", fix="give a file name in it")
+    if kind is not None and not stat.S_ISREG(kind):
+        _write_straight(path, data)
+        return
+    if kind is not None and path.is_symlink():
+        path = path.resolve()  # replace the file the link names, not the link
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise CalcError("the folder does not exist", where=f"--output {path}", fix=f"create {folder} first")
@@ -40,11 +70,13 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):  # a full disk, a quota: the old file stays
+            raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}") from None
         raise
 
 

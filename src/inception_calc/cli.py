@@ -22,6 +22,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (what is wrong and where to look) and exit 2."""
 
     def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)  # an argument's '\n' stays on the line
         sys.stderr.write(f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
         sys.exit(2)
 

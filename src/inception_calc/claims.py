@@ -319,7 +319,8 @@ class Settings:
         check_convention(table.get("k"), table.get("flops"), where)
         spec = table.get("spec", self.spec)
         if not isinstance(spec, str) or not spec:
-            raise CalcError(f"spec must be a built-in name or a file path, got {quoted(spec)}", where=where)
+            raise CalcError(f"spec must be a built-in name or a file path, got {quoted(spec)}", where=where,
+                            fix='write spec = "googlenet" or spec = "my.toml"')
         given = table.get("input")
         return Settings(spec, self.input if given is None else parse_input(given, f"{where}, field 'input'"),
                         table.get("k", self.k), table.get("flops", self.flops))
@@ -331,7 +332,7 @@ class Settings:
 def _text_field(table: dict, key: str, where: str) -> str:
     value = table.get(key, "")
     if not isinstance(value, str):
-        raise CalcError(f"field '{key}' must be text, got {quoted(value)}", where=where)
+        raise CalcError(f"field '{key}' must be text, got {quoted(value)}", where=where, fix=f'write {key} = "..."')
     return value
 
 
@@ -349,7 +350,8 @@ def claims_from_dict(data: Any, origin: str, base: Settings = Settings(),
     first: the claim's own fields, then ``override`` (the command line), then the file's top level,
     then ``base``."""
     if not isinstance(data, dict):
-        raise CalcError("a claims file must be a table at the top level", where=origin)
+        raise CalcError(f"a claims file must be a table at the top level, got {quoted(data)}", where=origin,
+                        fix='write claims = ["inception3a.weights = 163,328", ...] (docs/claims.md)')
     _check_fields(data, FILE_FIELDS, origin, "a claims file")
     title = _text_field(data, "title", origin) or _text_field(data, "source", origin)
     top = base.over(data, origin).over(override or {}, "the command line")

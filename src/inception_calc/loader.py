@@ -101,7 +101,8 @@ def _int(table: dict, key: str, place: _Place, *, default: int | None = None, mi
             f"must be an integer, got {quote(value)}", fix or f"write {key} = <integer>")
     if value < minimum:
         need = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise (place / f"field '{key}'").error(f"must be {need}, got {quote(value)}", fix)
+        raise (place / f"field '{key}'").error(f"must be {need}, got {quote(value)}",
+                                               fix or f"give {key} a value of at least {minimum}")
     if value > MAX_SIZE:
         raise (place / f"field '{key}'").error(
             f"must be at most 2^63 - 1 (PyTorch's largest tensor size), got {quote(value)}",
@@ -115,7 +116,7 @@ def _pair(table: dict, key: str, place: _Place, *, default: tuple[int, int] | No
     if isinstance(value, list):
         if len(value) != 2:
             raise (place / f"field '{key}'").error(
-                f"must be one integer or [height, width], got {quote(value)}")
+                f"must be one integer or [height, width], got {quote(value)}", f"write {key} = 3 or {key} = [1, 7]")
         h = _int({key: value[0]}, key, place, minimum=minimum)
         w = _int({key: value[1]}, key, place, minimum=minimum)
         return (h, w)
@@ -128,7 +129,8 @@ def _pair(table: dict, key: str, place: _Place, *, default: tuple[int, int] | No
 def _bool(table: dict, key: str, place: _Place, default: bool) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
-        raise (place / f"field '{key}'").error(f"must be true or false, got {quote(value)}")
+        raise (place / f"field '{key}'").error(f"must be true or false, got {quote(value)}",
+                                               f"write {key} = true or {key} = false")
     return value
 
 
@@ -136,17 +138,19 @@ def _number(table: dict, key: str, place: _Place, default: float, *, low: float 
             high: float | None = None, low_open: bool = False) -> float:
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise (place / f"field '{key}'").error(f"must be a number, got {quote(value)}")
+        raise (place / f"field '{key}'").error(f"must be a number, got {quote(value)}", f"write {key} = <number>")
     try:
         value = float(value)
     except OverflowError:  # an integer beyond float range
         value = math.inf
     if not math.isfinite(value):
-        raise (place / f"field '{key}'").error(f"must be a finite number, got {quote(table.get(key))}")
+        raise (place / f"field '{key}'").error(f"must be a finite number, got {quote(table.get(key))}",
+                                               f"write {key} = <number>, or leave it out for {default}")
     if value < low or (low_open and value == low) or (high is not None and value > high):
         upper = f" and at most {high}" if high is not None else ""
         raise (place / f"field '{key}'").error(
-            f"must be {'greater than' if low_open else 'at least'} {low}{upper}, got {value}")
+            f"must be {'greater than' if low_open else 'at least'} {low}{upper}, got {value}",
+            f"leave it out for {default}")
     return value
 
 
@@ -159,7 +163,8 @@ def _choice(table: dict, key: str, place: _Place, choices: tuple[str, ...], defa
     value = table[key]
     if value not in choices:
         raise (place / f"field '{key}'").error(
-            f"must be one of {', '.join(choices)}, got {quote(value)}")
+            f"must be one of {', '.join(choices)}, got {quote(value)}",
+            f"write {key} = " + " or ".join(f'"{c}"' for c in choices))
     return value
 
 
@@ -217,9 +222,9 @@ def _pool(op: str, table: dict, place: _Place, name: str = "") -> Pool:
 
 def _layer(table: Any, place: _Place, inherited: dict, *, named: bool = True) -> Layer:
     if not isinstance(table, dict):
-        raise place.error(f"must be a table of fields, got {quote(table)}")
+        raise place.error(f"must be a table of fields, got {quote(table)}", 'write {kind = "conv", out = 64, kernel = 1}')
     kind = table.get("kind")
-    if kind not in LAYER_FIELDS:
+    if not isinstance(kind, str) or kind not in LAYER_FIELDS:  # a list as the kind is unhashable
         raise (place / "field 'kind'").error(
             f"unknown layer kind {quote(kind)}", f"use one of {', '.join(LAYER_FIELDS)}")
     _check_known(table, ("kind", "name", *LAYER_FIELDS[kind]) if named else ("kind", *LAYER_FIELDS[kind]),
@@ -285,10 +290,11 @@ def _inception(table: dict, place: _Place, inherited: dict) -> tuple[tuple[Branc
     for key, k in (("kernel3x3", k3), ("kernel5x5", k5)):
         if k % 2 == 0:
             raise (place / f"field '{key}'").error(
-                f"must be odd to keep the map size ('same' padding), got {k}")
+                f"must be odd to keep the map size ('same' padding), got {k}", f"use {k - 1} or {k + 1}")
     pool_kernel = _int(table, "pool_kernel", place, default=3)
     if pool_kernel % 2 == 0:
-        raise (place / "field 'pool_kernel'").error(f"must be odd to keep the map size, got {pool_kernel}")
+        raise (place / "field 'pool_kernel'").error(f"must be odd to keep the map size, got {pool_kernel}",
+                                                    f"use {pool_kernel - 1} or {pool_kernel + 1}")
     options = InceptionOptions(
         kernel3x3=k3, kernel5x5=k5, pool=_choice(table, "pool", place, ("max", "avg"), "max"),
         pool_kernel=pool_kernel, pool_rounding=_choice(table, "pool_rounding", place, ("floor", "ceil"), "floor"),
@@ -305,7 +311,7 @@ def _concat(table: dict, place: _Place, inherited: dict) -> tuple[Branch, ...]:
     for i, item in enumerate(items, start=1):
         bplace = place / f"branch {i}"
         if not isinstance(item, dict):
-            raise bplace.error(f"must be a table with layers, got {quote(item)}")
+            raise bplace.error(f"must be a table with layers, got {quote(item)}", "write {layers = [...]}")
         _check_known(item, ("name", "layers"), bplace, "a branch")
         name = _name(item, bplace, required=False) or f"branch{i}"
         branches.append(Branch(name, _layers(item, bplace, inherited)))
@@ -317,7 +323,8 @@ def _concat(table: dict, place: _Place, inherited: dict) -> tuple[Branch, ...]:
 
 def _row(table: Any, place: _Place, inherited: dict) -> Row:
     if not isinstance(table, dict):
-        raise place.error(f"must be a table of fields, got {quote(table)}")
+        raise place.error(f"must be a table of fields, got {quote(table)}",
+                          'write each row as a [[rows]] table with name = "..." and kind = "..."')
     name = _name(table, place, required=True)
     place = _Place(*place.parts[:-1], f"{place.parts[-1]} '{name}'")
     kind = table.get("kind")
@@ -325,7 +332,7 @@ def _row(table: Any, place: _Place, inherited: dict) -> Row:
         raise (place / "field 'kind'").error(f"unknown row kind {quote(kind)}", f"use one of {', '.join(ROW_KINDS)}")
     note = table.get("note", "")
     if not isinstance(note, str):
-        raise (place / "field 'note'").error(f"must be text, got {quote(note)}")
+        raise (place / "field 'note'").error(f"must be text, got {quote(note)}", 'write note = "..."')
     common = ("name", "kind", "note")
     if kind == "inception":
         _check_known(table, (*common, *INCEPTION_COLUMNS, *DOUBLE_COLUMNS, *INCEPTION_OPTIONS), place,
@@ -356,7 +363,7 @@ def _defaults(table: Any, place: _Place) -> dict:
     if table is None:
         return base
     if not isinstance(table, dict):
-        raise place.error(f"must be a table, got {quote(table)}")
+        raise place.error(f"must be a table, got {quote(table)}", "write [defaults] with bias, bn, bn_eps or relu")
     _check_known(table, CONV_OPTIONS, place, "[defaults]")
     return _conv_options(table, place, base)
 
@@ -412,7 +419,8 @@ def _based(data: dict, top: _Place, chain: tuple[str, ...]) -> Network:
     base = data["base"]
     place = top / "field 'base'"
     if not isinstance(base, str) or not base or "\x00" in base:
-        raise place.error(f"must be a built-in spec name or a file path, got {quote(base)}")
+        raise place.error(f"must be a built-in spec name or a file path, got {quote(base)}",
+                          'write base = "googlenet" or base = "other.toml"')
     if "rows" in data or "defaults" in data:
         given = "rows" if "rows" in data else "defaults"
         raise (top / f"field '{given}'").error("given beside 'base'; a spec has its own rows or a base, not both",
@@ -440,14 +448,15 @@ def _based(data: dict, top: _Place, chain: tuple[str, ...]) -> Network:
     for key in ("name", "description", "source"):
         if key in data:
             if not isinstance(data[key], str) or not data[key]:
-                raise (top / f"field '{key}'").error(f"must be text, got {quote(data[key])}")
+                raise (top / f"field '{key}'").error(f"must be text, got {quote(data[key])}", f'write {key} = "..."')
             changes[key] = data[key]
     if "input" in data:
         changes["input"] = parse_input(data["input"], str(top / "field 'input'"))
     if "notes" in data:
         notes = data["notes"]
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-            raise (top / "field 'notes'").error("must be a list of strings")
+            raise (top / "field 'notes'").error(f"must be a list of strings, got {quote(notes)}",
+                                                'write notes = ["...", "..."]')
         changes["notes"] = network.notes + tuple(notes)
     return replace(network, **changes)
 
@@ -460,7 +469,8 @@ def network_from_dict(data: Any, origin: str = "spec", _chain: tuple[str, ...] =
     """
     top = _Place(origin)
     if not isinstance(data, dict):
-        raise top.error("a spec must be a table at the top level")
+        raise top.error(f"a spec must be a table at the top level, got {quote(data)}",
+                        'start it with name = "..." and [[rows]] tables (docs/spec-format.md)')
     _check_known(data, TOP_FIELDS, top, "a spec")
     if "base" in data:
         return _based(data, top, _chain)
@@ -470,10 +480,11 @@ def network_from_dict(data: Any, origin: str = "spec", _chain: tuple[str, ...] =
         raise (top / "field 'name'").error("missing", 'give the network a name = "..."')
     for key in ("description", "source"):
         if not isinstance(data.get(key, ""), str):
-            raise (top / f"field '{key}'").error(f"must be text, got {quote(data[key])}")
+            raise (top / f"field '{key}'").error(f"must be text, got {quote(data[key])}", f'write {key} = "..."')
     notes = data.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-        raise (top / "field 'notes'").error("must be a list of strings")
+        raise (top / "field 'notes'").error(f"must be a list of strings, got {quote(notes)}",
+                                            'write notes = ["...", "..."]')
     inherited = _defaults(data.get("defaults"), top / "[defaults]")
     rows_data = data.get("rows")
     if not isinstance(rows_data, list) or not rows_data:
@@ -492,7 +503,8 @@ def network_from_dict(data: Any, origin: str = "spec", _chain: tuple[str, ...] =
                     f"use one of: {', '.join(main) or '(no rows before it)'}")
         seen[row.name] = i
     if rows[0].is_aux:
-        raise (top / "row 1").error("the first row cannot be an auxiliary head")
+        raise (top / "row 1").error("the first row cannot be an auxiliary head",
+                                    "put the aux row after the main row it reads")
     network = Network(name=name, rows=rows, description=data.get("description", ""),
                       source=data.get("source", ""), notes=tuple(notes),
                       input=parse_input(data.get("input", [3, 224, 224]), str(top / "field 'input'")),

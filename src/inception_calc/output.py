@@ -34,7 +34,8 @@ def _write_straight(path: Path, data: str | bytes) -> None:
                   **({} if isinstance(data, bytes) else {"encoding": "utf-8", "newline": ""})) as handle:
             handle.write(data)
     except OSError as exc:
-        raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}") from None
+        raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}",
+                        fix="check that it can be written to, or give another file") from None
 
 
 def write_atomic(path: str | Path, data: str | bytes) -> None:
@@ -62,7 +63,8 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise CalcError(f"cannot write there ({exc.strerror})", where=f"--output {path}") from None
+        raise CalcError(f"cannot write there ({exc.strerror})", where=f"--output {path}",
+                        fix="check the folder's permissions and the name's length, or give another file") from None
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as handle:
             handle.write(data)
@@ -76,7 +78,8 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         except OSError:
             pass
         if isinstance(exc, OSError):  # a full disk, a quota: the old file stays
-            raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}") from None
+            raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}",
+                            fix="free some space, or give a file elsewhere; the old file is unchanged") from None
         raise
 
 

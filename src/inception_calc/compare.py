@@ -277,7 +277,7 @@ CSV_COLUMNS = ("name", "level", "network", "present", "out_c", "out_h", "out_w",
 
 def _numbers(node: Cost | Sums | None, base: Cost | Sums | None) -> list[Any]:
     if node is None:
-        return [""] * 11
+        return [""] * 12  # out_c, out_h, out_w, 4 quantities, 3 differences, 2 ratios
     shape = list(node.out_shape) if isinstance(node, Cost) else ["", "", ""]
     values = [getattr(node, q) for q in QUANTITIES]
     if base is None:

@@ -272,8 +272,12 @@ def _ratio(difference: Fraction, computed: int) -> float | None:
 
 def evaluate(claim: Claim, analysis: Analysis, *, derive: bool = True) -> Verdict:
     """Judge one claim against ``analysis`` (which must be the claim's spec at its input)."""
-    node = resolve(analysis, claim.node, claim.where or f"claim {claim.text!r}")
-    computed = computed_value(node, claim.quantity, claim.convention)
+    place = claim.where or f"claim {claim.text!r}"
+    node = resolve(analysis, claim.node, place)
+    try:
+        computed = computed_value(node, claim.quantity, claim.convention)
+    except CalcError as exc:  # total.out_shape
+        raise exc.located(place) from None
     holds = _holds(claim.written, claim.op, computed)
     difference = relative = None
     if isinstance(claim.written, WrittenNumber):

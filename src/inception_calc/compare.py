@@ -109,7 +109,7 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
     """Analyse ``specs`` (at least two: names, ``name:variant``, paths or Networks) at ``input``
     and line their nodes up by name, down to ``depth``, over ``rows`` (default all main rows)."""
     if len(specs) < 2:
-        raise CalcError(f"compare needs at least two networks, got {len(specs)}",
+        raise CalcError(f"compare needs at least two networks, got {len(specs)}", where="SPEC",
                         fix="name two or more, e.g. compare googlenet googlenet:naive")
     if depth not in DEPTHS:
         raise CalcError(f"unknown depth {depth!r}", where="--depth", fix=f"use one of {', '.join(DEPTHS)}")

@@ -589,7 +589,7 @@ def load_builtin(name: str) -> Network:
     """A built-in spec by name, read once (a Network is frozen, so one copy serves every caller)."""
     path = SPEC_DIR / f"{name}.toml"
     if not path.is_file():
-        raise CalcError(f"unknown spec {quote(name)}", fix=f"use one of {', '.join(builtin_names())} or a .toml/.json file")
+        raise CalcError(f"unknown spec {quote(name)}", where="spec", fix=f"use one of {', '.join(builtin_names())} or a .toml/.json file")
     return replace(network_from_dict(_read(path), path.name), path="")
 
 
@@ -604,7 +604,7 @@ def load_spec(text: str | Path | Network) -> Network:
     if isinstance(text, Path):
         return load_file(text)
     if not isinstance(text, str) or not text or "\x00" in text:
-        raise CalcError(f"cannot read spec {quote(text)}", fix="give a built-in name or a file path")
+        raise CalcError(f"cannot read spec {quote(text)}", where="spec", fix="give a built-in name or a file path")
     if text in builtin_names():
         return load_builtin(text)
     path = Path(text)

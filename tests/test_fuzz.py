@@ -24,6 +24,7 @@ import os
 import signal
 import string
 import tomllib
+import warnings
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from fractions import Fraction
 from pathlib import Path
@@ -59,9 +60,10 @@ settings.register_profile("fuzz-campaign", parent=settings.get_profile("fuzz-ci"
 PROFILE = settings.get_profile("fuzz-campaign" if CAMPAIGN else "fuzz-ci")
 
 
-def fuzz(ci_examples: int) -> settings:
-    """Settings for one target: ``ci_examples`` in CI, FUZZ_EXAMPLES in a campaign."""
-    return settings(PROFILE, max_examples=CAMPAIGN or ci_examples)
+def fuzz(ci_examples: int, campaign_share: float = 1.0) -> settings:
+    """Settings for one target: ``ci_examples`` in CI; in a campaign FUZZ_EXAMPLES, times
+    ``campaign_share`` for a slow target (drawing a chart takes a few hundred milliseconds)."""
+    return settings(PROFILE, max_examples=max(ci_examples, int(CAMPAIGN * campaign_share)) if CAMPAIGN else ci_examples)
 
 
 class Hang(BaseException):
@@ -886,3 +888,31 @@ def test_cli_on_random_specs(files, spec, data, changes):
     assert code in (0, 1) and err == "" and out.strip(), (argv, code, err)
     if "json" in argv:
         json.loads(out, parse_constant=lambda c: pytest.fail(f"JSON has {c}: {argv}"))
+
+
+@fuzz(8, campaign_share=0.03)
+@given(spec=grammar_specs(), size=st.one_of(small_sizes, st.just(MAX_SIZE)), kind=st.sampled_from(["report", "compare",
+                                                                                                  "sweep"]))
+def test_plots_of_random_networks(folder, spec, size, kind):
+    """--plot over grammar-built networks, at sizes up to 2^63 - 1: a PNG or the clear error."""
+    from inception_calc.compare import compare
+    from inception_calc.plot import plot_comparison, plot_report, plot_sweep
+    from inception_calc.sweep import sweep
+
+    network = outcome(lambda: network_from_dict(spec, "fuzz"), "load")
+    if network is None:
+        return
+    path = folder / "chart.png"
+    path.unlink(missing_ok=True)
+    if kind == "report":
+        draw = lambda: plot_report(analyze(network, size), str(path))  # noqa: E731
+    elif kind == "compare":
+        draw = lambda: plot_comparison(compare([network, network], size), str(path))  # noqa: E731
+    else:
+        start = min(size, MAX_SIZE - 32) if isinstance(size, int) else 8
+        draw = lambda: plot_sweep(sweep(network, [start, start + 16, start + 32]), str(path))  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a matplotlib warning would reach the user's terminal
+        drawn = outcome(lambda: draw() or True, "plot")
+    if drawn:
+        assert path.read_bytes().startswith(b"\x89PNG")

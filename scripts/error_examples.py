@@ -188,6 +188,11 @@ GROUPS: dict[str, list[Example]] = {
                 display="inception-calc report --output rrr...rrr  (a name of 300 characters)"),
         Example("--plot into a folder that does not exist", ("report", "--plot", "missing/chart.png"),
                 "the folder does not exist"),
+        Example("a chart with nothing to draw", ("report", "spec.toml", "--plot", "chart.png"), "nothing to plot",
+                files={"spec.toml": 'name = "x"\n[[rows]]\nname = "pool"\nkind = "maxpool"\nkernel = 2\n'
+                                    'rounding = "floor"\n'}),
+        Example("a sweep chart where no size fits", ("sweep", "--input", "1:100:9", "--plot", "chart.png"),
+                "no size of the range fits the network"),
         Example("standard output that cannot show a character", ("compare", "googlenet", "googlenet:naive"),
                 "cannot show 'Δ' in the ascii encoding", stdout="ascii"),
         Example("standard output on a full disk", ("specs",), "No space left on device", stdout="full"),

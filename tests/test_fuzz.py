@@ -842,23 +842,27 @@ def test_cli_valid_flag_combinations(files, data):
 
 @st.composite
 def commands_on_a_spec(draw: st.DrawFn, path: str) -> list[str]:
-    """A command line over a grammar-built spec file: every analytic command, valid flags."""
+    """A command line over a grammar-built spec file: every analytic command, valid flags (now and
+    then a chart: a few hundred milliseconds each)."""
     size = lambda: draw(st.sampled_from(["8", "17", "32", "64x48", "3x100x30", "1x17x90", "96", "1099511627776"]))  # noqa: E731
     maybe = lambda flag, pool: [flag, draw(pool)] if draw(st.booleans()) else []  # noqa: E731
+    chart = str(Path(path).with_name("chart.png"))
+    plot = lambda: ["--plot", chart] if draw(st.integers(0, 49)) == 31 else []  # 0 would come often  # noqa: E731
     node = st.sampled_from(["r0", "r1", "r2", "r3", "r1.branch1", "r2.branch2.1", "r1.0", "r3.1", "total"])
     command = draw(st.sampled_from(["report", "explain", "compare", "sweep", "verify"]))
     if command == "report":
         return ["report", path, *maybe("--input", st.just(size())), *maybe("--depth", st.sampled_from(DEPTHS)),
-                *(["--aux"] if draw(st.booleans()) else []), *maybe("--format", st.sampled_from(FORMATS))]
+                *(["--aux"] if draw(st.booleans()) else []), *maybe("--format", st.sampled_from(FORMATS)), *plot()]
     if command == "explain":
         return ["explain", draw(node), "--spec", path, *maybe("--input", st.just(size()))]
     if command == "compare":
         other = draw(st.sampled_from([path, f"{path}:bn", f"{path}:width=0.5", f"{path}:naive", "googlenet"]))
         return ["compare", path, other, *maybe("--input", st.just(size())), *maybe("--depth", st.sampled_from(DEPTHS)),
-                *maybe("--rows", st.sampled_from(["r0", "r1,r2"])), *maybe("--format", st.sampled_from(FORMATS))]
+                *maybe("--rows", st.sampled_from(["r0", "r1,r2"])), *maybe("--format", st.sampled_from(FORMATS)),
+                *plot()]
     if command == "sweep":
         return ["sweep", path, "--input", draw(st.sampled_from(["1:64:7", "1:40", "8", "30:300:30"])),
-                *maybe("--format", st.sampled_from(FORMATS))]
+                *maybe("--format", st.sampled_from(FORMATS)), *plot()]
     claim = f"{draw(node)}.{draw(st.sampled_from(QUANTITIES))} {draw(st.sampled_from(['=', '~']))} " + \
         draw(st.sampled_from(["0", "1", "1.5K", "3x3x8", "[8, 3, 3]", "1e3", "2,048"]))
     return ["verify", path, "--claim", claim, *maybe("--input", st.just(size())),
@@ -874,7 +878,8 @@ def test_cli_on_random_specs(files, spec, data, changes):
     path = Path(files["home"]) / "random.toml"
     path.write_text(toml_text(spec), encoding="utf-8")
     argv = data.draw(commands_on_a_spec(str(path)), label="argv")
-    with time_limit():
+    with time_limit(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # a library's warning would reach the user's terminal
         code, out, err = run_main(argv, files["home"])
     if code == 70:
         with time_limit(), working_folder(files["home"]):

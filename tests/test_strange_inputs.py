@@ -144,3 +144,27 @@ def test_compare_at_2_to_the_32_carries_exact_integers(capsys):
     assert base["out_shape"] == [64, 2**31, 2**31]
     code, out, _ = run(capsys, "compare", "googlenet", "googlenet:bn", "--input", str(2**32), "--format", "csv")
     assert str(CONV1_MACS_AT_2_32) in out and "e+" not in out.lower()
+
+
+# ----------------------------------------------------------------------------- a very long spec
+
+ROWS = 20_000
+
+
+def test_a_spec_of_twenty_thousand_rows():
+    """Long specs load, analyse, render and give the smallest-input error in time linear in the
+    rows (10^5 rows take about 5 s from a TOML file, mostly parsing it; docs/fuzzing.md)."""
+    from inception_calc import analyze, network_from_dict
+    from inception_calc.errors import CalcError
+    from inception_calc.render import render
+
+    rows = [{"name": f"c{i}", "kind": "conv", "out": 4, "kernel": 1} for i in range(ROWS)]
+    analysis = analyze(network_from_dict({"name": "long", "rows": rows}), "3x2x2")
+    # c0: 3 x 4 = 12 weights; each of the other 19,999 rows: 4 x 4 = 16; so 12 + 16 x 19,999 = 319,996
+    assert analysis.totals.inference.weights == 319_996
+    assert analysis.totals.inference.params == 319_996 + 4 * ROWS  # a bias of 4 per row: 399,996
+    assert analysis.totals.inference.macs == 2 * 2 * 319_996  # every row at 2 x 2: 1,279,984
+    assert render(analysis, "csv").count("\n") == ROWS + 3  # header, rows, two totals
+    rows.append({"name": "last", "kind": "conv", "out": 4, "kernel": 3})
+    with pytest.raises(CalcError, match="the smallest square input this network accepts is 3x3x3"):
+        analyze(network_from_dict({"name": "long", "rows": rows}), "3x2x2")  # 3x3 needs 3: 3 - 3 + 1 = 1

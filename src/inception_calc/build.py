@@ -31,7 +31,7 @@ def require_torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise CalcError("torch is not installed", fix="pip install 'torch>=2.0' (or the project: pip install -e .)") from None
+        raise CalcError("torch is not installed", where="import torch", fix="pip install 'torch>=2.0' (or the project: pip install -e .)") from None
     return torch
 
 

@@ -27,8 +27,9 @@ from typing import Any
 
 from .engine import analyze
 from .errors import CalcError
+from .errors import quote as quoted  # "quote" is a claim's field here
 from .explain import derivation
-from .loader import parse_input
+from .loader import parse_input, parse_text, read_text
 from .render import grouped, hwc
 from .results import Analysis, Cost, Sums
 from .values import WrittenNumber, WrittenShape, parse_number, parse_written, plain, within_precision
@@ -42,7 +43,8 @@ FLOPS_MEANINGS = {"2macs": "FLOPs = 2 x MACs", "macs": "FLOPs = MACs (the claim 
 TOTAL = "total"
 GRAMMAR = "ROW[.BRANCH[.LAYER]].QUANTITY OP VALUE, e.g. inception3a.branch2.weights = 129,024"
 
-_CLAIM = re.compile(r"^\s*(?P<target>[^\s=~≈]+)\s*(?P<op>==|=|~|≈)\s*(?P<value>.*?)\s*$")
+# the value is stripped after the match: a lazy (?P<value>.*?)\s*$ took time quadratic in its length
+_CLAIM = re.compile(r"^\s*(?P<target>[^\s=~≈]+)\s*(?P<op>==|=|~|≈)(?P<value>.*)$")
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,10 @@ class Convention:
 
 def check_convention(k: Any = None, flops: Any = None, where: str = "") -> None:
     """Raise CalcError for a K other than 1000/1024 or a FLOPs meaning other than 2macs/macs."""
-    if k is not None and (isinstance(k, bool) or k not in K_VALUES):
-        raise CalcError(f"unknown convention k = {k!r}", where=where, fix="use k = 1000 or k = 1024")
-    if flops is not None and flops not in FLOPS_MEANINGS:
-        raise CalcError(f"unknown convention flops = {flops!r}", where=where,
+    if k is not None and (type(k) is not int or k not in K_VALUES):  # 1000.0 would make every value a float
+        raise CalcError(f"unknown convention k = {quoted(k)}", where=where, fix="use k = 1000 or k = 1024")
+    if flops is not None and (not isinstance(flops, str) or flops not in FLOPS_MEANINGS):
+        raise CalcError(f"unknown convention flops = {quoted(flops)}", where=where,
                         fix='use flops = "2macs" (FLOPs = 2 x MACs) or flops = "macs" (FLOPs means MACs)')
 
 
@@ -108,17 +110,20 @@ def parse_claim(text: str, convention: Convention = Convention(), *, spec: str =
                 input: tuple[int, int, int] | None = None, where: str = "", quote: str = "", note: str = "") -> Claim:
     """Read ``ROW[.BRANCH[.LAYER]].QUANTITY OP VALUE``; names are checked later, against the
     analysis (:func:`resolve`)."""
-    place = where or f"claim {text!r}"
+    place = where or f"claim {quoted(text)}"
     if not isinstance(text, str):
-        raise CalcError(f"a claim must be text, got {text!r}", where=place, fix=f"write {GRAMMAR}")
+        raise CalcError(f"a claim must be text, got {quoted(text)}", where=place, fix=f"write {GRAMMAR}")
     match = _CLAIM.match(text)
+    if not match and text.strip()[:1] in ("=", "~", "≈"):
+        raise CalcError(f"cannot read the claim {text!r}: no name before the operator", where=place,
+                        fix=f"write {GRAMMAR}")
     if not match and any(op in text for op in "=~≈"):
         raise CalcError(f"cannot read the claim {text!r}: the name before the operator has a space in it",
                         where=place, fix=f"write the name as one dotted word: {GRAMMAR}")
     if not match:
         raise CalcError(f"cannot read the claim {text!r}: no operator", where=place,
                         fix=f"write {GRAMMAR}; the operator is = (exact) or ~ (at the written precision)")
-    target, op, value = match["target"], OPERATORS[match["op"]], match["value"]
+    target, op, value = match["target"], OPERATORS[match["op"]], match["value"].strip()
     if not value:
         raise CalcError(f"the claim {text!r} has no value after '{match['op']}'", where=place, fix=f"write {GRAMMAR}")
     node, _, quantity = target.rpartition(".")
@@ -254,15 +259,30 @@ def _hints(claim: Claim, node: Cost | Sums, analysis: Analysis) -> tuple[str, ..
     return tuple(hints)
 
 
+def _ratio(difference: Fraction, computed: int) -> float | None:
+    """difference / computed as a float; None when computed is 0, or the ratio is beyond a float's
+    range (a claim of 1e400 against a count of 10^8)."""
+    if not computed:
+        return None
+    try:
+        return float(difference / computed)
+    except OverflowError:
+        return None
+
+
 def evaluate(claim: Claim, analysis: Analysis, *, derive: bool = True) -> Verdict:
     """Judge one claim against ``analysis`` (which must be the claim's spec at its input)."""
-    node = resolve(analysis, claim.node, claim.where or f"claim {claim.text!r}")
-    computed = computed_value(node, claim.quantity, claim.convention)
+    place = claim.where or f"claim {claim.text!r}"
+    node = resolve(analysis, claim.node, place)
+    try:
+        computed = computed_value(node, claim.quantity, claim.convention)
+    except CalcError as exc:  # total.out_shape
+        raise exc.located(place) from None
     holds = _holds(claim.written, claim.op, computed)
     difference = relative = None
     if isinstance(claim.written, WrittenNumber):
         difference = claim.written.value - computed
-        relative = float(difference / computed) if computed else None
+        relative = _ratio(difference, computed)
     text = ""
     if derive:
         text = (_total_derivation(analysis, claim.quantity, claim.convention) if isinstance(node, Sums)
@@ -303,7 +323,8 @@ class Settings:
         check_convention(table.get("k"), table.get("flops"), where)
         spec = table.get("spec", self.spec)
         if not isinstance(spec, str) or not spec:
-            raise CalcError(f"spec must be a built-in name or a file path, got {spec!r}", where=where)
+            raise CalcError(f"spec must be a built-in name or a file path, got {quoted(spec)}", where=where,
+                            fix='write spec = "googlenet" or spec = "my.toml"')
         given = table.get("input")
         return Settings(spec, self.input if given is None else parse_input(given, f"{where}, field 'input'"),
                         table.get("k", self.k), table.get("flops", self.flops))
@@ -315,7 +336,7 @@ class Settings:
 def _text_field(table: dict, key: str, where: str) -> str:
     value = table.get(key, "")
     if not isinstance(value, str):
-        raise CalcError(f"field '{key}' must be text, got {value!r}", where=where)
+        raise CalcError(f"field '{key}' must be text, got {quoted(value)}", where=where, fix=f'write {key} = "..."')
     return value
 
 
@@ -333,7 +354,8 @@ def claims_from_dict(data: Any, origin: str, base: Settings = Settings(),
     first: the claim's own fields, then ``override`` (the command line), then the file's top level,
     then ``base``."""
     if not isinstance(data, dict):
-        raise CalcError("a claims file must be a table at the top level", where=origin)
+        raise CalcError(f"a claims file must be a table at the top level, got {quoted(data)}", where=origin,
+                        fix='write claims = ["inception3a.weights = 163,328", ...] (docs/claims.md)')
     _check_fields(data, FILE_FIELDS, origin, "a claims file")
     title = _text_field(data, "title", origin) or _text_field(data, "source", origin)
     top = base.over(data, origin).over(override or {}, "the command line")
@@ -346,7 +368,7 @@ def claims_from_dict(data: Any, origin: str, base: Settings = Settings(),
         where = f"{origin}, claim {i}"
         table = {"claim": item} if isinstance(item, str) else item
         if not isinstance(table, dict):
-            raise CalcError(f"a claim must be text or a table, got {item!r}", where=where, fix=f"write {GRAMMAR}")
+            raise CalcError(f"a claim must be text or a table, got {quoted(item)}", where=where, fix=f"write {GRAMMAR}")
         _check_fields(table, CLAIM_FIELDS, where, "a claim")
         if "claim" not in table:
             raise CalcError("the table has no 'claim' field", where=where, fix=f'add claim = "{GRAMMAR.split(", e.g. ")[1]}"')
@@ -359,20 +381,14 @@ def claims_from_dict(data: Any, origin: str, base: Settings = Settings(),
 
 def load_claims(path: str | Path, base: Settings = Settings(), override: dict | None = None) -> tuple[str, list[Claim]]:
     """Read a claims file (TOML): its title and its claims (see :func:`claims_from_dict`)."""
-    import tomllib
-
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CalcError("no such claims file", where=str(path), fix="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalcError(f"cannot read the claims file ({exc.__class__.__name__})", where=str(path)) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CalcError(f"malformed TOML: {exc}", where=str(path), fix="fix the TOML syntax there") from None
-    return claims_from_dict(data, str(path), base, override)
+        text = read_text(path, "claims file")
+    except CalcError as exc:
+        if exc.what == "no such file":
+            raise CalcError("no such claims file", where=exc.where, fix="check the path") from None
+        raise
+    return claims_from_dict(parse_text(text, str(path)), str(path), base, override)
 
 
 # ----------------------------------------------------------------------------- output

@@ -109,7 +109,7 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
     """Analyse ``specs`` (at least two: names, ``name:variant``, paths or Networks) at ``input``
     and line their nodes up by name, down to ``depth``, over ``rows`` (default all main rows)."""
     if len(specs) < 2:
-        raise CalcError(f"compare needs at least two networks, got {len(specs)}",
+        raise CalcError(f"compare needs at least two networks, got {len(specs)}", where="SPEC",
                         fix="name two or more, e.g. compare googlenet googlenet:naive")
     if depth not in DEPTHS:
         raise CalcError(f"unknown depth {depth!r}", where="--depth", fix=f"use one of {', '.join(DEPTHS)}")
@@ -277,7 +277,7 @@ CSV_COLUMNS = ("name", "level", "network", "present", "out_c", "out_h", "out_w",
 
 def _numbers(node: Cost | Sums | None, base: Cost | Sums | None) -> list[Any]:
     if node is None:
-        return [""] * 11
+        return [""] * 12  # out_c, out_h, out_w, 4 quantities, 3 differences, 2 ratios
     shape = list(node.out_shape) if isinstance(node, Cost) else ["", "", ""]
     values = [getattr(node, q) for q in QUANTITIES]
     if base is None:

@@ -7,6 +7,8 @@ The CLI prints it as one line on stderr and exits with status 2.
 
 from __future__ import annotations
 
+import reprlib
+
 
 class CalcError(ValueError):
     """A user-facing error: ``where: what; fix``, printed on one line.
@@ -31,3 +33,23 @@ class CalcError(ValueError):
         """The same error with ``outer`` (say the file) put in front of its location."""
         where = f"{outer}, {self.where}" if self.where else outer
         return CalcError(self.what, where=where, fix=self.fix)
+
+
+class _ShortRepr(reprlib.Repr):
+    """reprlib's bounded repr, safe for integers too long for ``str()`` (over 4300 digits)."""
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 4 * self.maxlong:  # more digits than are worth showing, perhaps more than str() allows
+            return f"<an integer of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_SHORT = _ShortRepr()
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxtuple = 2, 4, 6, 6
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 60
+
+
+def quote(value: object) -> str:
+    """``repr(value)`` for an error message, kept short and safe: a long text, list or table is cut
+    with ``...``, a deeply nested one is not walked down, a huge integer is given by its size."""
+    return _SHORT.repr(value)

@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
+import re
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import CalcError
-from .spec import (LRN, Branch, Conv, Dropout, InceptionOptions, Layer, Linear, Network, Pool, Row, Softmax,
+from .errors import CalcError, quote
+from .spec import (LRN, MAX_SIZE, Branch, Conv, Dropout, InceptionOptions, Layer, Linear, Network, Pool, Row, Softmax,
                    inception_branches)
 
 SPEC_DIR = Path(__file__).parent / "specs"
@@ -79,6 +81,8 @@ class _Place:
 
 def _check_known(table: dict, known: tuple[str, ...], place: _Place, what: str) -> None:
     for key in table:
+        if not isinstance(key, str):
+            raise place.error(f"field names must be text, got {quote(key)}", f"known fields: {', '.join(known)}")
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}"
@@ -94,10 +98,15 @@ def _int(table: dict, key: str, place: _Place, *, default: int | None = None, mi
     value = table[key]
     if isinstance(value, bool) or not isinstance(value, int):
         raise (place / f"field '{key}'").error(
-            f"must be an integer, got {value!r}", fix or f"write {key} = <integer>")
+            f"must be an integer, got {quote(value)}", fix or f"write {key} = <integer>")
     if value < minimum:
         need = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise (place / f"field '{key}'").error(f"must be {need}, got {value}", fix)
+        raise (place / f"field '{key}'").error(f"must be {need}, got {quote(value)}",
+                                               fix or f"give {key} a value of at least {minimum}")
+    if value > MAX_SIZE:
+        raise (place / f"field '{key}'").error(
+            f"must be at most 2^63 - 1 (PyTorch's largest tensor size), got {quote(value)}",
+            fix or "give a size a network could have")
     return value
 
 
@@ -107,7 +116,7 @@ def _pair(table: dict, key: str, place: _Place, *, default: tuple[int, int] | No
     if isinstance(value, list):
         if len(value) != 2:
             raise (place / f"field '{key}'").error(
-                f"must be one integer or [height, width], got {value!r}")
+                f"must be one integer or [height, width], got {quote(value)}", f"write {key} = 3 or {key} = [1, 7]")
         h = _int({key: value[0]}, key, place, minimum=minimum)
         w = _int({key: value[1]}, key, place, minimum=minimum)
         return (h, w)
@@ -120,7 +129,8 @@ def _pair(table: dict, key: str, place: _Place, *, default: tuple[int, int] | No
 def _bool(table: dict, key: str, place: _Place, default: bool) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
-        raise (place / f"field '{key}'").error(f"must be true or false, got {value!r}")
+        raise (place / f"field '{key}'").error(f"must be true or false, got {quote(value)}",
+                                               f"write {key} = true or {key} = false")
     return value
 
 
@@ -128,12 +138,19 @@ def _number(table: dict, key: str, place: _Place, default: float, *, low: float 
             high: float | None = None, low_open: bool = False) -> float:
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise (place / f"field '{key}'").error(f"must be a number, got {value!r}")
-    value = float(value)
-    if value != value or value < low or (low_open and value == low) or (high is not None and value > high):
+        raise (place / f"field '{key}'").error(f"must be a number, got {quote(value)}", f"write {key} = <number>")
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond float range
+        value = math.inf
+    if not math.isfinite(value):
+        raise (place / f"field '{key}'").error(f"must be a finite number, got {quote(table.get(key))}",
+                                               f"write {key} = <number>, or leave it out for {default}")
+    if value < low or (low_open and value == low) or (high is not None and value > high):
         upper = f" and at most {high}" if high is not None else ""
         raise (place / f"field '{key}'").error(
-            f"must be {'greater than' if low_open else 'at least'} {low}{upper}, got {value}")
+            f"must be {'greater than' if low_open else 'at least'} {low}{upper}, got {value}",
+            f"leave it out for {default}")
     return value
 
 
@@ -146,7 +163,8 @@ def _choice(table: dict, key: str, place: _Place, choices: tuple[str, ...], defa
     value = table[key]
     if value not in choices:
         raise (place / f"field '{key}'").error(
-            f"must be one of {', '.join(choices)}, got {value!r}")
+            f"must be one of {', '.join(choices)}, got {quote(value)}",
+            f"write {key} = " + " or ".join(f'"{c}"' for c in choices))
     return value
 
 
@@ -156,7 +174,7 @@ def _name(table: dict, place: _Place, *, required: bool) -> str:
         return ""
     if not isinstance(value, str) or not value.replace("_", "").replace("-", "").isalnum():
         raise (place / "field 'name'").error(
-            f"must be a name of letters, digits, '_' or '-', got {value!r}",
+            f"must be a name of letters, digits, '_' or '-', got {quote(value)}",
             "dots are reserved for branch and layer names below a row")
     return value
 
@@ -204,11 +222,11 @@ def _pool(op: str, table: dict, place: _Place, name: str = "") -> Pool:
 
 def _layer(table: Any, place: _Place, inherited: dict, *, named: bool = True) -> Layer:
     if not isinstance(table, dict):
-        raise place.error(f"must be a table of fields, got {table!r}")
+        raise place.error(f"must be a table of fields, got {quote(table)}", 'write {kind = "conv", out = 64, kernel = 1}')
     kind = table.get("kind")
-    if kind not in LAYER_FIELDS:
+    if not isinstance(kind, str) or kind not in LAYER_FIELDS:  # a list as the kind is unhashable
         raise (place / "field 'kind'").error(
-            f"unknown layer kind {kind!r}", f"use one of {', '.join(LAYER_FIELDS)}")
+            f"unknown layer kind {quote(kind)}", f"use one of {', '.join(LAYER_FIELDS)}")
     _check_known(table, ("kind", "name", *LAYER_FIELDS[kind]) if named else ("kind", *LAYER_FIELDS[kind]),
                  place, f"a {kind} layer")
     name = _name(table, place, required=False) if named else ""
@@ -272,10 +290,11 @@ def _inception(table: dict, place: _Place, inherited: dict) -> tuple[tuple[Branc
     for key, k in (("kernel3x3", k3), ("kernel5x5", k5)):
         if k % 2 == 0:
             raise (place / f"field '{key}'").error(
-                f"must be odd to keep the map size ('same' padding), got {k}")
+                f"must be odd to keep the map size ('same' padding), got {k}", f"use {k - 1} or {k + 1}")
     pool_kernel = _int(table, "pool_kernel", place, default=3)
     if pool_kernel % 2 == 0:
-        raise (place / "field 'pool_kernel'").error(f"must be odd to keep the map size, got {pool_kernel}")
+        raise (place / "field 'pool_kernel'").error(f"must be odd to keep the map size, got {pool_kernel}",
+                                                    f"use {pool_kernel - 1} or {pool_kernel + 1}")
     options = InceptionOptions(
         kernel3x3=k3, kernel5x5=k5, pool=_choice(table, "pool", place, ("max", "avg"), "max"),
         pool_kernel=pool_kernel, pool_rounding=_choice(table, "pool_rounding", place, ("floor", "ceil"), "floor"),
@@ -292,7 +311,7 @@ def _concat(table: dict, place: _Place, inherited: dict) -> tuple[Branch, ...]:
     for i, item in enumerate(items, start=1):
         bplace = place / f"branch {i}"
         if not isinstance(item, dict):
-            raise bplace.error(f"must be a table with layers, got {item!r}")
+            raise bplace.error(f"must be a table with layers, got {quote(item)}", "write {layers = [...]}")
         _check_known(item, ("name", "layers"), bplace, "a branch")
         name = _name(item, bplace, required=False) or f"branch{i}"
         branches.append(Branch(name, _layers(item, bplace, inherited)))
@@ -304,15 +323,16 @@ def _concat(table: dict, place: _Place, inherited: dict) -> tuple[Branch, ...]:
 
 def _row(table: Any, place: _Place, inherited: dict) -> Row:
     if not isinstance(table, dict):
-        raise place.error(f"must be a table of fields, got {table!r}")
+        raise place.error(f"must be a table of fields, got {quote(table)}",
+                          'write each row as a [[rows]] table with name = "..." and kind = "..."')
     name = _name(table, place, required=True)
     place = _Place(*place.parts[:-1], f"{place.parts[-1]} '{name}'")
     kind = table.get("kind")
     if kind not in ROW_KINDS:
-        raise (place / "field 'kind'").error(f"unknown row kind {kind!r}", f"use one of {', '.join(ROW_KINDS)}")
+        raise (place / "field 'kind'").error(f"unknown row kind {quote(kind)}", f"use one of {', '.join(ROW_KINDS)}")
     note = table.get("note", "")
     if not isinstance(note, str):
-        raise (place / "field 'note'").error(f"must be text, got {note!r}")
+        raise (place / "field 'note'").error(f"must be text, got {quote(note)}", 'write note = "..."')
     common = ("name", "kind", "note")
     if kind == "inception":
         _check_known(table, (*common, *INCEPTION_COLUMNS, *DOUBLE_COLUMNS, *INCEPTION_OPTIONS), place,
@@ -343,34 +363,41 @@ def _defaults(table: Any, place: _Place) -> dict:
     if table is None:
         return base
     if not isinstance(table, dict):
-        raise place.error(f"must be a table, got {table!r}")
+        raise place.error(f"must be a table, got {quote(table)}", "write [defaults] with bias, bn, bn_eps or relu")
     _check_known(table, CONV_OPTIONS, place, "[defaults]")
     return _conv_options(table, place, base)
 
 
+_SIZE_PART = re.compile(r"\s*(\d+)\s*")  # digits (any script's: int() reads them); no sign, '_' or '.'
+
+
 def parse_input(value: Any, where: str = "input") -> tuple[int, int, int]:
-    """An input size as [C, H, W] from ``224``, ``"224"``, ``"299x299"``, ``"3x299x299"`` or a list."""
+    """An input size as [C, H, W] from ``224``, ``"224"``, ``"299x299"``, ``"3x299x299"`` or a list;
+    each part a positive integer of at most :data:`~inception_calc.spec.MAX_SIZE`."""
     fix = "write N (3xNxN), HxW (3xHxW) or CxHxW, e.g. 224, 3x299x299"
     if isinstance(value, str):
-        parts = value.lower().replace("×", "x").replace(",", "x").split("x")
-        try:
-            numbers = [int(p) for p in parts]
-        except ValueError:
-            raise CalcError(f"cannot read input size {value!r}", where=where, fix=fix) from None
+        parts = [_SIZE_PART.fullmatch(p) for p in value.lower().replace("×", "x").replace(",", "x").split("x")]
+        if not all(parts):
+            raise CalcError(f"cannot read input size {quote(value)}", where=where, fix=fix)
+        if any(len(m[1]) > 19 for m in parts):  # 2^63 - 1 has 19 digits; longer ones str -> int need not read
+            raise CalcError(f"input size {quote(value)} is too large: at most 2^63 - 1 per side", where=where, fix=fix)
+        numbers = [int(m[1]) for m in parts]
     elif isinstance(value, bool):
-        raise CalcError(f"cannot read input size {value!r}", where=where, fix=fix)
+        raise CalcError(f"cannot read input size {quote(value)}", where=where, fix=fix)
     elif isinstance(value, int):
         numbers = [value]
     elif isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         numbers = list(value)
     else:
-        raise CalcError(f"cannot read input size {value!r}", where=where, fix=fix)
+        raise CalcError(f"cannot read input size {quote(value)}", where=where, fix=fix)
     if len(numbers) == 1:
         numbers = [3, numbers[0], numbers[0]]
     elif len(numbers) == 2:
         numbers = [3, *numbers]
     if len(numbers) != 3 or any(n <= 0 for n in numbers):
-        raise CalcError(f"input size {value!r} must be 1 to 3 positive integers", where=where, fix=fix)
+        raise CalcError(f"input size {quote(value)} must be 1 to 3 positive integers", where=where, fix=fix)
+    if any(n > MAX_SIZE for n in numbers):
+        raise CalcError(f"input size {quote(value)} is too large: at most 2^63 - 1 per side", where=where, fix=fix)
     return (numbers[0], numbers[1], numbers[2])
 
 
@@ -380,7 +407,7 @@ def _variants_field(data: dict, top: _Place) -> tuple:
     items = data.get("variants", [])
     if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
         raise (top / "field 'variants'").error(
-            f"must be a list of variant names, got {items!r}", 'write variants = ["bn", "width=0.5"]')
+            f"must be a list of variant names, got {quote(items)}", 'write variants = ["bn", "width=0.5"]')
     return parse_variants(items, str(top / "field 'variants'")) if items else ()
 
 
@@ -391,8 +418,9 @@ def _based(data: dict, top: _Place, chain: tuple[str, ...]) -> Network:
 
     base = data["base"]
     place = top / "field 'base'"
-    if not isinstance(base, str) or not base:
-        raise place.error(f"must be a built-in spec name or a file path, got {base!r}")
+    if not isinstance(base, str) or not base or "\x00" in base:
+        raise place.error(f"must be a built-in spec name or a file path, got {quote(base)}",
+                          'write base = "googlenet" or base = "other.toml"')
     if "rows" in data or "defaults" in data:
         given = "rows" if "rows" in data else "defaults"
         raise (top / f"field '{given}'").error("given beside 'base'; a spec has its own rows or a base, not both",
@@ -404,7 +432,7 @@ def _based(data: dict, top: _Place, chain: tuple[str, ...]) -> Network:
         path = Path(base) if Path(base).is_absolute() else Path(top.parts[0]).parent / base
         here = (*chain, str(Path(top.parts[0]).resolve()))
         if str(path.resolve()) in here:
-            raise place.error(f"{base!r} leads back to a spec already on the way here, a cycle",
+            raise place.error(f"{quote(base)} leads back to a spec already on the way here, a cycle",
                               "name a built-in spec or a file with its own rows")
         try:
             raw = _read(path)
@@ -420,14 +448,15 @@ def _based(data: dict, top: _Place, chain: tuple[str, ...]) -> Network:
     for key in ("name", "description", "source"):
         if key in data:
             if not isinstance(data[key], str) or not data[key]:
-                raise (top / f"field '{key}'").error(f"must be text, got {data[key]!r}")
+                raise (top / f"field '{key}'").error(f"must be text, got {quote(data[key])}", f'write {key} = "..."')
             changes[key] = data[key]
     if "input" in data:
         changes["input"] = parse_input(data["input"], str(top / "field 'input'"))
     if "notes" in data:
         notes = data["notes"]
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-            raise (top / "field 'notes'").error("must be a list of strings")
+            raise (top / "field 'notes'").error(f"must be a list of strings, got {quote(notes)}",
+                                                'write notes = ["...", "..."]')
         changes["notes"] = network.notes + tuple(notes)
     return replace(network, **changes)
 
@@ -440,7 +469,8 @@ def network_from_dict(data: Any, origin: str = "spec", _chain: tuple[str, ...] =
     """
     top = _Place(origin)
     if not isinstance(data, dict):
-        raise top.error("a spec must be a table at the top level")
+        raise top.error(f"a spec must be a table at the top level, got {quote(data)}",
+                        'start it with name = "..." and [[rows]] tables (docs/spec-format.md)')
     _check_known(data, TOP_FIELDS, top, "a spec")
     if "base" in data:
         return _based(data, top, _chain)
@@ -450,10 +480,11 @@ def network_from_dict(data: Any, origin: str = "spec", _chain: tuple[str, ...] =
         raise (top / "field 'name'").error("missing", 'give the network a name = "..."')
     for key in ("description", "source"):
         if not isinstance(data.get(key, ""), str):
-            raise (top / f"field '{key}'").error(f"must be text, got {data[key]!r}")
+            raise (top / f"field '{key}'").error(f"must be text, got {quote(data[key])}", f'write {key} = "..."')
     notes = data.get("notes", [])
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-        raise (top / "field 'notes'").error("must be a list of strings")
+        raise (top / "field 'notes'").error(f"must be a list of strings, got {quote(notes)}",
+                                            'write notes = ["...", "..."]')
     inherited = _defaults(data.get("defaults"), top / "[defaults]")
     rows_data = data.get("rows")
     if not isinstance(rows_data, list) or not rows_data:
@@ -468,11 +499,12 @@ def network_from_dict(data: Any, origin: str = "spec", _chain: tuple[str, ...] =
             main = [r.name for r in rows[: i - 1] if not r.is_aux]
             if row.after not in main:
                 raise (top / f"row {i} '{row.name}'" / "field 'after'").error(
-                    f"names {row.after!r}, which is no main row before it",
+                    f"names {quote(row.after)}, which is no main row before it",
                     f"use one of: {', '.join(main) or '(no rows before it)'}")
         seen[row.name] = i
     if rows[0].is_aux:
-        raise (top / "row 1").error("the first row cannot be an auxiliary head")
+        raise (top / "row 1").error("the first row cannot be an auxiliary head",
+                                    "put the aux row after the main row it reads")
     network = Network(name=name, rows=rows, description=data.get("description", ""),
                       source=data.get("source", ""), notes=tuple(notes),
                       input=parse_input(data.get("input", [3, 224, 224]), str(top / "field 'input'")),
@@ -490,32 +522,56 @@ def network_from_dict(data: Any, origin: str = "spec", _chain: tuple[str, ...] =
 # ----------------------------------------------------------------------------- files and names
 
 
-def _read(path: Path) -> Any:
+def read_text(path: Path, what: str = "spec file") -> str:
+    """A file's UTF-8 text; every way reading it can fail is a CalcError naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CalcError("no such file", where=str(path), fix="check the path, or run 'inception-calc specs'") from None
     except IsADirectoryError:
-        raise CalcError("is a directory, not a spec file", where=str(path),
-                        fix="give the path of a .toml or .json spec file") from None
+        raise CalcError(f"is a directory, not a {what}", where=str(path),
+                        fix=f"give the path of a .toml{' or .json' if what == 'spec file' else ''} {what}") from None
     except UnicodeDecodeError as exc:
         raise CalcError(f"cannot read the file ({exc.__class__.__name__}: {exc})", where=str(path),
                         fix="save it as UTF-8 text") from None
     except OSError as exc:
         raise CalcError(f"cannot read the file ({exc.__class__.__name__}: {exc})", where=str(path),
                         fix="check that the file is readable (its permissions)") from None
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CalcError(f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-                            where=str(path), fix="fix the JSON syntax there") from None
+    except ValueError as exc:  # a path with a NUL character in it
+        raise CalcError(f"cannot read the file ({exc})", where=quote(str(path)), fix="check the path") from None
+
+
+def parse_text(text: str, where: str, fmt: str = "toml") -> Any:
+    """Parse TOML (or JSON, ``fmt="json"``) text; every way it can be malformed is a CalcError,
+    including what the parsers raise besides their own errors: nesting too deep for Python's
+    recursion limit, an integer too long for ``int()`` (over 4300 digits), a lone surrogate."""
     import tomllib
 
+    syntax = f"fix the {fmt.upper()} syntax there"
     try:
+        if fmt == "json":
+            data = json.loads(text)
+            json.dumps(data, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\ud800) fails here
+            return data
         return tomllib.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CalcError(f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                        where=where, fix=syntax) from None
     except tomllib.TOMLDecodeError as exc:
-        raise CalcError(f"malformed TOML: {exc}", where=str(path), fix="fix the TOML syntax there") from None
+        raise CalcError(f"malformed TOML: {exc}", where=where, fix=syntax) from None
+    except RecursionError:
+        raise CalcError(f"malformed {fmt.upper()}: nested too deeply to read", where=where,
+                        fix="a spec nests tables and lists a few levels deep; remove the extra levels") from None
+    except UnicodeEncodeError as exc:
+        raise CalcError(f"malformed JSON: a text holds {quote(exc.object[exc.start:exc.end])}, half a surrogate "
+                        "pair, not a character", where=where, fix="write the character itself, or both halves") from None
+    except ValueError as exc:  # int(): "Exceeds the limit (4300 digits) for integer string conversion"
+        raise CalcError(f"malformed {fmt.upper()}: a number with more than 4300 digits ({str(exc).split(':')[0]})",
+                        where=where, fix="no size or count needs more than 19 digits") from None
+
+
+def _read(path: Path) -> Any:
+    return parse_text(read_text(path), str(path), "json" if path.suffix.lower() == ".json" else "toml")
 
 
 def load_file(path: str | Path) -> Network:
@@ -533,7 +589,7 @@ def load_builtin(name: str) -> Network:
     """A built-in spec by name, read once (a Network is frozen, so one copy serves every caller)."""
     path = SPEC_DIR / f"{name}.toml"
     if not path.is_file():
-        raise CalcError(f"unknown spec {name!r}", fix=f"use one of {', '.join(builtin_names())} or a .toml/.json file")
+        raise CalcError(f"unknown spec {quote(name)}", where="spec", fix=f"use one of {', '.join(builtin_names())} or a .toml/.json file")
     return replace(network_from_dict(_read(path), path.name), path="")
 
 
@@ -547,8 +603,8 @@ def load_spec(text: str | Path | Network) -> Network:
         return text
     if isinstance(text, Path):
         return load_file(text)
-    if not isinstance(text, str) or not text:
-        raise CalcError(f"cannot read spec {text!r}", fix="give a built-in name or a file path")
+    if not isinstance(text, str) or not text or "\x00" in text:
+        raise CalcError(f"cannot read spec {quote(text)}", where="spec", fix="give a built-in name or a file path")
     if text in builtin_names():
         return load_builtin(text)
     path = Path(text)
@@ -556,7 +612,7 @@ def load_spec(text: str | Path | Network) -> Network:
         from .variants import apply_variants, parse_variants
 
         base, _, names = text.rpartition(":")
-        variants = parse_variants(names, where=f"spec {text!r}")
+        variants = parse_variants(names, where=f"spec {quote(text)}")
         return apply_variants(load_spec(base), variants)
     if path.exists() or path.suffix.lower() in (".toml", ".json") or "/" in text:
         return load_file(path)

@@ -30,7 +30,10 @@ UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
 def compact(n: float) -> str:
-    """``128049152`` as ``128M``, ``163328`` as ``163K``, ``1.58G``: 3 significant figures."""
+    """``128049152`` as ``128M``, ``163328`` as ``163K``, ``1.58G``: 3 significant figures; from
+    10^12 on, ``2.77e+37`` (a label of 30 digits and a G reads as none)."""
+    if abs(n) >= 10**12:
+        return f"{n:.3g}"
     for scale, unit in UNITS:
         if abs(n) >= scale:
             value = n / scale
@@ -66,14 +69,15 @@ def _save(figure: Any, canvas_class: Any, path: str) -> None:
         raise CalcError(exc.what, where=f"--plot {path}", fix=exc.fix) from None
 
 
-def _use_log(values: Sequence[int]) -> bool:
+def _use_log(values: Sequence[float]) -> bool:
     nonzero = [v for v in values if v > 0]
     return bool(nonzero) and max(nonzero) > LOG_RATIO * min(nonzero)
 
 
-def _bar_panel(ax: Any, ticker: Any, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]],
+def _bar_panel(ax: Any, ticker: Any, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]],
                title: str, values_shown: bool) -> None:
     """Horizontal bars, one group per label (top to bottom), one bar per series in each group."""
+    series = [(name, [float(v) for v in values]) for name, values in series]  # matplotlib takes no int past 2^63
     every = [v for _, values in series for v in values]
     log = _use_log(every)
     n = len(series)
@@ -117,6 +121,9 @@ def _bars_figure(labels: Sequence[str], macs: Sequence[tuple[str, Sequence[int]]
 def plot_report(analysis: "Analysis", path: str) -> None:
     """Per-row MACs and weights of one analysis (main rows that have any), to ``path``."""
     rows = [r for r in analysis.rows if not r.aux and (r.macs or r.weights)]
+    if not rows:
+        raise CalcError("no row has weights or MACs; nothing to plot", where="--plot",
+                        fix="plot a network with convolutions or linear layers, or leave --plot out")
     c, h, w = analysis.input
     t = analysis.totals.inference
     title = (f"{analysis.spec} at {c}x{h}x{w}: {compact(t.macs)} MACs, {compact(t.weights)} weights in total\n"
@@ -152,22 +159,25 @@ def plot_sweep(result: "Sweep", path: str) -> None:
     points = [p for p in result.points if p.totals is not None]
     if not points:
         raise CalcError("no size of the range fits the network; nothing to plot", where="--plot",
-                        fix=f"start the range at {result.smallest} or above" if result.smallest else "")
+                        fix=f"start the range at {result.smallest} or above" if result.smallest
+                        else "no square input up to 65536 fits this network; leave --plot out")
     Figure, Canvas, ticker = _matplotlib()
     figure = Figure(figsize=(8, 8), layout="constrained")
     axes = figure.subplots(3, 1, sharex=True)
-    sizes = [p.size for p in points]
+    sizes = [float(p.size) for p in points]  # floats: matplotlib takes no int past 2^63
     first, last = result.points[0].size, result.points[-1].size
+    # half a size and 2% of the range each side; at sizes near 2^63 a float's step is 2048, so at least 10^-6 of N
+    margin = max((last - first) * 0.02 + 0.5, last * 1e-6)
     small = [p.size for p in result.points if p.skipped == "too small"]
     other = [p.size for p in result.points if p.skipped and p.skipped != "too small"]
     panels = (("MACs per image", "macs"), ("params", "params"), ("activations per image", "activations"))
     for ax, (title, quantity) in zip(axes, panels):
-        values = [getattr(p.totals, quantity) for p in points]
+        values = [float(getattr(p.totals, quantity)) for p in points]
         ax.plot(sizes, values, marker="o", markersize=3)
         ax.set_title(title, fontsize=10, loc="left")
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: compact(v)))
         ax.grid(alpha=0.3)
-        ax.set_xlim(first - (last - first) * 0.02 - 0.5, last + (last - first) * 0.02 + 0.5)
+        ax.set_xlim(float(first) - margin, float(last) + margin)
         if small and result.smallest:
             ax.axvspan(first - (last - first), result.smallest, color="grey", alpha=0.15, lw=0)
         for size in other:

@@ -23,6 +23,11 @@ from typing import Union
 
 Pair = tuple[int, int]
 
+MAX_SIZE = 2**63 - 1
+"""The largest size or channel count a spec, an input size or a variant may give: PyTorch's (int64)
+limit on a tensor dimension. It keeps every count printable and every ratio a float can hold
+(a conv's MACs are below MAX_SIZE ** 6, about 10^114)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Conv:

@@ -11,17 +11,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .engine import analyze, fits, smallest_input
 from .errors import CalcError
+from .errors import quote as quoted
 from .loader import load_spec
 from .render import grouped
 from .results import CONVENTION, Sums
+from .spec import MAX_SIZE
 
 FORMATS = ("table", "markdown", "csv", "json")
 MAX_SIZES = 2000
+_NUMBER = re.compile(r"\s*-?\d+\s*")  # what int() reads, less '_' and '+'
 
 
 def sizes_in(text: str) -> tuple[int, ...]:
@@ -30,24 +34,31 @@ def sizes_in(text: str) -> tuple[int, ...]:
     steps by 1; a single ``N`` is one size."""
     fix = "write START:STOP:STEP with positive integers, e.g. 96:512:32"
     parts = str(text).split(":")
-    try:
-        numbers = [int(p) for p in parts]
-    except ValueError:
-        raise CalcError(f"cannot read the size range {text!r}", where="--input", fix=fix) from None
+    if any(c in str(text).lower() for c in "x×,") and len(parts) == 1:
+        raise CalcError(f"sweep takes square sizes N (C x N x N), not {quoted(text)}", where="--input",
+                        fix="write N or START:STOP:STEP, e.g. 96:512:32; for one non-square input use "
+                            "'inception-calc report --input HxW'")
+    if not all(_NUMBER.fullmatch(p) for p in parts):
+        raise CalcError(f"cannot read the size range {quoted(text)}", where="--input", fix=fix)
+    if any(len(p.strip()) > 19 for p in parts):  # 2^63 - 1 has 19 digits
+        raise CalcError(f"{quoted(text)}: a size is more than 2^63 - 1", where="--input", fix=fix)
+    numbers = [int(p) for p in parts]
     if len(numbers) == 1:
         numbers = [numbers[0], numbers[0], 1]
     elif len(numbers) == 2:
         numbers.append(1)
     if len(numbers) != 3:
-        raise CalcError(f"cannot read the size range {text!r}", where="--input", fix=fix)
+        raise CalcError(f"cannot read the size range {quoted(text)}", where="--input", fix=fix)
     start, stop, step = numbers
     if start < 1 or step < 1:
-        raise CalcError(f"START and STEP must be positive, got {text!r}", where="--input", fix=fix)
+        raise CalcError(f"START and STEP must be positive, got {quoted(text)}", where="--input", fix=fix)
+    if max(numbers) > MAX_SIZE:
+        raise CalcError(f"{quoted(text)}: a size is more than 2^63 - 1", where="--input", fix=fix)
     if stop < start:
         raise CalcError(f"STOP {stop} is below START {start}", where="--input", fix=fix)
     count = (stop - start) // step + 1
     if count > MAX_SIZES:
-        raise CalcError(f"{text!r} gives {count} sizes, more than {MAX_SIZES}", where="--input",
+        raise CalcError(f"{quoted(text)} gives {count} sizes, more than {MAX_SIZES}", where="--input",
                         fix="use a larger step")
     return tuple(range(start, stop + 1, step))
 

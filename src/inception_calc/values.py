@@ -23,10 +23,11 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import CalcError
+from .errors import CalcError, quote
 
 BINARY_SUFFIXES = {"K": 1, "k": 1, "M": 2, "G": 3, "T": 4}  # powers of K (1000 or 1024)
 DECIMAL_SUFFIXES = {"B": 10**9, "万": 10**4, "亿": 10**8}  # the same whatever K is
+MAX_DIGITS = MAX_EXPONENT = 1000  # a number as written is at most 10^2000: exact, printable, quick to read
 NUMBER_FORMS = "163328, 163,328, 0.16M, 159K, 2.7k, 1.28e8, 1.28x10^8, 1.5B, 1.28亿"
 SHAPE_FORMS = "28x28x256 (H x W x C), 28x28 (H x W), [256, 28, 28] (C, H, W)"
 
@@ -99,12 +100,17 @@ def parse_number(text: str, k: int = 1000, where: str = "value") -> WrittenNumbe
     """Read a count as people write it (see the module docstring); K-suffixes use ``k``."""
     match = _NUMBER.match(text.strip())
     if not match or not (match["int"] or match["frac"]):
-        raise CalcError(f"cannot read {text!r} as a number", where=where, fix=f"write it as one of: {NUMBER_FORMS}")
+        raise CalcError(f"cannot read {quote(text)} as a number", where=where, fix=f"write it as one of: {NUMBER_FORMS}")
     if (match["exp"] or match["exp10"]) and match["suffix"]:
-        raise CalcError(f"{text!r} has both an exponent and a suffix", where=where,
+        raise CalcError(f"{quote(text)} has both an exponent and a suffix", where=where,
                         fix="write one of them, e.g. 1.28e8 or 128M")
     digits = match["int"].replace(",", "").replace("_", "") or "0"
     frac = match["frac"] or ""
+    written_exponent = (match["exp"] or match["exp10"] or "0").lstrip("+-").lstrip("0")
+    if len(digits) + len(frac) > MAX_DIGITS or len(written_exponent) > len(str(MAX_EXPONENT)) \
+            or int(written_exponent or 0) > MAX_EXPONENT:
+        raise CalcError(f"{quote(text)} has more than {MAX_DIGITS} digits or an exponent beyond "
+                        f"±{MAX_EXPONENT}", where=where, fix="no count of a network comes near such a number")
     value = Fraction(int(digits + frac), 10 ** len(frac))
     unit = Fraction(1, 10 ** len(frac))
     exponent = int(match["exp"] or match["exp10"] or 0)
@@ -122,13 +128,15 @@ def parse_number(text: str, k: int = 1000, where: str = "value") -> WrittenNumbe
 def parse_shape(text: str, where: str = "value") -> WrittenShape:
     """Read ``28x28x256`` (H x W x C), ``28x28`` (H x W) or ``[256, 28, 28]`` (C, H, W)."""
     stripped = text.strip()
+    if len(stripped) > 3 * MAX_DIGITS:
+        raise CalcError(f"{quote(text)} is too long to be a shape", where=where, fix=f"write it as one of: {SHAPE_FORMS}")
     if match := _HWC.match(stripped):
         h, w, c = match.groups()
         return WrittenShape(stripped, int(c) if c else None, int(h), int(w), "HWC" if c else "HW")
     if match := _CHW.match(stripped):
         c, h, w = match.groups()
         return WrittenShape(stripped, int(c), int(h), int(w), "CHW")
-    raise CalcError(f"cannot read {text!r} as a shape", where=where, fix=f"write it as one of: {SHAPE_FORMS}")
+    raise CalcError(f"cannot read {quote(text)} as a shape", where=where, fix=f"write it as one of: {SHAPE_FORMS}")
 
 
 def looks_like_shape(text: str) -> bool:

@@ -22,13 +22,14 @@ Standard library only.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Callable, Sequence
 
 from . import formulas as f
-from .errors import CalcError
-from .spec import Branch, Conv, InceptionOptions, Layer, Linear, Network, Row, inception_branches
+from .errors import CalcError, quote
+from .spec import MAX_SIZE, Branch, Conv, InceptionOptions, Layer, Linear, Network, Row, inception_branches
 
 REDUCTIONS = ("n3x3red", "n5x5red", "n3x3dblred")
 
@@ -163,15 +164,22 @@ def batch_norm(network: Network, value: str | None = None) -> Network:
     return replace(network, rows=tuple(rows))
 
 
+_EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)")
+
+
 def parse_width(value: str | None) -> Fraction:
     """The factor F of ``width=F``: a positive decimal or fraction (``0.5``, ``1/2``, ``1.25``)."""
     fix = "write width=F with F a positive number, e.g. width=0.5 or width=3/4"
     if value is None or not value.strip():
         raise CalcError("width needs a factor", where="variant 'width'", fix=fix)
+    exponent = _EXPONENT.search(value.strip())  # Fraction("1e999999999") would compute 10^999999999
+    if len(value.strip()) > 40 or (exponent and abs(int(exponent[1])) > 30):
+        raise CalcError(f"the factor {quote(value)} is out of range", where="variant 'width'",
+                        fix="write it in at most 40 characters, with an exponent within ±30")
     try:
         factor = Fraction(value.strip())
     except (ValueError, ZeroDivisionError):
-        raise CalcError(f"cannot read the factor {value!r}", where="variant 'width'", fix=fix) from None
+        raise CalcError(f"cannot read the factor {quote(value)}", where="variant 'width'", fix=fix) from None
     if factor <= 0:
         raise CalcError(f"the factor must be greater than 0, got {value}", where="variant 'width'", fix=fix)
     return factor
@@ -201,12 +209,19 @@ def width(network: Network, value: str | None) -> Network:
     keep = _classifiers(network)
     where = f"variant '{network.name}:width={value}'"
 
+    def scaled(channels: int, row: Row) -> int:
+        out = f.scaled_channels(channels, factor)
+        if out > MAX_SIZE:
+            raise CalcError(f"{channels} channels x {value} = {out} is more than 2^63 - 1 (PyTorch's largest "
+                            "tensor size)", where=f"{where}, row '{row.name}'", fix="choose a smaller factor")
+        return out
+
     def scale(row: Row) -> Callable[[Layer, tuple[int, int]], Layer]:
         def change(layer: Layer, at: tuple[int, int]) -> Layer:
             if isinstance(layer, Linear) and (row.name, *at) not in keep:
-                return replace(layer, out=f.scaled_channels(layer.out, factor))
+                return replace(layer, out=scaled(layer.out, row))
             if isinstance(layer, Conv):
-                out = f.scaled_channels(layer.out, factor)
+                out = scaled(layer.out, row)
                 if out % layer.groups:
                     raise CalcError(f"{layer.groups} groups do not divide the scaled width {out} "
                                     f"({layer.out} x {value})", where=f"{where}, row '{row.name}'",
@@ -218,7 +233,7 @@ def width(network: Network, value: str | None) -> Network:
     rows = []
     for row in network.rows:
         if row.inception is not None:
-            columns = {c: f.scaled_channels(n, factor) for c, n in row.columns}
+            columns = {c: scaled(n, row) for c, n in row.columns}
             rows.append(_expanded(row, columns, row.inception))
         else:
             rows.append(_map_layers(row, scale(row)))
@@ -254,7 +269,7 @@ def parse_variants(items: str | Sequence[str], where: str = "") -> tuple[Variant
     result = []
     for text in texts:
         if not isinstance(text, str) or not text.strip():
-            raise CalcError(f"empty variant in {items!r}", where=place,
+            raise CalcError(f"empty variant in {quote(items)}", where=place,
                             fix=f"separate variants by single commas; known: {known_variants()}")
         name, eq, value = text.strip().partition("=")
         name = name.strip()

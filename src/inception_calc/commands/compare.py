@@ -27,9 +27,10 @@ def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
     rows = [r.strip() for item in args.rows or () for r in item.split(",") if r.strip()]
     comparison = compare(args.specs, args.input, rows, args.depth)
-    emit(render(comparison, args.format), args.output)
-    if plot:
+    text = render(comparison, args.format)
+    if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from ..plot import plot_comparison
 
         plot_comparison(comparison, plot)
+    emit(text, args.output)
     return 0

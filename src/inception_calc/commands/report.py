@@ -25,9 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
     analysis = analyze(args.spec, args.input)
-    emit(render(analysis, args.format, args.depth, args.aux), args.output)
-    if plot:
+    text = render(analysis, args.format, args.depth, args.aux)
+    if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from ..plot import plot_report
 
         plot_report(analysis, plot)
+    emit(text, args.output)
     return 0

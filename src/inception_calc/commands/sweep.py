@@ -24,9 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
     result = sweep(args.spec, sizes_in(args.input))
-    emit(render(result, args.format), args.output)
-    if plot:
+    text = render(result, args.format)
+    if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from ..plot import plot_sweep
 
         plot_sweep(result, plot)
+    emit(text, args.output)
     return 0

@@ -3,7 +3,8 @@
     inception-calc verify [SPEC] --claim "inception3a.weights = 163,328" [--claim ...]
     inception-calc verify [SPEC] CLAIMS.toml [--claim ...]
 
-With --claim, a lone positional is the SPEC; without, it is the claims file. Exit 0 when every
+With --claim, a lone positional is the SPEC (unless it is a claims file: a TOML file with
+``claims`` and no ``rows`` or ``base``); without, it is the claims file. Exit 0 when every
 claim holds, 1 when any fails, 2 when a claim cannot be read or names an unknown row or quantity.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from ..claims import (FLOPS_MEANINGS, K_VALUES, Settings, claims_from_dict, load_claims, summary_line, to_text,
                       verdict_dict, verify)
 from ..errors import CalcError
-from ..loader import load_spec, parse_input
+from ..loader import load_spec, parse_input, parse_text, read_text
 from ..output import emit
 from . import common
 
@@ -49,7 +50,7 @@ def _split_paths(paths: list[str], claims: list[str]) -> tuple[str | None, str |
         return paths[0], paths[1]
     if len(paths) == 1:
         if claims:
-            return paths[0], None
+            return (None, paths[0]) if _is_claims_file(paths[0]) else (paths[0], None)
         if not Path(paths[0]).exists() and _is_spec(paths[0]):
             raise CalcError(f"{paths[0]!r} is a spec, and there is nothing to verify against it", where="verify",
                             fix=f'add --claim "ROW.QUANTITY = VALUE" or a CLAIMS.toml file after {paths[0]}')
@@ -57,6 +58,15 @@ def _split_paths(paths: list[str], claims: list[str]) -> tuple[str | None, str |
     if not claims:
         raise CalcError("nothing to verify", where="verify", fix='give --claim "ROW.QUANTITY = VALUE" or a CLAIMS.toml file')
     return None, None
+
+
+def _is_claims_file(text: str) -> bool:
+    """Whether ``text`` names a readable TOML file with claims and no rows or base (so not a spec)."""
+    try:
+        data = parse_text(read_text(Path(text), "claims file"), text)
+    except CalcError:
+        return False
+    return isinstance(data, dict) and "claims" in data and not {"rows", "base"} & set(data)
 
 
 def _is_spec(text: str) -> bool:

@@ -1,0 +1,63 @@
+"""Every error docs/errors.md lists, shown by running the tool (scripts/error_examples.py): the exit
+status, one line on stderr with where, what and fix, nothing on stdout, the message the docs promise;
+and the last-resort handler for an unexpected exception (exit 70), with --debug its traceback."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+
+from conftest import ROOT
+from inception_calc.cli import main
+
+_spec = importlib.util.spec_from_file_location("error_examples", ROOT / "scripts" / "error_examples.py")
+examples = importlib.util.module_from_spec(_spec)
+sys.modules["error_examples"] = examples
+_spec.loader.exec_module(examples)
+
+ALL = [(group, example) for group, items in examples.GROUPS.items() for example in items]
+
+
+@pytest.mark.parametrize("group, example", ALL, ids=[f"{g}: {e.title}" for g, e in ALL])
+def test_error_example(group, example):
+    code, out, err = examples.run(example)
+    assert code == example.code, (code, out, err)
+    if code in (0, 1):
+        assert example.expect in out and err == ""
+        return
+    lines = err.splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert out == "", out
+    line = lines[0]
+    assert example.expect in line, line
+    if code == 2:  # COMMAND: error: WHERE: WHAT; FIX
+        head, _, rest = line.partition(": error: ")
+        assert head.startswith("inception-calc") and ": " in rest and "; " in rest, line
+
+
+def test_docs_show_every_group():
+    text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    for group in examples.GROUPS:
+        assert f"<!-- output of: python scripts/error_examples.py {group} -->" in text, group
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_70(monkeypatch, capsys):
+    """No known input reaches the last-resort handler (the fuzz tests try); a stand-in bug shows
+    what it prints."""
+    import inception_calc.commands.explain as explain
+
+    def broken(args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(explain, "run", broken)
+    assert main(["explain", "inception3a"]) == 70
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ("inception-calc explain: internal error: KeyError: 'a bug'; "
+                            "please report it with --debug output\n")
+    with pytest.raises(KeyError):
+        main(["--debug", "explain", "inception3a"])  # --debug: the traceback, for a developer
+    with pytest.raises(KeyError):
+        main(["explain", "inception3a", "--debug"])

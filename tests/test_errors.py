@@ -162,7 +162,8 @@ def test_input_too_small_for_googlenet():
 
 @pytest.mark.parametrize("value", ["abc", "3x0x224", "-224", "1x2x3x4", "3x", "0"])
 def test_bad_input_flag(value):
-    assert_one_line_error(run_cli("report", "--input", value), repr(value), "write N (3xNxN), HxW (3xHxW) or CxHxW")
+    assert_one_line_error(run_cli("report", "--input", value), repr(value), "write N (CxNxN), HxW (CxHxW) or CxHxW",
+                          "C is the spec's input channels, 3 by default")
 
 
 @pytest.mark.parametrize("args, fragments", [

@@ -29,7 +29,7 @@ from .engine import analyze
 from .errors import CalcError
 from .errors import quote as quoted  # "quote" is a claim's field here
 from .explain import derivation
-from .loader import parse_input, parse_text, read_text
+from .loader import input_size_parts, parse_text, read_text
 from .render import grouped, hwc
 from .results import Analysis, Cost, Sums
 from .values import WrittenNumber, WrittenShape, parse_number, parse_written, plain, within_precision
@@ -81,7 +81,7 @@ class Claim:
     written: WrittenNumber | WrittenShape
     convention: Convention = Convention()
     spec: str = "googlenet"
-    input: tuple[int, int, int] | None = None
+    input: tuple[int, ...] | None = None
     where: str = ""
     quote: str = ""
     note: str = ""
@@ -107,7 +107,7 @@ class Verdict:
 
 
 def parse_claim(text: str, convention: Convention = Convention(), *, spec: str = "googlenet",
-                input: tuple[int, int, int] | None = None, where: str = "", quote: str = "", note: str = "") -> Claim:
+                input: tuple[int, ...] | None = None, where: str = "", quote: str = "", note: str = "") -> Claim:
     """Read ``ROW[.BRANCH[.LAYER]].QUANTITY OP VALUE``; names are checked later, against the
     analysis (:func:`resolve`)."""
     place = where or f"claim {quoted(text)}"
@@ -117,6 +117,10 @@ def parse_claim(text: str, convention: Convention = Convention(), *, spec: str =
     if not match and text.strip()[:1] in ("=", "~", "≈"):
         raise CalcError(f"cannot read the claim {text!r}: no name before the operator", where=place,
                         fix=f"write {GRAMMAR}")
+    operator = re.search(r"<=|>=|!=|<|>", text)
+    if not match and operator:
+        raise CalcError(f"cannot read the claim {text!r}: unknown operator {operator[0]!r}", where=place,
+                        fix=f"write {GRAMMAR}; the operator is = (exact) or ~ (at the written precision)")
     if not match and any(op in text for op in "=~≈"):
         raise CalcError(f"cannot read the claim {text!r}: the name before the operator has a space in it",
                         where=place, fix=f"write the name as one dotted word: {GRAMMAR}")
@@ -153,6 +157,9 @@ def resolve(analysis: Analysis, name: str, where: str = "") -> Cost | Sums:
         return analysis.totals.inference
     parts = name.split(".")
     rows = {r.name: r for r in analysis.rows}
+    if parts[0] == TOTAL and TOTAL not in rows:
+        raise CalcError(f"{TOTAL} takes no sub-name, got {name!r}", where=where,
+                        fix=f"claim {TOTAL}.QUANTITY: the inference total (the main rows, auxiliary heads left out)")
     if parts[0] not in rows:
         close = difflib.get_close_matches(parts[0], list(rows) + [TOTAL], n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
@@ -314,7 +321,7 @@ class Settings:
     """What a claim is read with: the spec, the input size and the convention."""
 
     spec: str = "googlenet"
-    input: tuple[int, int, int] | None = None
+    input: tuple[int, ...] | None = None  # as written (N, HxW or CxHxW); the analysis completes it
     k: int = 1000
     flops: str = "2macs"
 
@@ -326,7 +333,7 @@ class Settings:
             raise CalcError(f"spec must be a built-in name or a file path, got {quoted(spec)}", where=where,
                             fix='write spec = "googlenet" or spec = "my.toml"')
         given = table.get("input")
-        return Settings(spec, self.input if given is None else parse_input(given, f"{where}, field 'input'"),
+        return Settings(spec, self.input if given is None else input_size_parts(given, f"{where}, field 'input'"),
                         table.get("k", self.k), table.get("flops", self.flops))
 
     def convention(self) -> Convention:

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from .engine import analyze
 from .errors import CalcError
-from .loader import load_spec, parse_input
+from .loader import input_size_parts, load_spec
 from .render import grouped, hwc
 from .results import CONVENTION, DEPTHS, Analysis, Cost, Sums
 
@@ -113,8 +113,11 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
                         fix="name two or more, e.g. compare googlenet googlenet:naive")
     if depth not in DEPTHS:
         raise CalcError(f"unknown depth {depth!r}", where="--depth", fix=f"use one of {', '.join(DEPTHS)}")
-    shape = None if input is None else parse_input(input, "--input")
-    analyses = tuple(analyze(load_spec(s), shape) for s in specs)
+    networks = [load_spec(s) for s in specs]
+    # one input for every network: the one given, else the first network's own, so that each
+    # difference is one of structure, never of size (N and HxW keep each network's channels)
+    size = networks[0].input if input is None else input_size_parts(input, "--input")
+    analyses = tuple(analyze(n, size) for n in networks)
     main = [[r.name for r in a.rows if not r.aux] for a in analyses]
     row_order = _merged_names(main)
     wanted = tuple(dict.fromkeys(rows or ()))

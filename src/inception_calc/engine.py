@@ -150,7 +150,7 @@ def _sum_node(name: str, kind: str, summary: str, shape: Shape, out: Shape, chil
                      out[0] * out[1] * out[2], children, aux, level)
 
 
-def _row_cost(planned: _PlannedRow, shape: Shape) -> Cost:
+def _row_cost(planned: _PlannedRow, shape: Shape, concat: bool = True) -> Cost:
     row = planned.row
     aux = row.after is not None
     layout = "single" if len(planned.branches) == 1 and len(planned.branches[0][2]) == 1 else row.layout
@@ -164,22 +164,24 @@ def _row_cost(planned: _PlannedRow, shape: Shape) -> Cost:
         out, layers = _steps_cost(row, steps, shape, "conv")
         branches.append(_sum_node(name, "branch", summary, shape, out, layers, aux, "branch"))
     spatial = {b.out_shape[1:] for b in branches}
-    if len(spatial) > 1:
+    if len(spatial) > 1 and concat:
         sizes = ", ".join(f"{b.name} {b.out_shape[1]}x{b.out_shape[2]}" for b in branches)
         raise CalcError(f"branches give maps of different sizes ({sizes}), which cannot be concatenated",
-                        fix="give every branch the same stride and 'same' padding")
+                        fix="give every branch the same stride, 'same' padding and the same rounding")
     out = (sum(b.out_shape[0] for b in branches), *branches[0].out_shape[1:])
     return _sum_node(row.name, row.kind, planned.summary, shape, out, tuple(branches), aux, "layer")
 
 
-def _walk(network: Network, shape: Shape) -> tuple[Cost, ...]:
+def _walk(network: Network, shape: Shape, concat: bool = True) -> tuple[Cost, ...]:
+    """Every row's cost; with ``concat`` False, branches whose maps differ are let through (the
+    first branch's size goes on), to ask whether the windows fit whatever the branches give."""
     outputs: dict[str, Shape] = {}
     rows = []
     for planned in _plan(network):
         row = planned.row
         in_shape = outputs[row.after] if row.after else shape
         try:
-            cost = _row_cost(planned, in_shape)
+            cost = _row_cost(planned, in_shape, concat)
         except CalcError as exc:
             raise exc.located(f"row '{row.name}'") from None
         except _TooSmall as exc:
@@ -192,9 +194,10 @@ def _walk(network: Network, shape: Shape) -> tuple[Cost, ...]:
 
 
 def fits(network: Network, shape: Shape) -> bool:
-    """Whether every window of the network fits at this input size."""
+    """Whether every window of the network fits at this input size (whether or not its branches
+    can be concatenated there): this only improves as the input grows."""
     try:
-        _walk(network, shape)
+        _walk(network, shape, concat=False)
     except _TooSmall:
         return False
     return True
@@ -202,7 +205,7 @@ def fits(network: Network, shape: Shape) -> bool:
 
 def _runs(network: Network, shape: Shape) -> bool:
     """Whether the network runs at this input size: every window fits, and every row's branches give
-    maps of one size (stride-2 branches can disagree on small odd maps)."""
+    maps of one size (strided branches can disagree on some map sizes)."""
     try:
         _walk(network, shape)
     except (_TooSmall, CalcError):
@@ -210,9 +213,18 @@ def _runs(network: Network, shape: Shape) -> bool:
     return True
 
 
-def smallest_input(network: Network, channels: int = 3) -> int | None:
-    """The least N for which the network accepts a channels x N x N input (None beyond 65536)."""
-    return f.smallest_valid_size(lambda n: _runs(network, (channels, n, n)), 1)
+def smallest_input(network: Network, channels: int = 3, scan: int = 1024) -> int | None:
+    """The least N for which the network runs on a channels x N x N input, or None.
+
+    Whether every window fits only improves with N (output sizes never shrink as the input grows),
+    so the least such N is found by bisection (up to 65536). Whether the branches of a row can be
+    concatenated need not improve (a stride-3 conv beside a stride-3 pool agree only on some
+    sizes), so from there the sizes are tried one by one, ``scan`` of them at most.
+    """
+    first = f.smallest_valid_size(lambda n: fits(network, (channels, n, n)), 1)
+    if first is None:
+        return None
+    return next((n for n in range(first, first + scan) if _runs(network, (channels, n, n))), None)
 
 
 def rounding_warnings(network: Network, rows: tuple[Cost, ...]) -> tuple[str, ...]:
@@ -236,7 +248,8 @@ def rounding_warnings(network: Network, rows: tuple[Cost, ...]) -> tuple[str, ..
 
 def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> Analysis:
     """Cost every row, branch and layer of ``spec`` (a Network, a built-in name or a file path) at
-    ``input`` ([C, H, W], ``224``, ``"3x299x299"``; default the spec's own, 3x224x224).
+    ``input`` ([C, H, W], ``224``, ``"3x299x299"``; default the spec's own, 3x224x224; N and HxW
+    keep the spec's input channels).
 
     Raises CalcError when the spec is bad or a window does not fit at this input; the message then
     names the row and the smallest square input the network accepts.
@@ -244,13 +257,15 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
     from .loader import load_spec, parse_input
 
     network = load_spec(spec)
-    shape = network.input if input is None else parse_input(input)
+    shape = network.input if input is None else parse_input(input, channels=network.input[0])
     try:
         rows = _walk(network, shape)
+    except CalcError as exc:
+        raise exc.located(network.name) from None
     except _TooSmall as exc:
         smallest = smallest_input(network, shape[0])
         fix = (f"the smallest square input this network accepts is {shape[0]}x{smallest}x{smallest}"
-               if smallest else "no input up to 65536 fits; check the row's kernel, stride and padding")
+               if smallest else "no square input up to 65536 runs; check the row's kernel, stride and padding")
         raise CalcError(f"input {shape[0]}x{shape[1]}x{shape[2]} is too small: {exc}",
                         where=network.name, fix=fix) from None
     main = [r for r in rows if not r.aux]

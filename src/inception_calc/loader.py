@@ -371,10 +371,11 @@ def _defaults(table: Any, place: _Place) -> dict:
 _SIZE_PART = re.compile(r"\s*(\d+)\s*")  # digits (any script's: int() reads them); no sign, '_' or '.'
 
 
-def parse_input(value: Any, where: str = "input") -> tuple[int, int, int]:
-    """An input size as [C, H, W] from ``224``, ``"224"``, ``"299x299"``, ``"3x299x299"`` or a list;
-    each part a positive integer of at most :data:`~inception_calc.spec.MAX_SIZE`."""
-    fix = "write N (3xNxN), HxW (3xHxW) or CxHxW, e.g. 224, 3x299x299"
+def input_size_parts(value: Any, where: str = "input") -> tuple[int, ...]:
+    """The 1 to 3 sizes an input is written with (``224``, ``"299x299"``, ``"3x299x299"`` or a list),
+    each a positive integer of at most :data:`~inception_calc.spec.MAX_SIZE`; N and HxW leave the
+    channels to the network (see :func:`parse_input`)."""
+    fix = "write N (CxNxN), HxW (CxHxW) or CxHxW, e.g. 224, 3x299x299; C is the spec's input channels, 3 by default"
     if isinstance(value, str):
         parts = [_SIZE_PART.fullmatch(p) for p in value.lower().replace("×", "x").replace(",", "x").split("x")]
         if not all(parts):
@@ -390,14 +391,21 @@ def parse_input(value: Any, where: str = "input") -> tuple[int, int, int]:
         numbers = list(value)
     else:
         raise CalcError(f"cannot read input size {quote(value)}", where=where, fix=fix)
-    if len(numbers) == 1:
-        numbers = [3, numbers[0], numbers[0]]
-    elif len(numbers) == 2:
-        numbers = [3, *numbers]
-    if len(numbers) != 3 or any(n <= 0 for n in numbers):
+    if not 1 <= len(numbers) <= 3 or any(n <= 0 for n in numbers):
         raise CalcError(f"input size {quote(value)} must be 1 to 3 positive integers", where=where, fix=fix)
     if any(n > MAX_SIZE for n in numbers):
         raise CalcError(f"input size {quote(value)} is too large: at most 2^63 - 1 per side", where=where, fix=fix)
+    return tuple(numbers)
+
+
+def parse_input(value: Any, where: str = "input", channels: int = 3) -> tuple[int, int, int]:
+    """An input size as (C, H, W): N is C x N x N and HxW is C x H x W, with C = ``channels`` (the
+    network's own input channels when a network is known, else 3)."""
+    numbers = input_size_parts(value, where)
+    if len(numbers) == 1:
+        return (channels, numbers[0], numbers[0])
+    if len(numbers) == 2:
+        return (channels, numbers[0], numbers[1])
     return (numbers[0], numbers[1], numbers[2])
 
 
@@ -451,7 +459,7 @@ def _based(data: dict, top: _Place, chain: tuple[str, ...]) -> Network:
                 raise (top / f"field '{key}'").error(f"must be text, got {quote(data[key])}", f'write {key} = "..."')
             changes[key] = data[key]
     if "input" in data:
-        changes["input"] = parse_input(data["input"], str(top / "field 'input'"))
+        changes["input"] = parse_input(data["input"], str(top / "field 'input'"), channels=network.input[0])
     if "notes" in data:
         notes = data["notes"]
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..claims import (FLOPS_MEANINGS, K_VALUES, Settings, claims_from_dict, load_claims, summary_line, to_text,
                       verdict_dict, verify)
 from ..errors import CalcError
-from ..loader import load_spec, parse_input, parse_text, read_text
+from ..loader import input_size_parts, load_spec, parse_text, read_text
 from ..output import emit
 from . import common
 
@@ -51,7 +51,7 @@ def _split_paths(paths: list[str], claims: list[str]) -> tuple[str | None, str |
     if len(paths) == 1:
         if claims:
             return (None, paths[0]) if _is_claims_file(paths[0]) else (paths[0], None)
-        if not Path(paths[0]).exists() and _is_spec(paths[0]):
+        if _is_spec(paths[0]):
             raise CalcError(f"{paths[0]!r} is a spec, and there is nothing to verify against it", where="verify",
                             fix=f'add --claim "ROW.QUANTITY = VALUE" or a CLAIMS.toml file after {paths[0]}')
         return None, paths[0]
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     spec, path = _split_paths(args.paths, args.claim)
     override: dict = {k: v for k, v in (("k", args.k), ("flops", args.flops), ("spec", spec)) if v is not None}
     if args.input is not None:
-        override["input"] = list(parse_input(args.input, "--input"))
+        override["input"] = list(input_size_parts(args.input, "--input"))
     title, claims = load_claims(path, override=override) if path else ("", [])
     if args.claim:
         _, extra = claims_from_dict({"claims": args.claim}, "--claim", Settings(), override)

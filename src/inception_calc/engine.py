@@ -133,7 +133,7 @@ def _steps_cost(row: Row, steps: tuple[_Step, ...], shape: Shape, level: str) ->
             where = "" if step.name == row.name else f", layer '{step.name}'"
             raise _TooSmall(f"{where} ({step.summary}): {exc}") from None
         costs.append(make_cost(step.name, step.layer.kind, step.summary, shape, out, weights, biases, bn, macs,
-                          out[0] * out[1] * out[2], (), aux, level))
+                          f.elements(*out), (), aux, level))
         shape = out
     return shape, tuple(costs)
 
@@ -147,7 +147,7 @@ def _sum_node(name: str, kind: str, summary: str, shape: Shape, out: Shape, chil
         bn += c.bn
         macs += c.macs
     return make_cost(name, kind, summary, shape, out, weights, biases, bn, macs,
-                     out[0] * out[1] * out[2], children, aux, level)
+                     f.elements(*out), children, aux, level)
 
 
 def _row_cost(planned: _PlannedRow, shape: Shape, concat: bool = True) -> Cost:

@@ -277,7 +277,7 @@ REFUSALS = [
     ("googlenet:naive,naive", "variant 'googlenet:naive', row 'inception3a': it is naive already"),
     ("googlenet:no-reduce,no-reduce", "row 'inception3a': it has no 1x1 reductions already"),
     ("bn-inception:factorized-5x5", "row 'inception3a': it has no 5x5 branch to factorize"),
-    ("bn-inception:bn", "every conv has batch norm and no bias already"),
+    ("googlenet-torchvision:bn", "every conv has batch norm and no bias already"),
 ]
 
 

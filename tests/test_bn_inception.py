@@ -1,8 +1,11 @@
 """BN-Inception (Ioffe and Szegedy 2015, Figure 5): every row's weights and MACs derived by hand
-from the figure's columns, the totals, the stride-2 modules and the figure's own inconsistency.
+from the figure's columns, the totals, the separable conv1, the stride-2 modules and the figure's
+own inconsistency.
 
-Weights of a conv: Cin x Cout x k x k; its MACs: Hout x Wout x weights. Double 3x3 branch:
-1x1 (double #3x3 reduce), 3x3 (double #3x3), 3x3 (double #3x3).
+Weights of a conv: Cin/groups x Cout x k x k; its MACs: Hout x Wout x weights. Double 3x3 branch:
+1x1 (double #3x3 reduce), 3x3 (double #3x3), 3x3 (double #3x3). conv1 is separable (appendix: "Our
+model employed separable convolution with depth multiplier 8 on the first convolutional layer"):
+a depthwise 7x7/2 with groups = 3 to 3 * 8 = 24 maps, then a pointwise 1x1 to 64.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from inception_calc import analyze, load_spec
 
 # row -> (weights, MACs, out [C, H, W])
 ROWS = {
-    "conv1": (9_408, 118_013_952, (64, 112, 112)),          # 3*64*49 = 9,408; 112*112 * 9,408
+    # depthwise 7x7/2: 3/3 * 24 * 7 * 7 = 1,176; pointwise 1x1: 24 * 64 = 1,536; 1,176 + 1,536 = 2,712;
+    # both at 112x112 (floor((224 + 6 - 7) / 2) + 1 = 112): MACs 112*112 * (1,176 + 1,536) = 12,544 * 2,712
+    "conv1": (2_712, 34_019_328, (64, 112, 112)),
     "conv2": (114_688, 359_661_568, (192, 56, 56)),         # 64*64 = 4,096 + 64*192*9 = 110,592; 56*56 * 114,688
     # 3a on 28x28x192: 192*64 = 12,288 | 192*64 = 12,288 + 64*64*9 = 36,864 | 192*64 = 12,288 + 64*96*9 = 55,296
     # + 96*96*9 = 82,944 | avg pool, 192*32 = 6,144: 12,288 + 49,152 + 150,528 + 6,144 = 218,112; x 784
@@ -47,13 +52,14 @@ ROWS = {
     "inception5b": (2_276_352, 111_541_248, (1024, 7, 7)),
     "fc": (1_024_000, 1_024_000, (1000, 1, 1)),             # 1,024 * 1,000
 }
-# 9,408 + 114,688 + 218,112 + 259,072 + 384,000 + 608,256 + 663,552 + 912,384 + 1,140,736 + 1,447,936
+# 2,712 + 114,688 + 218,112 + 259,072 + 384,000 + 608,256 + 663,552 + 912,384 + 1,140,736 + 1,447,936
 # + 2,205,696 + 2,276,352 + 1,024,000
-TOTAL_WEIGHTS = 11_264_192
-# 118,013,952 + 359,661,568 + 170,999,808 + 203,112,448 + 143,904,768 + 119,218,176 + 130,056,192
+TOTAL_WEIGHTS = 11_257_496
+# 34,019,328 + 359,661,568 + 170,999,808 + 203,112,448 + 143,904,768 + 119,218,176 + 130,056,192
 # + 178,827,264 + 223,584,256 + 164,577,280 + 108,079,104 + 111,541,248 + 1,024,000
-TOTAL_MACS = 2_032_600_064
-# conv output channels, each with batch norm (2 parameters) and no bias: conv1 64; conv2 64 + 192;
+TOTAL_MACS = 1_948_605_440
+# conv output channels with batch norm (2 parameters each), all without bias: conv1 64 (the pointwise
+# conv; its depthwise half, 24 maps, has no batch norm); conv2 64 + 192;
 # 3a 64+64+64+64+96+96+32 = 480; 3b 544; 3c 128+160+64+96+96 = 544; 4a 864; 4b 896; 4c 1,024; 4d 1,088;
 # 4e 128+192+192+256+256 = 1,024; 5a 1,600; 5b 1,632: in all 10,016
 CONV_CHANNELS = 64 + 256 + 480 + 544 + 544 + 864 + 896 + 1024 + 1088 + 1024 + 1600 + 1632
@@ -77,10 +83,27 @@ def test_totals_by_hand(bn):
     assert sum(m for _, m, _ in ROWS.values()) == TOTAL_MACS == t.macs
     assert t.bn == 2 * CONV_CHANNELS  # 20,032
     assert t.biases == 1_000          # the classifier's only; the paper drops the conv bias (Section 3.2)
-    # params = 11,264,192 + 20,032 + 1,000 = 11,285,224: the "11.3M" usually quoted for BN-Inception.
-    # The Caffe port keeps a bias on every conv: 10,016 more, 11,295,240, which rounds to 11.3M too.
-    assert t.params == 11_285_224
-    assert t.params + CONV_CHANNELS == 11_295_240
+    # params = 11,257,496 + 20,032 + 1,000 = 11,278,528: the "11.3M" usually quoted for BN-Inception.
+    assert t.params == 11_278_528
+    # The Caffe port has a dense 7x7 conv1 (3 * 64 * 49 = 9,408 weights, not 2,712: 6,696 more) and a
+    # bias on every conv (10,016 more): 11,278,528 + 6,696 + 10,016 = 11,295,240, 11.3M too.
+    assert t.params + (9_408 - 2_712) + CONV_CHANNELS == 11_295_240
+
+
+def test_conv1_is_separable(bn):
+    # depthwise: groups 3, 3 -> 24 maps (depth multiplier 8), no batch norm, no ReLU; pointwise 24 -> 64,
+    # then batch norm and ReLU (as TF-Slim's separable_conv2d: normalizer and activation after the pointwise)
+    depthwise, pointwise = load_spec("bn-inception").row("conv1").branches[0].layers
+    assert (depthwise.groups, depthwise.out, depthwise.kernel, depthwise.stride, depthwise.pad) == (3, 24, (7, 7),
+                                                                                                   (2, 2), (3, 3))
+    assert (depthwise.bn, depthwise.relu, depthwise.bias) == (False, False, False)
+    assert (pointwise.groups, pointwise.out, pointwise.kernel, pointwise.bn, pointwise.relu, pointwise.bias) == (
+        1, 64, (1, 1), True, True, False)
+    # conv1.0: 3/3 * 24 * 7 * 7 = 1,176 weights, 112*112 * 1,176 = 14,751,744 MACs, out 24x112x112
+    assert (bn["conv1.0"].weights, bn["conv1.0"].macs, bn["conv1.0"].out_shape) == (1_176, 14_751_744, (24, 112, 112))
+    # conv1.1: 24 * 64 = 1,536 weights, 112*112 * 1,536 = 19,267,584 MACs; batch norm 2 * 64 = 128
+    assert (bn["conv1.1"].weights, bn["conv1.1"].macs, bn["conv1.1"].bn) == (1_536, 19_267_584, 128)
+    assert bn["conv1"].params == 2_712 + 128  # 2,840: no bias, batch norm on the 64 outputs only
 
 
 def test_stride_2_modules(bn):
@@ -127,3 +150,12 @@ def test_branch1_switch_is_checked():
         network_from_dict({"name": "t", "rows": [{**row, "branch1": False, "n1x1": 8}]})
     with pytest.raises(CalcError, match="field 'n1x1': must be a positive integer, got 0"):
         network_from_dict({"name": "t", "rows": [{**row, "n1x1": 0}]})  # 0 is no way to drop the branch
+
+
+def test_bn_variant_reaches_only_the_depthwise_conv1():
+    # every conv of bn-inception has batch norm and no bias but conv1.0 (the depthwise half of the separable
+    # conv): the bn variant adds batch norm there, 2 * 24 = 48 parameters, and changes nothing else
+    plain, with_bn = analyze("bn-inception"), analyze("bn-inception:bn")
+    assert with_bn["conv1.0"].bn == 48 and plain["conv1.0"].bn == 0
+    assert with_bn.totals.inference.params == 11_278_528 + 48  # 11,278,576
+    assert with_bn.totals.inference.macs == plain.totals.inference.macs

@@ -30,13 +30,55 @@ def test_module_level_lines(module_level):
     assert [n.out_shape[0] for n in pool] == [32, 192, 32]  # naive: the pool's 192 channels pass through
 
 
+# The paper's Table 1: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj; the map side the row runs at.
+TABLE1_INCEPTION = [
+    (64, 96, 128, 16, 32, 32, 28), (128, 128, 192, 32, 96, 64, 28),                                 # 3a, 3b
+    (192, 96, 208, 16, 48, 64, 14), (160, 112, 224, 24, 64, 64, 14), (128, 128, 256, 24, 64, 64, 14),
+    (112, 144, 288, 32, 64, 64, 14), (256, 160, 320, 32, 128, 128, 14),                               # 4a-4e
+    (256, 160, 320, 32, 128, 128, 7), (384, 192, 384, 48, 128, 128, 7),                               # 5a, 5b
+]
+
+
+def whole_network(form):
+    """(weights, params, MACs) of GoogLeNet at 224 (Caffe's biases, no auxiliary heads), by hand.
+
+    conv1 3*64*49 = 9,408 weights at 112x112; conv2 64*64 + 64*192*9 = 114,688 at 56x56; biases 64 + 256.
+    An Inception row on cin channels, per form:
+      reduced   cin*(n1 + r3 + r5 + pp) + 9*r3*n3 + 25*r5*n5; out n1 + n3 + n5 + pp; biases every column
+      naive     cin*(n1 + 9*n3 + 25*n5), no reductions or projection; out n1 + n3 + n5 + cin (the pool
+                passes its input through); biases n1 + n3 + n5
+      no-reduce cin*(n1 + 9*n3 + 25*n5 + pp); out n1 + n3 + n5 + pp; biases n1 + n3 + n5 + pp
+    then fc: (last row's out) * 1000 weights and MACs (1x1 after the 7x7 average pool), 1,000 biases.
+    """
+    weights, biases, macs, cin = 9_408 + 114_688, 64 + 256, 112 * 112 * 9_408 + 56 * 56 * 114_688, 192
+    for n1, r3, n3, r5, n5, pp, side in TABLE1_INCEPTION:
+        if form == "reduced":
+            row = cin * (n1 + r3 + r5 + pp) + 9 * r3 * n3 + 25 * r5 * n5
+            out, bias = n1 + n3 + n5 + pp, n1 + r3 + n3 + r5 + n5 + pp
+        elif form == "naive":
+            row, out, bias = cin * (n1 + 9 * n3 + 25 * n5), n1 + n3 + n5 + cin, n1 + n3 + n5
+        else:
+            row, out, bias = cin * (n1 + 9 * n3 + 25 * n5 + pp), n1 + n3 + n5 + pp, n1 + n3 + n5 + pp
+        weights, biases, macs, cin = weights + row, biases + bias, macs + side * side * row, out
+    return weights + cin * 1000, weights + cin * 1000 + biases + 1000, macs + cin * 1000
+
+
 def test_module_level_totals(module_level):
     shown = module_level.shown_totals()
     # inception3a alone: 163,328 / 387,072 / 393,216 weights (see test_variants for the derivation)
     assert [s.weights for s in shown] == [163_328, 387_072, 393_216]
     whole = module_level.totals()  # the whole networks, not just the rows shown
-    assert whole == tuple(a.totals.inference for a in module_level.analyses)
-    assert whole[1].weights > whole[2].weights > whole[0].weights
+    expected = {
+        # 9,408 + 114,688 + (163,328 + 388,096 + 375,552 + 448,512 + 509,440 + 604,672 + 867,328 + 1,042,432
+        # + 1,442,816) + 1,024 * 1,000 = 6,990,272; + 8,280 biases; MACs 1,582,671,872 (docs/variants.md)
+        "reduced": (6_990_272, 6_998_552, 1_582_671_872),
+        # the naive rows widen to 4,944 channels: fc 4,944 * 1,000 = 4,944,000; biases 64 + 256 + 4,752 + 1,000
+        "naive": (97_519_936, 97_526_008, 12_568_061_056),
+        # no-reduce keeps 1,024 channels: biases 64 + 256 + 5,488 + 1,000 = 6,808
+        "no-reduce": (25_299_136, 25_305_944, 4_426_547_200),
+    }
+    assert {form: whole_network(form) for form in expected} == expected
+    assert [(t.weights, t.params, t.macs) for t in whole] == list(expected.values())
 
 
 def test_most_changed(module_level):

@@ -759,6 +759,9 @@ def test_cli_random_flags(files, data):
 GOOGLENETS = ["googlenet", "googlenet:naive", "googlenet:bn,width=0.5", "googlenet:factorized-5x5",
               "googlenet:no-reduce,width=3/4"]
 GOOD_INPUTS = ["224", "300x250", "1x224x224", "4x300x301", "4096", "２２４", "9223372036854775807"]
+# bn-inception's conv1 is a depthwise conv with groups = 3: it takes 3 channels (or a multiple of 3), so it
+# gets the sizes that keep the image's 3 channels (a 1- or 4-channel input is an error for it, exit 2)
+RGB_INPUTS = [size for size in GOOD_INPUTS if size.count("x") < 2]
 GOOD_ROWS = ["inception3a", "inception3a.branch2", "inception3a.branch2.1", "conv1", "aux1.fc1", "avgpool", "fc",
              "inception5b.branch4", "maxpool1", "conv2.1"]
 
@@ -772,6 +775,7 @@ def valid_command_lines(files: dict[str, str]) -> st.SearchStrategy[list[str]]:
     formats = st.sampled_from(FORMATS)
     depth = st.sampled_from(DEPTHS)
     inputs = st.sampled_from(GOOD_INPUTS)
+    rgb_inputs = st.sampled_from(RGB_INPUTS)
     output = st.just(files["out"])
 
     @st.composite
@@ -779,7 +783,8 @@ def valid_command_lines(files: dict[str, str]) -> st.SearchStrategy[list[str]]:
         command = draw(st.sampled_from(["report", "explain", "compare", "sweep", "verify", "paper-table", "specs"]))
         if command == "report":
             spec = draw(every_spec)
-            argv = [spec, *maybe(draw, "--input", inputs if "tiny" not in spec else st.just("3x5x4")),
+            sizes = st.just("3x5x4") if "tiny" in spec else rgb_inputs if "bn-inception" in spec else inputs
+            argv = [spec, *maybe(draw, "--input", sizes),
                     *maybe(draw, "--depth", depth), *(["--aux"] if draw(st.booleans()) else []),
                     *maybe(draw, "--format", formats)]
         elif command == "explain":
@@ -792,7 +797,8 @@ def valid_command_lines(files: dict[str, str]) -> st.SearchStrategy[list[str]]:
             else:
                 argv = draw(st.lists(every_spec, min_size=2, max_size=3))
             tiny = any("tiny" in a for a in argv)
-            argv += [*maybe(draw, "--input", inputs if not tiny else st.just("224")), *maybe(draw, "--depth", depth),
+            sizes = st.just("224") if tiny else rgb_inputs if any("bn-inception" in a for a in argv) else inputs
+            argv += [*maybe(draw, "--input", sizes), *maybe(draw, "--depth", depth),
                      *maybe(draw, "--format", formats)]
         elif command == "sweep":
             argv = [draw(every_spec), "--input", draw(st.sampled_from(["200:260:20", "224", "1:5", "220:226",

@@ -65,3 +65,31 @@ def test_missing_matplotlib_names_the_extra(tmp_path):
     assert done.stderr.strip() == ("inception-calc report: error: --plot: matplotlib is not installed; "
                                    "install the plot extra: pip install 'inception_calc[plot]'")
     assert not (tmp_path / "r.png").exists()
+
+
+# n -> label: round to 3 significant figures first, then pick the unit of the rounded value
+COMPACT = [
+    (0, "0"),
+    (7, "7"),
+    (999, "999"),
+    (999.6, "1K"),                   # 3 figures: 1,000 (not 1e+03), which is 1 x 10^3
+    (1_000, "1K"),
+    (163_328, "163K"),               # 163,328 -> 163,000 = 163 x 10^3 (the seed article's 3a weights)
+    (999_499, "999K"),               # 999,499 -> 999,000
+    (999_999, "1M"),                 # 999,999 -> 1,000,000 = 1 x 10^6 (was '1e+03K')
+    (1_000_000, "1M"),
+    (128_049_152, "128M"),           # 128,049,152 -> 128,000,000 = 128 x 10^6 (3a's MACs)
+    (999_600_000, "1G"),             # 999,600,000 -> 1,000,000,000 = 1 x 10^9 (was '1e+03M')
+    (1_582_671_872, "1.58G"),        # 1,582,671,872 -> 1,580,000,000 = 1.58 x 10^9 (GoogLeNet's MACs)
+    (999_400_000_000, "999G"),       # 999.4 x 10^9 -> 999 x 10^9
+    (999_600_000_000, "1e+12"),      # 999.6 x 10^9 -> 1.00 x 10^12: from 10^12 on, no unit
+    (2.77e37, "2.77e+37"),
+    (-999_600_000, "-1G"),           # a difference: the same rounding, with its sign
+]
+
+
+@pytest.mark.parametrize("n, label", COMPACT)
+def test_compact_rounds_before_choosing_the_unit(n, label):
+    from inception_calc.plot import compact
+
+    assert compact(n) == label

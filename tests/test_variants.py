@@ -126,6 +126,45 @@ def test_report_shows_the_growth(three):
 
 # ----------------------------------------------------------------------------- factorized-5x5, bn, width by hand
 
+# The paper's Table 1: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj; the map side the row runs at.
+TABLE1_INCEPTION = [
+    (64, 96, 128, 16, 32, 32, 28), (128, 128, 192, 32, 96, 64, 28),                                 # 3a, 3b
+    (192, 96, 208, 16, 48, 64, 14), (160, 112, 224, 24, 64, 64, 14), (128, 128, 256, 24, 64, 64, 14),
+    (112, 144, 288, 32, 64, 64, 14), (256, 160, 320, 32, 128, 128, 14),                               # 4a-4e
+    (256, 160, 320, 32, 128, 128, 7), (384, 192, 384, 48, 128, 128, 7),                               # 5a, 5b
+]
+
+
+def googlenet_by_hand(factor=Fraction(1), factorized=False):
+    """(weights, MACs, conv output channels) of GoogLeNet's main rows at 224, from Table 1's columns.
+
+    c(n) = n * factor for every channel count (exact at 1/2: every count is even); the image's 3
+    channels and the 1,000 classes stay. conv1: 3 * c(64) * 49 at 112x112; conv2: c(64) * c(64) +
+    c(64) * c(192) * 9 at 56x56; an Inception row on cin channels: cin * (n1 + r3 + r5 + pp) + 9 * r3 * n3
+    + 25 * r5 * n5, or with factorized 5x5s 9 * r5 * n5 + 9 * n5 * n5 (two 3x3, the middle one n5 wide),
+    at 28x28, 14x14 or 7x7; its output n1 + n3 + n5 + pp channels; fc: c(1024) * 1000 at 1x1.
+    """
+    def c(n):
+        assert n * factor == int(n * factor)
+        return int(n * factor)
+
+    conv1, conv2 = 3 * c(64) * 49, c(64) * c(64) + c(64) * c(192) * 9
+    weights, macs, channels, cin = conv1 + conv2, 112 * 112 * conv1 + 56 * 56 * conv2, c(64) + c(64) + c(192), c(192)
+    for n1, r3, n3, r5, n5, pp, side in TABLE1_INCEPTION:
+        n1, r3, n3, r5, n5, pp = (c(n) for n in (n1, r3, n3, r5, n5, pp))
+        branch3 = 9 * r5 * n5 + 9 * n5 * n5 if factorized else 25 * r5 * n5
+        row = cin * (n1 + r3 + r5 + pp) + 9 * r3 * n3 + branch3
+        weights, macs = weights + row, macs + side * side * row
+        channels += n1 + r3 + n3 + r5 + n5 + pp + (n5 if factorized else 0)
+        cin = n1 + n3 + n5 + pp
+    return weights + cin * 1000, macs + cin * 1000, channels
+
+
+def test_googlenet_by_hand_is_the_paper_network():
+    # the helper at factor 1 gives the totals tests/test_engine.py derives: 6,990,272 weights, 1,582,671,872 MACs
+    # and 7,280 conv output channels (64 + 64 + 192 + Table 1's columns, row by row)
+    assert googlenet_by_hand() == (6_990_272, 1_582_671_872, 7_280)
+
 # Per row (map side, r = n5x5red, o = n5x5): the 5x5 weights 25 r o become 9 r o + 9 o o (middle layer o wide).
 FACTORIZED = [
     (28, 16, 32),    # 3a: 12,800 -> 4,608 + 9,216 = 13,824 (+1,024)
@@ -150,6 +189,10 @@ def test_factorized_5x5_totals():
     assert fact.weights - base.weights == extra_weights
     assert fact.macs - base.macs == extra_macs
     assert fact.biases - base.biases == 752  # one middle layer per row: 32+96+48+64+64+64+128+128+128 = 752
+    # absolute: 6,990,272 + 284,928 = 7,275,200 weights; 1,582,671,872 + 57,050,112 = 1,639,721,984 MACs
+    weights, macs, channels = googlenet_by_hand(factorized=True)
+    assert (weights, macs) == (7_275_200, 1_639_721_984) == (fact.weights, fact.macs)
+    assert fact.biases == channels + 1_000 == 7_280 + 752 + 1_000  # a bias per conv channel, and the fc's
 
 
 def test_factorized_5x5_inception3a_against_the_72_percent_rule():
@@ -176,6 +219,10 @@ def test_bn_totals():
     assert bn.biases == 1_000  # only the linear layer keeps its bias
     assert bn.bn == 2 * conv_channels == 14_560
     assert bn.params == base.weights + 1_000 + 14_560  # 6,990,272 + 1,000 + 14,560 = 7,005,832
+    # absolute, from Table 1 alone: weights + 2 * 7,280 batch-norm + 1,000 fc biases
+    weights, _, channels = googlenet_by_hand()
+    assert (bn.bn, bn.biases) == (2 * channels, 1_000) == (14_560, 1_000)
+    assert bn.params == weights + 2 * channels + 1_000 == 7_005_832
     layer = load_spec("googlenet:bn").row("inception3a").branches[1].layers[1]
     assert (layer.bias, layer.bn) == (False, True)
 
@@ -191,6 +238,12 @@ def test_width_half_totals():
     middle_m = base.totals.inference.macs - conv1.macs - fc.macs
     assert half.totals.inference.weights == conv1.weights // 2 + middle_w // 4 + fc.weights // 2  # 2,005,920
     assert half.totals.inference.macs == conv1.macs // 2 + middle_m // 4 + fc.macs // 2  # 425,427,456
+    # absolute, from Table 1 with every column halved: conv1 3 * 32 * 49 = 4,704; conv2 32 * 32 + 32 * 96 * 9
+    # = 28,672; 3a on 96: 96 * (32 + 48 + 8 + 16) + 9 * 48 * 64 + 25 * 8 * 16 = 40,832 (163,328 / 4); ...;
+    # fc 512 * 1,000 = 512,000
+    weights, macs, _ = googlenet_by_hand(Fraction(1, 2))
+    assert (weights, macs) == (2_005_920, 425_427_456)
+    assert (half.totals.inference.weights, half.totals.inference.macs) == (weights, macs)
     assert half["fc"].out_shape == (1000, 1, 1)
     assert half["inception3a"].out_shape == (128, 28, 28)  # 32 + 64 + 16 + 16
 
@@ -277,7 +330,7 @@ REFUSALS = [
     ("googlenet:naive,naive", "variant 'googlenet:naive', row 'inception3a': it is naive already"),
     ("googlenet:no-reduce,no-reduce", "row 'inception3a': it has no 1x1 reductions already"),
     ("bn-inception:factorized-5x5", "row 'inception3a': it has no 5x5 branch to factorize"),
-    ("bn-inception:bn", "every conv has batch norm and no bias already"),
+    ("googlenet-torchvision:bn", "every conv has batch norm and no bias already"),
 ]
 
 

@@ -31,14 +31,17 @@ UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 def compact(n: float) -> str:
     """``128049152`` as ``128M``, ``163328`` as ``163K``, ``1.58G``: 3 significant figures; from
-    10^12 on, ``2.77e+37`` (a label of 30 digits and a G reads as none)."""
-    if abs(n) >= 10**12:
-        return f"{n:.3g}"
+    10^12 on, ``2.77e+37`` (a label of 30 digits and a G reads as none).
+
+    The number is rounded to 3 significant figures first and the unit chosen for the rounded value,
+    so that ``999_600_000`` (999.6M) is ``1G``, not ``1e+03M``, and ``999_999`` is ``1M``."""
+    rounded = float(f"{n:.3g}")
+    if abs(rounded) >= 10**12:
+        return f"{rounded:.3g}"
     for scale, unit in UNITS:
-        if abs(n) >= scale:
-            value = n / scale
-            return f"{value:.3g}{unit}" if value < 1000 else f"{value:.0f}{unit}"
-    return f"{n:.3g}" if n else "0"
+        if abs(rounded) >= scale:
+            return f"{rounded / scale:.3g}{unit}"
+    return f"{rounded:.3g}" if n else "0"
 
 
 def require_matplotlib() -> None:

@@ -4,7 +4,7 @@ A :class:`Network` is an ordered tuple of :class:`Row` s, as in the paper's Tabl
 whatever its kind in the file, is held in one shape: a tuple of :class:`Branch` es whose outputs
 are concatenated along the channels, each branch a sequence of primitive layers. A plain conv row
 is one branch of one layer; ``conv2`` (1x1 reduce then 3x3) is one branch of two; an Inception row
-is four branches. The engine and the builder therefore need no case per row kind.
+is up to four branches. The engine and the builder therefore need no case per row kind.
 
 Names: a row's name is its module name in the built network. Layers and branches get dotted
 names below it, as torchvision's ``googlenet`` names them:

@@ -179,14 +179,60 @@ def test_a_failing_run_is_reported_and_the_sweep_goes_on(one_thread):
     assert fp32.status == "ok" and fp32.median_ms > 0
 
 
+NEW_PRECISION_API = hasattr(torch.backends.cuda.matmul, "fp32_precision") and hasattr(
+    getattr(torch.backends.cudnn, "conv", None), "fp32_precision")
+
+
+def _tf32_state() -> tuple:
+    """What precision() sets, read through the API it uses (reading the legacy flags after the
+    new API was used would itself mix the two)."""
+    if NEW_PRECISION_API:
+        return torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision
+    return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+
+
 def test_precision_sets_and_restores_the_tf32_flags():
-    flags = torch.backends.cuda.matmul, torch.backends.cudnn
-    before = (flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark)
+    before = (*_tf32_state(), torch.backends.cudnn.benchmark)
+    off, on = (("ieee", "ieee"), ("tf32", "tf32")) if NEW_PRECISION_API else ((False, False), (True, True))
     with precision("fp32"):
-        assert (flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark) == (False, False, True)
+        assert _tf32_state() == off and torch.backends.cudnn.benchmark is True
     with precision("tf32"):
-        assert (flags[0].allow_tf32, flags[1].allow_tf32) == (True, True)
-    assert (flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark) == before
+        assert _tf32_state() == on
+    assert (*_tf32_state(), torch.backends.cudnn.benchmark) == before
+
+
+PRECISION_STATE = """
+import json, torch
+from inception_calc.timing import precision
+def state():
+    b = torch.backends
+    try:
+        matmul = torch.get_float32_matmul_precision()
+    except RuntimeError as exc:
+        matmul = "RuntimeError: " + str(exc)[:60]
+    return [b.cuda.matmul.fp32_precision, b.cudnn.conv.fp32_precision, b.mkldnn.matmul.fp32_precision, matmul,
+            b.cudnn.benchmark]
+{setup}
+before = state()
+for dtype in ("fp32", "tf32", "bf16"):
+    with precision(dtype):
+        pass
+print(json.dumps([before, state()]))
+"""
+
+
+@pytest.mark.skipif(not NEW_PRECISION_API, reason="this torch has only the legacy allow_tf32 flags")
+@pytest.mark.parametrize("setup", [
+    "",  # torch's defaults: matmul 'none' must stay 'none' (not become 'ieee')
+    "torch.set_float32_matmul_precision('medium')",  # get_float32_matmul_precision() must not raise after
+    "torch.backends.cuda.matmul.fp32_precision = 'tf32'",  # the new API: mixing in allow_tf32 raised RuntimeError
+    "torch.backends.cudnn.conv.fp32_precision = 'ieee'; torch.backends.cudnn.benchmark = False",
+])
+def test_precision_puts_torchs_precision_state_back_exactly(setup):
+    done = _python(PRECISION_STATE.format(setup=setup))
+    assert done.returncode == 0, done.stderr
+    before, after = json.loads(done.stdout)
+    assert after == before
 
 
 @pytest.mark.skipif("googlenet-torchvision" not in builtin_names(), reason="the googlenet-torchvision spec is not built in yet")

@@ -314,6 +314,18 @@ def test_compile_unavailable_is_one_clear_line():
         "/no/such/c++ was found; drop --compile, or install what it names")
 
 
+def test_torchvision_missing_is_one_clear_line_before_any_timing():
+    # a real interpreter in which importing torchvision fails, as it does where it is not installed;
+    # --calibrate would time a matrix product first if the check came late
+    done = _python("import sys; sys.modules['torchvision'] = None; from inception_calc.cli import main; "
+                   "sys.exit(main(['bench', 'googlenet-torchvision', '--device', 'cpu', '--calibrate', "
+                   "'--progress', '--no-layers', '--iters', '1', '--warmup', '0', '--repeats', '1']))")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("inception-calc bench: error: torchvision is not installed, and bench googlenet-torchvision "
+                           "needs torchvision >= 0.15; pip install 'torchvision>=0.15' (or the project: pip install "
+                           "-e .)\n")
+
+
 def test_command_runs_end_to_end_without_fvcore_or_pandas():
     done = _python("import json, sys; from inception_calc.cli import main; "
                    "code = main(['bench', '--device', 'cpu', '--no-layers', '--iters', '1', '--warmup', '0', "

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import roofline as rf
 from .bench_results import SUM_TOLERANCE, BenchResult, LayerTime, Run
 from .build import build, require_torch
+from .counters import require_torchvision, torchvision_googlenet
 from .engine import analyze
 from .errors import CalcError
 from .results import Analysis, Cost
@@ -57,9 +58,8 @@ FORWARD = "(forward)"  # the whole network's key among the timed calls; no row n
 
 
 def _torchvision_googlenet() -> "nn.Module":
-    import torchvision
-
-    return torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+    """torchvision's googlenet as timed: no auxiliary heads (eval mode would skip them anyway)."""
+    return torchvision_googlenet(aux_logits=False, needed_by="bench googlenet-torchvision")
 
 
 TORCHVISION_MODELS: dict[str, Callable[[], "nn.Module"]] = {
@@ -312,6 +312,8 @@ def bench(spec: Any = "googlenet", input: Any = None, settings: Settings | None 
         if why:
             raise CalcError(why, where="--compile", fix="drop --compile, or install what it names")
     analysis = analyze(spec, input)
+    if isinstance(spec, str) and spec in TORCHVISION_MODELS:
+        require_torchvision(f"bench {spec}")  # a missing package: before calibrating or timing
     nodes = timed_nodes(analysis, settings.depth)
     say = progress or (lambda text: None)
     if settings.calibrate:

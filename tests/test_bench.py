@@ -281,6 +281,7 @@ def _cli(capsys, *args: str) -> tuple[int, str, str]:
     (["--device", "cpu", "--plot", "/no/such/folder/r.png"], "--plot /no/such/folder/r.png: the folder does not exist"),
     (["--device", "cpu", "--save-json", "/no/such/folder/r.json"], "--save-json /no/such/folder/r.json: the folder"),
     (["--device", "cpu", "--plot", "r.png", "--no-layers"], "--plot: the roofline plot needs per-layer times"),
+    (["--device", "cpu", "--plot", "r.txt"], "--plot: 'r.txt' is not a .png file; give a file name ending in .png"),
     (["no-such-spec", "--device", "cpu"], "unknown spec 'no-such-spec'"),
 ])
 def test_bad_input_is_one_clear_line(capsys, args, message):
@@ -324,6 +325,16 @@ def test_torchvision_missing_is_one_clear_line_before_any_timing():
     assert done.stderr == ("inception-calc bench: error: torchvision is not installed, and bench googlenet-torchvision "
                            "needs torchvision >= 0.15; pip install 'torchvision>=0.15' (or the project: pip install "
                            "-e .)\n")
+
+
+def test_plot_without_matplotlib_is_refused_before_any_timing():
+    # a real interpreter in which importing matplotlib fails: one line, exit 2, and no run started
+    done = _python("import sys; sys.modules['matplotlib'] = None; from inception_calc.cli import main; "
+                   "sys.exit(main(['bench', '--device', 'cpu', '--progress', '--plot', 'r.png', '--iters', '1', "
+                   "'--warmup', '0', '--repeats', '1']))")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("inception-calc bench: error: --plot: matplotlib is not installed; install the plot "
+                           "extra: pip install 'inception_calc[plot]'\n")
 
 
 def test_command_runs_end_to_end_without_fvcore_or_pandas():

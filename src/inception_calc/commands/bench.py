@@ -48,8 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    """Fail before the timing, not after it, when an output cannot be written."""
-    for flag in ("output", "save_json", "save_csv", "plot"):
+    """Fail before the timing, not after it, when an output cannot be written: a folder that does
+    not exist; for --plot also a name not ending in .png, or matplotlib missing (common.plot_path)."""
+    common.plot_path(args.plot)
+    for flag in ("output", "save_json", "save_csv"):
         value = getattr(args, flag)
         if not value:
             continue

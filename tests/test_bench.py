@@ -162,6 +162,25 @@ def test_roofline_plot_is_a_png(cpu_result, tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_roofline_plot_leaves_the_callers_matplotlib_backend_alone(cpu_result, tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    own = matplotlib.get_backend()
+    matplotlib.use("svg")  # a caller's backend, not the Agg the plot draws on
+    try:
+        plot_roofline(cpu_result, str(tmp_path / "roofline.png"))
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(own)
+
+
+def test_bench_leaves_torchs_random_state_alone(one_thread):
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    result = bench("googlenet", None, Settings(**{**TINY, "repeats": 1}, layers=False, calibrate=True))
+    assert result.runs[0].status == "ok"
+    assert torch.equal(torch.get_rng_state(), before)  # randn inputs, weights, calibration matrices: a fork
+
+
 def test_calibrate_on_the_cpu_gives_measured_ceilings(one_thread):
     ceilings = calibrate("cpu", ("fp32",), Settings(device="cpu", warmup=1, repeats=3))
     assert ceilings.source.startswith("calibrated: 1024x1024x1024")

@@ -48,6 +48,17 @@ def test_googlenet_against_built_exits_0_where_floor_and_ceil_differ(capsys):
     assert code == 0, out
 
 
+def test_check_leaves_torchs_random_state_alone():
+    import torch
+
+    from inception_calc.crosscheck import check
+
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    assert check("googlenet").ok
+    assert torch.equal(torch.get_rng_state(), before)  # the built network's weights are drawn from a fork
+
+
 # The formats render one reconciliation; these reuse the session's torchvision counts (the CLI path
 # itself is run above: exit 0 and exit 1 against torchvision, exit 0 against the built network).
 

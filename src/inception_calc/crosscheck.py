@@ -35,7 +35,8 @@ def torchvision_counterpart(network: Network, torchvision_rows: tuple[str, ...])
 def check(spec: "Network | str", against: str = "built", input: "tuple[int, int, int] | str | int | None" = None,
           depth: str = "layer") -> Reconciliation:
     """Reconcile the analysis of ``spec`` at ``input`` with the real network, row by row
-    (and branch by branch at ``depth`` "branch")."""
+    (and branch by branch at ``depth`` "branch"). torch's global RNG state is the same afterwards
+    (the weights are drawn inside ``torch.random.fork_rng``)."""
     if against not in AGAINST:
         raise CalcError(f"unknown network to check against: {against!r}", where="--against",
                         fix=f"use one of {', '.join(AGAINST)}")
@@ -47,20 +48,21 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
     analysis = analyze(spec, input)
     torchvision = require_torchvision() if against == "torchvision" else None  # a missing package: before
     require_fvcore()                                                            # the slow imports of the rest
-    require_torch()
-    if torchvision is not None:
-        model = torchvision_googlenet()
-        torchvision_counterpart(analysis.network, tuple(name for name, _ in model.named_children()))
-        source, versions = "torchvision googlenet", {"torchvision": torchvision.__version__.split("+")[0]}
-    else:
-        model = build(analysis.network, analysis.input)
-        source, versions = f"built {analysis.spec}", {}
-    try:
-        counts = count_module(model, analysis.input, source, versions)
-    except RuntimeError as exc:  # a spec the builder let through but torch refuses: one line, no traceback
-        c, h, w = analysis.input
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CalcError(f"the {source} network failed to run on a {c}x{h}x{w} input: {reason}",
-                        where=analysis.spec, fix="check the spec's layers; --debug shows the traceback") from exc
+    torch = require_torch()
+    with torch.random.fork_rng(devices=[]):  # building initialises weights: the caller's RNG stream is untouched
+        if torchvision is not None:
+            model = torchvision_googlenet()
+            torchvision_counterpart(analysis.network, tuple(name for name, _ in model.named_children()))
+            source, versions = "torchvision googlenet", {"torchvision": torchvision.__version__.split("+")[0]}
+        else:
+            model = build(analysis.network, analysis.input)
+            source, versions = f"built {analysis.spec}", {}
+        try:
+            counts = count_module(model, analysis.input, source, versions)
+        except RuntimeError as exc:  # a spec the builder let through but torch refuses: one line, no traceback
+            c, h, w = analysis.input
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CalcError(f"the {source} network failed to run on a {c}x{h}x{w} input: {reason}",
+                            where=analysis.spec, fix="check the spec's layers; --debug shows the traceback") from exc
 
     return reconcile(analysis, counts, depth)

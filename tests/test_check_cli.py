@@ -15,7 +15,9 @@ import pytest
 from inception_calc import analyze
 from inception_calc.check_render import render_check
 from inception_calc.cli import main
+from inception_calc.engine import named_layers
 from inception_calc.reconcile import reconcile
+from inception_calc.spec import Pool
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -69,7 +71,15 @@ def test_json_format(torchvision_counts):
     conv1 = next(r for r in data["rows"] if r["name"] == "conv1")
     fvcore = next(q for q in conv1["quantities"] if q["name"] == "fvcore")
     assert fvcore["terms"][0]["size"] == 2 * 64 * 112 * 112  # batch norm: 1,605,632
-    assert data["unsupported"] == [{"op": "aten::max_pool2d", "count": 13, "rows": data["unsupported"][0]["rows"]}]
+    # the rows that run max_pool2d, from the spec: maxpool1..4 and the 3x3 max pool (branch4.0) of every
+    # Inception row; 4 + 9 = 13 calls, one per pool
+    pools = [name for name, layer in named_layers(analyze("googlenet-torchvision").network).items()
+             if isinstance(layer, Pool) and layer.op == "max" and layer.output is None]
+    assert pools == ["maxpool1", "maxpool2", "inception3a.branch4.0", "inception3b.branch4.0", "maxpool3",
+                     "inception4a.branch4.0", "inception4b.branch4.0", "inception4c.branch4.0", "inception4d.branch4.0",
+                     "inception4e.branch4.0", "maxpool4", "inception5a.branch4.0", "inception5b.branch4.0"]
+    rows = [name.split(".")[0] for name in pools]
+    assert data["unsupported"] == [{"op": "aten::max_pool2d", "count": len(pools), "rows": rows}]
 
 
 def test_csv_format(torchvision_counts):

@@ -163,13 +163,33 @@ def test_a_spec_without_a_torchvision_counterpart(capsys, tmp_path):
     spec.write_text('name = "small"\ninput = [3, 16, 16]\n[[rows]]\nname = "conv1"\nkind = "conv"\nout = 4\n'
                     'kernel = 3\n[[rows]]\nname = "fc"\nkind = "linear"\nout = 10\n')
     code, out, err = _run(capsys, str(spec), "--against", "torchvision")
-    # torchvision's rows: conv1, maxpool1, conv2, conv3, maxpool2, 9 Inception rows, maxpool3, maxpool4,
-    # aux1, aux2, avgpool, dropout, fc: 5 + 9 + 2 + 2 + 3 = 21
+    # torchvision's rows the join needs: its 9 Inception rows (inception3a, 3b, 4a-4e, 5a, 5b), conv1 and fc;
+    # the spec has conv1 and fc only
     assert code == 2 and out == ""
     assert err == ("inception-calc check: error: --against torchvision: spec 'small' has no torchvision "
-                   "counterpart: only 2 of the 21 rows of torchvision's googlenet (conv1, fc) are rows of the spec, "
-                   "and --against torchvision joins rows by name; use a GoogLeNet spec (googlenet, "
-                   "googlenet-torchvision or a variant that keeps their row names), or --against built\n")
+                   "counterpart: torchvision's googlenet rows inception3a, inception3b, inception4a, inception4b, "
+                   "inception4c, inception4d and 3 more are not in the spec, and --against torchvision joins rows by "
+                   "name; use a GoogLeNet spec (googlenet, googlenet-torchvision or a variant that keeps their row "
+                   "names), or --against built\n")
+
+
+def test_bn_inception_has_no_torchvision_counterpart(capsys):
+    # BN-Inception has every one of torchvision's Inception rows, conv1 and fc, but an inception3c
+    # torchvision does not have (and no maxpool3/4): its rows cannot be joined, so exit 2, not a MISMATCH
+    code, out, err = _run(capsys, "bn-inception", "--against", "torchvision")
+    assert code == 2 and out == ""
+    assert err.startswith("inception-calc check: error: --against torchvision: spec 'bn-inception' has no "
+                          "torchvision counterpart: the spec's Inception row inception3c is not in torchvision's "
+                          "googlenet, and --against torchvision joins rows by name; ")
+
+
+def test_an_input_torchvisions_conv1_cannot_take(capsys):
+    # the spec's conv1 follows --input's channels; torchvision's conv1 is built for 3 (RGB), whatever the input
+    code, out, err = _run(capsys, "googlenet-torchvision", "--input", "1x224x224", "--against", "torchvision")
+    assert code == 2 and out == ""
+    assert err == ("inception-calc check: error: --input: torchvision's googlenet takes 3-channel images (its conv1 "
+                   "is fixed at in_channels=3), and the input 1x224x224 has 1; give a 3-channel input (3x224x224, or "
+                   "224x224), or check the spec with --against built\n")
 
 
 def test_a_spec_the_builder_cannot_express(capsys, tmp_path):

@@ -9,14 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Sequence
+from typing import Any
 
 from .bench_results import SUM_TOLERANCE, BenchResult, LayerTime, Run
+from .check_render import text_table
 from .errors import CalcError
 from .plot import _matplotlib, _save
 from .render import grouped
-
-BENCH_FORMATS = ("table", "json", "csv")
 
 DTYPE_MEANING = {
     "fp32": "fp32 = IEEE fp32: TF32 off for matmul and cuDNN convolutions",
@@ -38,17 +37,6 @@ def _rate(value: float | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def _columns(headers: Sequence[str], rows: list[list[str]], numeric_from: int) -> list[str]:
-    widths = [max(len(r[i]) for r in [list(headers), *rows]) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i >= numeric_from else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    rule = "-" * len(line(["-" * w for w in widths]))
-    return [line(headers), rule, *map(line, rows)]
 
 
 def header_lines(result: BenchResult) -> list[str]:
@@ -81,7 +69,7 @@ def runs_table(result: BenchResult) -> list[str]:
                      _rate(run.achieved_tflops), _pct(run.fraction_of_peak),
                      "-" if run.compile_s is None else f"{run.compile_s:.1f}"])
     # the status column is text: right-align only from "median ms" on
-    lines = _columns(headers, rows, numeric_from=3)
+    lines = text_table(headers, rows, frozenset(headers[3:]))
     lines += [f"batch {r.batch} {r.config}: {r.error}" for r in result.runs if r.error]
     return lines
 
@@ -97,7 +85,7 @@ def layer_lines(result: BenchResult, run: Run) -> list[str]:
              f"(captured on one forward pass){' in eager mode' if run.layers_eager else ''}"
              f"{', each in its own CUDA graph' if run.cuda_graphs else ''}; "
              "share of the rows' sum; bound = min(peak, FLOP/byte x bandwidth)")
-    lines = [title, "", *_columns(headers, rows, numeric_from=1), ""]
+    lines = [title, "", *text_table(headers, rows, frozenset(headers[1:])), ""]
     if run.layer_sum_ms is not None and run.median_ms:
         ratio = run.layer_sum_ms / run.median_ms
         if run.layers_eager:

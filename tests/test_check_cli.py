@@ -213,3 +213,13 @@ def test_depth_conv_is_not_a_check_depth(capsys):
 def test_an_input_too_small_for_the_network(capsys):
     code, _, err = _run(capsys, "googlenet", "--input", "8")
     assert code == 2 and "input 3x8x8 is too small" in err
+
+
+def test_the_command_line_formats_are_the_renderers():
+    # the parsers name their formats without importing the renderers: the two lists must not drift
+    from inception_calc import bench_report, check_render
+    from inception_calc.commands import bench as bench_command
+    from inception_calc.commands import check as check_command
+
+    assert check_command.FORMATS == tuple(check_render.RENDERERS)
+    assert bench_command.BENCH_FORMATS == tuple(bench_report.RENDERERS)

@@ -51,7 +51,6 @@ __all__ = ["SUM_TOLERANCE", "TORCHVISION_MODELS", "BenchResult", "LayerTime", "R
 
 DEVICES = ("cuda", "cpu")
 DEPTHS = ("layer", "branch")
-STATUSES = ("ok", "out of memory", "failed")
 DEFAULT_WARMUP = 5
 DEFAULT_REPEATS = 10
 FORWARD = "(forward)"  # the whole network's key among the timed calls; no row name has parentheses

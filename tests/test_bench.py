@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -372,19 +373,58 @@ def test_command_runs_end_to_end_without_fvcore_or_pandas():
 
 
 def test_gpu_summary_reads_bench_json(cpu_result, tmp_path):
-    # the same result as a sweep step's file and as the per-layer step's file
-    (tmp_path / "spec-eager-nchw.json").write_text(to_json(cpu_result), encoding="utf-8")
+    # a sweep step's file (whole forward only) and the per-layer step's file, as gpu_check.sh writes them
+    sweep = bench("googlenet", None, Settings(**{**TINY, "repeats": 1}, layers=False))
+    (tmp_path / "spec-eager-nchw.json").write_text(to_json(sweep), encoding="utf-8")
     (tmp_path / "spec-layers.json").write_text(to_json(cpu_result), encoding="utf-8")
     script = str(ROOT / "benchmarks" / "gpu_summary.py")
     best = subprocess.run([sys.executable, script, "best", str(tmp_path), "spec"], capture_output=True, text=True)
     assert best.returncode == 0 and best.stdout == "--batch 1 --dtype fp32\n"
     done = subprocess.run([sys.executable, script, "summary", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    (run,) = cpu_result.runs
+    (run,) = sweep.runs
     assert f"| spec | 1 | {run.images_per_s:,.0f} |" in done.stdout
     assert "per layer, spec batch 1 fp32 NCHW eager (spec-layers)" in done.stdout
-    assert json.loads((tmp_path / "summary.json").read_text())["best"]["spec"]["step"] == "spec-eager-nchw"
+    best = json.loads((tmp_path / "summary.json").read_text())["best"]["spec"]
+    assert best["step"] == "spec-eager-nchw"
+    # the per-layer run is at the best run's batch, dtype and layout, so its bound is the best run's; on the
+    # CPU without --calibrate there are no ceilings, so no bound and no fraction
+    assert best["bound_step"] == "spec-layers" and best["bound_ms"] is None and best["fraction_of_bound"] is None
     assert (tmp_path / "summary.md").read_text() == done.stdout
+
+
+H200 = ROOT / "docs" / "gpu-h200"
+
+
+def test_gpu_summary_regenerates_the_recorded_h200_summary(tmp_path):
+    # the bench JSON files of the H200 run, summarised again: summary.md/json in docs/ are the script's output
+    for path in (H200 / "json").glob("*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_summary.py"), "summary", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "summary.md").read_text() == (H200 / "summary.md").read_text()
+    assert (tmp_path / "summary.json").read_text() == (H200 / "summary.json").read_text()
+    best = json.loads((tmp_path / "summary.json").read_text())["best"]
+
+    def run(step: str) -> dict:
+        (only,) = json.loads((H200 / "json" / f"{step}.json").read_text())["runs"]
+        return only
+
+    for kind, prefix in (("torchvision", "tv"), ("spec", "spec")):
+        layers, compiled = run(f"{prefix}-layers"), run(f"{prefix}-compiled-256")
+        assert best[kind]["step"] == f"{prefix}-compiled-256" and best[kind]["bound_step"] == f"{prefix}-layers"
+        # the compiled run's own fraction: torchvision 1.483 / 7.599 ms = 19.5%, spec 1.689 / 6.863 ms = 24.6%
+        assert best[kind]["fraction_of_bound"] == layers["bound_ms"] / compiled["median_ms"]
+        # beside it, the eager per-layer run's: 1.483 / 12.366 ms = 12.0%, 1.689 / 20.716 ms = 8.2%
+        assert best[kind]["eager_layers_fraction_of_bound"] == layers["fraction_of_bound"]
+        assert best[kind]["bound_ceilings"] == json.loads((H200 / "json" / f"{prefix}-layers.json").read_text())["peak"]
+
+
+def test_bench_doc_holds_the_h200_summary_with_headings_demoted():
+    summary = (H200 / "summary.md").read_text()
+    doc = (ROOT / "docs" / "bench.md").read_text()
+    assert doc.endswith(summary.replace("# GPU check", "### GPU check", 1))
 
 
 def test_gpu_check_script_parses():

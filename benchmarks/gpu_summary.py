@@ -152,8 +152,8 @@ def _calibration_lines(datasheet: dict[str, Any] | None, found: dict[str, dict[s
     for step, peak in found.items():
         role = ("the % calibrated peak column below uses these" if step == main else
                 "measured again in that step's own process, for its per-layer roofline")
-        lines.append(f"- ceilings, calibrated in the {step} step: {_rates(peak)} TFLOP/s; {_fmt(peak['bandwidth_tbs'], 2)} TB/s "
-                     f"({role}; {peak['source']})")
+        lines.append(f"- ceilings, calibrated in the {step} step: {_rates(peak)} TFLOP/s; "
+                     f"{_fmt(peak['bandwidth_tbs'], 2)} TB/s ({role}; {peak['source']})")
     return lines
 
 

@@ -13,7 +13,7 @@ from . import common
 
 HELP = "time forward passes on a GPU (or the CPU) and set them beside the analytic FLOPs, per layer and roofline"
 
-BENCH_FORMATS = ("table", "json", "csv")  # bench_report.RENDERERS' keys, named here so the parser imports no timing code
+BENCH_FORMATS = ("table", "json", "csv")  # bench_report.RENDERERS' keys, named here: the parser imports no timing
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

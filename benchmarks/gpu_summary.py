@@ -5,8 +5,16 @@
 
 KIND is ``torchvision`` (the module timed was torchvision's own) or ``spec`` (the module built from
 the spec). The sweep tables and the best configurations read the sweep steps only (file names
-holding ``eager``, ``graphs`` or ``compiled``); ``calibrate`` and ``*-layers`` are reported apart. Every figure printed is read from the bench JSON files; nothing is typed in. A file's
-runs are labelled by its name without ``.json`` (the step of benchmarks/gpu_check.sh that wrote it).
+holding ``eager``, ``graphs`` or ``compiled``); ``calibrate`` and ``*-layers`` are reported apart.
+Every figure printed is read from the bench JSON files; nothing is typed in. A file's runs are
+labelled by its name without ``.json`` (the step of benchmarks/gpu_check.sh that wrote it).
+
+Ceilings: every step that calibrated is listed by name (the ``calibrate`` step's ceilings give
+"% calibrated peak"; each ``*-layers`` step calibrates again in its own process for its roofline).
+A best configuration's "% of roofline bound" is bound_ms / its median: bound_ms (the rows' least
+times, max(FLOPs / peak, bytes / bandwidth) summed) from the per-layer run of the same model at the
+same batch, dtype and layout, with that run's ceilings; the bound does not depend on the mode
+(eager, CUDA graphs, compiled). The per-layer run's own (eager) fraction is given beside it.
 """
 
 from __future__ import annotations
@@ -99,6 +107,140 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows)]
 
 
+def _rates(peak: dict[str, Any], dtypes: Any = DTYPE_ORDER) -> str:
+    return ", ".join(f"{k} {_fmt(peak['tflops'].get(k))}" for k in dtypes if peak["tflops"].get(k) is not None)
+
+
+def calibrations(results: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """The measured ceilings of every step that calibrated (the ``calibrate`` step, and each
+    ``--calibrate`` per-layer step in its own process), by step."""
+    return {step: data["peak"] for step, data in results if data["peak"]["source"].startswith("calibrated")}
+
+
+def main_calibration(found: dict[str, dict[str, Any]]) -> tuple[str | None, dict[str, Any] | None]:
+    """The ceilings the "% calibrated peak" column uses: the ``calibrate`` step's, else the first."""
+    step = "calibrate" if "calibrate" in found else next(iter(found), None)
+    return step, found.get(step) if step else None
+
+
+def _ceilings_words(step: str, data: dict[str, Any], dtype: str) -> str:
+    """Which ceilings a per-layer run's bound used: its step's own calibration, or the datasheet."""
+    peak = data["peak"]
+    rate = _fmt(peak["tflops"].get(dtype))
+    bandwidth = _fmt(peak["bandwidth_tbs"], 2)
+    if peak["source"].startswith("calibrated"):
+        return f"ceilings calibrated in the {step} step: {dtype} {rate} TFLOP/s, {bandwidth} TB/s"
+    return f"ceilings of {peak['source']}: {dtype} {rate} TFLOP/s, {bandwidth} TB/s"
+
+
+def layers_run_for(results: list[tuple[str, dict[str, Any]]], kind: str, run: dict[str, Any]):
+    """(step, data, layers run) of ``kind`` timed per layer at ``run``'s batch, dtype and layout,
+    or None. Its bound (the rows' least times) depends on those three only, not on the mode
+    (eager, CUDA graphs, compiled), so it is ``run``'s bound too."""
+    for step, data, layered in ok_runs(results, layers=True):
+        if kind_of(data) == kind and all(layered[k] == run[k] for k in ("batch", "dtype", "channels_last")):
+            return step, data, layered
+    return None
+
+
+def _calibration_lines(datasheet: dict[str, Any] | None, found: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    if datasheet:
+        lines.append(f"- ceilings, datasheet: {_rates(datasheet)} TFLOP/s; {_fmt(datasheet['bandwidth_tbs'], 2)} TB/s "
+                     f"({datasheet['source']})")
+    main, _ = main_calibration(found)
+    for step, peak in found.items():
+        role = ("the % calibrated peak column below uses these" if step == main else
+                "measured again in that step's own process, for its per-layer roofline")
+        lines.append(f"- ceilings, calibrated in the {step} step: {_rates(peak)} TFLOP/s; "
+                     f"{_fmt(peak['bandwidth_tbs'], 2)} TB/s ({role}; {peak['source']})")
+    return lines
+
+
+def _layer_lines(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    lines: list[str] = []
+    for step, data, run in ok_runs(results, layers=True):
+        rows = [layer for layer in run["layers"] if layer["level"] == "layer"]
+        top = sorted(rows, key=lambda layer: -layer["median_ms"])[:5]
+        lines += ["", f"per layer, {kind_of(data)} batch {run['batch']} {config_of(run)} ({step}): rows add up to "
+                      f"{_fmt(run['layer_sum_ms'], 3)} ms against {_fmt(run['median_ms'], 3)} ms whole "
+                      f"({_pct(run['layer_sum_ms'] / run['median_ms'])}); the rows' roofline times add up to "
+                      f"{_fmt(run['bound_ms'], 3)} ms = {_pct(run['fraction_of_bound'])} of the whole "
+                      f"({_ceilings_words(step, data, run['dtype'])}); slowest rows:"]
+        lines += [f"- {layer['name']}: {_fmt(layer['median_ms'], 3)} ms ({_pct(layer['share'])}), "
+                  f"{_fmt(layer['achieved_tflops'], 2)} TFLOP/s, {_fmt(layer['intensity'])} FLOP/B, "
+                  f"bound {_fmt(layer['bound_tflops'], 2)} TFLOP/s, {_pct(layer['fraction_of_bound'])} of bound"
+                  for layer in top]
+    return lines
+
+
+def _sweep_table(results: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """images/s pivot: one line per model and batch, one column per configuration run."""
+    cells: dict[tuple[str, int], dict[str, str]] = {}
+    columns: dict[str, tuple[int, int, int]] = {}
+    for _, data, run in ok_runs(results, sweeps=True):
+        key, title = column_of(run)
+        columns[title] = key
+        cells.setdefault((kind_of(data), run["batch"]), {})[title] = _fmt(run["images_per_s"], 0)
+    titles = sorted(columns, key=columns.__getitem__)
+    lines = ["", "images/s (median of the samples; NCHW eager unless the column says otherwise)", ""]
+    return lines + _table(["model", "batch", *titles],
+                          [[kind, str(batch), *(cells[(kind, batch)].get(t, "-") for t in titles)]
+                           for kind, batch in sorted(cells)])
+
+
+def _best(results: list[tuple[str, dict[str, Any]]], datasheet: dict[str, Any] | None,
+          found: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """The best configuration per model, its fractions of the peaks and of its roofline bound."""
+    main, calibrated = main_calibration(found)
+    record: dict[str, Any] = {}
+    rows, notes = [], []
+    for kind in ("torchvision", "spec"):
+        runs = [(step, data, run) for step, data, run in ok_runs(results, sweeps=True) if kind_of(data) == kind]
+        if not runs:
+            continue
+        step, data, run = max(runs, key=lambda item: item[2]["images_per_s"])
+        sheet = datasheet["tflops"].get(run["dtype"]) if datasheet else None
+        cal = calibrated["tflops"].get(run["dtype"]) if calibrated else None
+        layered = layers_run_for(results, kind, run)
+        bound_ms = layered[2]["bound_ms"] if layered else None
+        fraction = bound_ms / run["median_ms"] if bound_ms is not None else None
+        eager = layered[2]["fraction_of_bound"] if layered else None
+        rows.append([kind, str(run["batch"]), config_of(run), _fmt(run["median_ms"], 3), _fmt(run["images_per_s"], 0),
+                     _fmt(run["achieved_tflops"], 2), _pct(run["achieved_tflops"] / sheet if sheet else None),
+                     _pct(run["achieved_tflops"] / cal if cal else None), _pct(fraction), _pct(eager)])
+        if layered and bound_ms is not None:
+            l_step, l_data, l_run = layered
+            notes.append(f"- {kind}: bound {_fmt(bound_ms, 3)} ms, the rows' least times in the {l_step} step (batch "
+                         f"{l_run['batch']} {config_of(l_run)}; {_ceilings_words(l_step, l_data, l_run['dtype'])}): "
+                         f"{_fmt(bound_ms, 3)} / {_fmt(run['median_ms'], 3)} ms = {_pct(fraction)} for this run; "
+                         f"the per-layer run itself, eager, took {_fmt(l_run['median_ms'], 3)} ms: {_pct(eager)}")
+        else:
+            notes.append(f"- {kind}: no per-layer run with ceilings at batch {run['batch']} {run['dtype']} "
+                         f"{'NHWC' if run['channels_last'] else 'NCHW'}: no roofline fraction")
+        record[kind] = {
+            "step": step, **{k: run[k] for k in ("batch", "dtype", "channels_last", "compiled", "cuda_graphs",
+                                                 "median_ms", "images_per_s", "achieved_tflops")},
+            "fraction_of_datasheet_peak": run["achieved_tflops"] / sheet if sheet else None,
+            "calibrated_peak_step": main if cal else None,
+            "fraction_of_calibrated_peak": run["achieved_tflops"] / cal if cal else None,
+            "bound_step": layered[0] if layered else None,
+            "bound_ms": bound_ms,
+            "bound_ceilings": layered[1]["peak"] if layered else None,
+            "fraction_of_bound": fraction,
+            "eager_layers_median_ms": layered[2]["median_ms"] if layered else None,
+            "eager_layers_fraction_of_bound": eager,
+        }
+    against = f"the ceilings calibrated in the {main} step" if main else "no calibrated ceilings"
+    lines = ["", f"best configuration per model (most images/s over the sweeps). % calibrated peak: against "
+                 f"{against}. % of roofline bound: the rows' least times, from the "
+                 "per-layer run at the same batch, dtype and layout (the bound does not depend on the mode), over "
+                 "this run's median; the eager per-layer run's own fraction beside it", ""]
+    lines += _table(["model", "batch", "config", "ms", "images/s", "TFLOP/s", "% datasheet peak", "% calibrated peak",
+                     "% of roofline bound", "eager per-layer run: % of its bound"], rows)
+    return lines + ["", *notes], record
+
+
 def summary(folder: Path) -> tuple[str, dict[str, Any]]:
     results = load(folder)
     lines: list[str] = []
@@ -108,72 +250,25 @@ def summary(folder: Path) -> tuple[str, dict[str, Any]]:
     device = results[0][1]["device"]
     lines.append(f"# GPU check: {device.get('name')} (torch {device.get('torch')}, CUDA {device.get('cuda')}, "
                  f"cuDNN {device.get('cudnn')})")
-    calibrated = next((data["peak"] for _, data in results if data["peak"]["source"].startswith("calibrated")), None)
+    found = calibrations(results)
     datasheet = next((data["peak"] for _, data in results if data["peak"]["source"].startswith("datasheet")), None)
-    record["calibrated"], record["datasheet"] = calibrated, datasheet
-    for label, peak in (("datasheet", datasheet), ("calibrated", calibrated)):
-        if peak:
-            rates = ", ".join(f"{k} {_fmt(v)}" for k, v in peak["tflops"].items() if v is not None)
-            lines.append(f"- ceilings, {label}: {rates} TFLOP/s; {_fmt(peak['bandwidth_tbs'], 2)} TB/s ({peak['source']})")
+    record["calibrated"] = main_calibration(found)[1]
+    record["calibrations"] = found
+    record["datasheet"] = datasheet
+    lines += _calibration_lines(datasheet, found)
     failed = [(step, run) for step, data in results for run in data["runs"] if run["status"] != "ok"]
     if failed:
         lines += ["", "runs that did not finish:"]
         lines += [f"- {step}: batch {run['batch']} {config_of(run)}: {run['status']}: {run['error'][:160]}"
                   for step, run in failed]
-    for step, data, run in ok_runs(results, layers=True):
-        rows = [layer for layer in run["layers"] if layer["level"] == "layer"]
-        top = sorted(rows, key=lambda layer: -layer["median_ms"])[:5]
-        lines += ["", f"per layer, {kind_of(data)} batch {run['batch']} {config_of(run)} ({step}): rows add up to "
-                      f"{_fmt(run['layer_sum_ms'], 3)} ms against {_fmt(run['median_ms'], 3)} ms whole "
-                      f"({_pct(run['layer_sum_ms'] / run['median_ms'])}); the rows' roofline times add up to "
-                      f"{_fmt(run['bound_ms'], 3)} ms = {_pct(run['fraction_of_bound'])} of the whole "
-                      f"({data['peak']['source']}); slowest rows:"]
-        lines += [f"- {layer['name']}: {_fmt(layer['median_ms'], 3)} ms ({_pct(layer['share'])}), "
-                  f"{_fmt(layer['achieved_tflops'], 2)} TFLOP/s, {_fmt(layer['intensity'])} FLOP/B, "
-                  f"bound {_fmt(layer['bound_tflops'], 2)} TFLOP/s, {_pct(layer['fraction_of_bound'])} of bound"
-                  for layer in top]
+    lines += _layer_lines(results)
     compiled = [(s, d, r) for s, d, r in ok_runs(results) if r["compiled"]]
     if compiled:
         lines += ["", "compile times (first call, kept out of the figures): " + "; ".join(
             f"{kind_of(d)} batch {r['batch']} {r['dtype']}: {_fmt(r['compile_s'])} s" for _, d, r in compiled)]
-    # images/s pivot: one line per model and batch, one column per configuration run
-    cells: dict[tuple[str, int], dict[str, str]] = {}
-    columns: dict[str, tuple[int, int, int]] = {}
-    for _, data, run in ok_runs(results, sweeps=True):
-        key, title = column_of(run)
-        columns[title] = key
-        cells.setdefault((kind_of(data), run["batch"]), {})[title] = _fmt(run["images_per_s"], 0)
-    titles = sorted(columns, key=columns.__getitem__)
-    lines += ["", "images/s (median of the samples; NCHW eager unless the column says otherwise)", ""]
-    lines += _table(["model", "batch", *titles],
-                    [[kind, str(batch), *(cells[(kind, batch)].get(t, "-") for t in titles)]
-                     for kind, batch in sorted(cells)])
-    record["best"] = {}
-    lines += ["", "best configuration per model (most images/s over the sweeps); % of roofline bound: the "
-                  "per-layer run's (fastest eager config)", ""]
-    best_rows = []
-    for kind in ("torchvision", "spec"):
-        runs = [(step, data, run) for step, data, run in ok_runs(results, sweeps=True) if kind_of(data) == kind]
-        if not runs:
-            continue
-        step, data, run = max(runs, key=lambda item: item[2]["images_per_s"])
-        sheet = datasheet["tflops"].get(run["dtype"]) if datasheet else None
-        cal = calibrated["tflops"].get(run["dtype"]) if calibrated else None
-        layered = [(s, d, r) for s, d, r in ok_runs(results, layers=True) if kind_of(d) == kind]
-        lay = layered[0][2] if layered else None
-        best_rows.append([kind, str(run["batch"]), config_of(run), _fmt(run["median_ms"], 3),
-                          _fmt(run["images_per_s"], 0), _fmt(run["achieved_tflops"], 2),
-                          _pct(run["achieved_tflops"] / sheet if sheet else None),
-                          _pct(run["achieved_tflops"] / cal if cal else None),
-                          _pct(lay["fraction_of_bound"]) if lay else "-"])
-        record["best"][kind] = {"step": step, **{k: run[k] for k in ("batch", "dtype", "channels_last", "compiled",
-                                                                      "cuda_graphs", "median_ms", "images_per_s",
-                                                                      "achieved_tflops")},
-                                "fraction_of_datasheet_peak": run["achieved_tflops"] / sheet if sheet else None,
-                                "fraction_of_calibrated_peak": run["achieved_tflops"] / cal if cal else None,
-                                "layers_fraction_of_bound": lay["fraction_of_bound"] if lay else None}
-    lines += _table(["model", "batch", "config", "ms", "images/s", "TFLOP/s", "% datasheet peak",
-                     "% calibrated peak", "% of roofline bound"], best_rows)
+    lines += _sweep_table(results)
+    best_lines, record["best"] = _best(results, datasheet, found)
+    lines += best_lines
     return "\n".join(lines) + "\n", record
 
 

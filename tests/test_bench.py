@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -162,6 +163,25 @@ def test_roofline_plot_is_a_png(cpu_result, tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_roofline_plot_leaves_the_callers_matplotlib_backend_alone(cpu_result, tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    own = matplotlib.get_backend()
+    matplotlib.use("svg")  # a caller's backend, not the Agg the plot draws on
+    try:
+        plot_roofline(cpu_result, str(tmp_path / "roofline.png"))
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(own)
+
+
+def test_bench_leaves_torchs_random_state_alone(one_thread):
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    result = bench("googlenet", None, Settings(**{**TINY, "repeats": 1}, layers=False, calibrate=True))
+    assert result.runs[0].status == "ok"
+    assert torch.equal(torch.get_rng_state(), before)  # randn inputs, weights, calibration matrices: a fork
+
+
 def test_calibrate_on_the_cpu_gives_measured_ceilings(one_thread):
     ceilings = calibrate("cpu", ("fp32",), Settings(device="cpu", warmup=1, repeats=3))
     assert ceilings.source.startswith("calibrated: 1024x1024x1024")
@@ -179,14 +199,60 @@ def test_a_failing_run_is_reported_and_the_sweep_goes_on(one_thread):
     assert fp32.status == "ok" and fp32.median_ms > 0
 
 
+NEW_PRECISION_API = hasattr(torch.backends.cuda.matmul, "fp32_precision") and hasattr(
+    getattr(torch.backends.cudnn, "conv", None), "fp32_precision")
+
+
+def _tf32_state() -> tuple:
+    """What precision() sets, read through the API it uses (reading the legacy flags after the
+    new API was used would itself mix the two)."""
+    if NEW_PRECISION_API:
+        return torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision
+    return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+
+
 def test_precision_sets_and_restores_the_tf32_flags():
-    flags = torch.backends.cuda.matmul, torch.backends.cudnn
-    before = (flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark)
+    before = (*_tf32_state(), torch.backends.cudnn.benchmark)
+    off, on = (("ieee", "ieee"), ("tf32", "tf32")) if NEW_PRECISION_API else ((False, False), (True, True))
     with precision("fp32"):
-        assert (flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark) == (False, False, True)
+        assert _tf32_state() == off and torch.backends.cudnn.benchmark is True
     with precision("tf32"):
-        assert (flags[0].allow_tf32, flags[1].allow_tf32) == (True, True)
-    assert (flags[0].allow_tf32, flags[1].allow_tf32, flags[1].benchmark) == before
+        assert _tf32_state() == on
+    assert (*_tf32_state(), torch.backends.cudnn.benchmark) == before
+
+
+PRECISION_STATE = """
+import json, torch
+from inception_calc.timing import precision
+def state():
+    b = torch.backends
+    try:
+        matmul = torch.get_float32_matmul_precision()
+    except RuntimeError as exc:
+        matmul = "RuntimeError: " + str(exc)[:60]
+    return [b.cuda.matmul.fp32_precision, b.cudnn.conv.fp32_precision, b.mkldnn.matmul.fp32_precision, matmul,
+            b.cudnn.benchmark]
+{setup}
+before = state()
+for dtype in ("fp32", "tf32", "bf16"):
+    with precision(dtype):
+        pass
+print(json.dumps([before, state()]))
+"""
+
+
+@pytest.mark.skipif(not NEW_PRECISION_API, reason="this torch has only the legacy allow_tf32 flags")
+@pytest.mark.parametrize("setup", [
+    "",  # torch's defaults: matmul 'none' must stay 'none' (not become 'ieee')
+    "torch.set_float32_matmul_precision('medium')",  # get_float32_matmul_precision() must not raise after
+    "torch.backends.cuda.matmul.fp32_precision = 'tf32'",  # the new API: mixing in allow_tf32 raised RuntimeError
+    "torch.backends.cudnn.conv.fp32_precision = 'ieee'; torch.backends.cudnn.benchmark = False",
+])
+def test_precision_puts_torchs_precision_state_back_exactly(setup):
+    done = _python(PRECISION_STATE.format(setup=setup))
+    assert done.returncode == 0, done.stderr
+    before, after = json.loads(done.stdout)
+    assert after == before
 
 
 @pytest.mark.skipif("googlenet-torchvision" not in builtin_names(), reason="the googlenet-torchvision spec is not built in yet")
@@ -235,6 +301,7 @@ def _cli(capsys, *args: str) -> tuple[int, str, str]:
     (["--device", "cpu", "--plot", "/no/such/folder/r.png"], "--plot /no/such/folder/r.png: the folder does not exist"),
     (["--device", "cpu", "--save-json", "/no/such/folder/r.json"], "--save-json /no/such/folder/r.json: the folder"),
     (["--device", "cpu", "--plot", "r.png", "--no-layers"], "--plot: the roofline plot needs per-layer times"),
+    (["--device", "cpu", "--plot", "r.txt"], "--plot: 'r.txt' is not a .png file; give a file name ending in .png"),
     (["no-such-spec", "--device", "cpu"], "unknown spec 'no-such-spec'"),
 ])
 def test_bad_input_is_one_clear_line(capsys, args, message):
@@ -268,6 +335,28 @@ def test_compile_unavailable_is_one_clear_line():
         "/no/such/c++ was found; drop --compile, or install what it names")
 
 
+def test_torchvision_missing_is_one_clear_line_before_any_timing():
+    # a real interpreter in which importing torchvision fails, as it does where it is not installed;
+    # --calibrate would time a matrix product first if the check came late
+    done = _python("import sys; sys.modules['torchvision'] = None; from inception_calc.cli import main; "
+                   "sys.exit(main(['bench', 'googlenet-torchvision', '--device', 'cpu', '--calibrate', "
+                   "'--progress', '--no-layers', '--iters', '1', '--warmup', '0', '--repeats', '1']))")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("inception-calc bench: error: torchvision is not installed, and bench googlenet-torchvision "
+                           "needs torchvision >= 0.15; pip install 'torchvision>=0.15' (or the project: pip install "
+                           "-e .)\n")
+
+
+def test_plot_without_matplotlib_is_refused_before_any_timing():
+    # a real interpreter in which importing matplotlib fails: one line, exit 2, and no run started
+    done = _python("import sys; sys.modules['matplotlib'] = None; from inception_calc.cli import main; "
+                   "sys.exit(main(['bench', '--device', 'cpu', '--progress', '--plot', 'r.png', '--iters', '1', "
+                   "'--warmup', '0', '--repeats', '1']))")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("inception-calc bench: error: --plot: matplotlib is not installed; install the plot "
+                           "extra: pip install 'inception_calc[plot]'\n")
+
+
 def test_command_runs_end_to_end_without_fvcore_or_pandas():
     done = _python("import json, sys; from inception_calc.cli import main; "
                    "code = main(['bench', '--device', 'cpu', '--no-layers', '--iters', '1', '--warmup', '0', "
@@ -284,19 +373,58 @@ def test_command_runs_end_to_end_without_fvcore_or_pandas():
 
 
 def test_gpu_summary_reads_bench_json(cpu_result, tmp_path):
-    # the same result as a sweep step's file and as the per-layer step's file
-    (tmp_path / "spec-eager-nchw.json").write_text(to_json(cpu_result), encoding="utf-8")
+    # a sweep step's file (whole forward only) and the per-layer step's file, as gpu_check.sh writes them
+    sweep = bench("googlenet", None, Settings(**{**TINY, "repeats": 1}, layers=False))
+    (tmp_path / "spec-eager-nchw.json").write_text(to_json(sweep), encoding="utf-8")
     (tmp_path / "spec-layers.json").write_text(to_json(cpu_result), encoding="utf-8")
     script = str(ROOT / "benchmarks" / "gpu_summary.py")
     best = subprocess.run([sys.executable, script, "best", str(tmp_path), "spec"], capture_output=True, text=True)
     assert best.returncode == 0 and best.stdout == "--batch 1 --dtype fp32\n"
     done = subprocess.run([sys.executable, script, "summary", str(tmp_path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    (run,) = cpu_result.runs
+    (run,) = sweep.runs
     assert f"| spec | 1 | {run.images_per_s:,.0f} |" in done.stdout
     assert "per layer, spec batch 1 fp32 NCHW eager (spec-layers)" in done.stdout
-    assert json.loads((tmp_path / "summary.json").read_text())["best"]["spec"]["step"] == "spec-eager-nchw"
+    best = json.loads((tmp_path / "summary.json").read_text())["best"]["spec"]
+    assert best["step"] == "spec-eager-nchw"
+    # the per-layer run is at the best run's batch, dtype and layout, so its bound is the best run's; on the
+    # CPU without --calibrate there are no ceilings, so no bound and no fraction
+    assert best["bound_step"] == "spec-layers" and best["bound_ms"] is None and best["fraction_of_bound"] is None
     assert (tmp_path / "summary.md").read_text() == done.stdout
+
+
+H200 = ROOT / "docs" / "gpu-h200"
+
+
+def test_gpu_summary_regenerates_the_recorded_h200_summary(tmp_path):
+    # the bench JSON files of the H200 run, summarised again: summary.md/json in docs/ are the script's output
+    for path in (H200 / "json").glob("*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_summary.py"), "summary", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "summary.md").read_text() == (H200 / "summary.md").read_text()
+    assert (tmp_path / "summary.json").read_text() == (H200 / "summary.json").read_text()
+    best = json.loads((tmp_path / "summary.json").read_text())["best"]
+
+    def run(step: str) -> dict:
+        (only,) = json.loads((H200 / "json" / f"{step}.json").read_text())["runs"]
+        return only
+
+    for kind, prefix in (("torchvision", "tv"), ("spec", "spec")):
+        layers, compiled = run(f"{prefix}-layers"), run(f"{prefix}-compiled-256")
+        assert best[kind]["step"] == f"{prefix}-compiled-256" and best[kind]["bound_step"] == f"{prefix}-layers"
+        # the compiled run's own fraction: torchvision 1.483 / 7.599 ms = 19.5%, spec 1.689 / 6.863 ms = 24.6%
+        assert best[kind]["fraction_of_bound"] == layers["bound_ms"] / compiled["median_ms"]
+        # beside it, the eager per-layer run's: 1.483 / 12.366 ms = 12.0%, 1.689 / 20.716 ms = 8.2%
+        assert best[kind]["eager_layers_fraction_of_bound"] == layers["fraction_of_bound"]
+        assert best[kind]["bound_ceilings"] == json.loads((H200 / "json" / f"{prefix}-layers.json").read_text())["peak"]
+
+
+def test_bench_doc_holds_the_h200_summary_with_headings_demoted():
+    summary = (H200 / "summary.md").read_text()
+    doc = (ROOT / "docs" / "bench.md").read_text()
+    assert doc.endswith(summary.replace("# GPU check", "### GPU check", 1))
 
 
 def test_gpu_check_script_parses():

@@ -15,7 +15,9 @@ import pytest
 from inception_calc import analyze
 from inception_calc.check_render import render_check
 from inception_calc.cli import main
+from inception_calc.engine import named_layers
 from inception_calc.reconcile import reconcile
+from inception_calc.spec import Pool
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -48,6 +50,17 @@ def test_googlenet_against_built_exits_0_where_floor_and_ceil_differ(capsys):
     assert code == 0, out
 
 
+def test_check_leaves_torchs_random_state_alone():
+    import torch
+
+    from inception_calc.crosscheck import check
+
+    torch.manual_seed(1234)
+    before = torch.get_rng_state()
+    assert check("googlenet").ok
+    assert torch.equal(torch.get_rng_state(), before)  # the built network's weights are drawn from a fork
+
+
 # The formats render one reconciliation; these reuse the session's torchvision counts (the CLI path
 # itself is run above: exit 0 and exit 1 against torchvision, exit 0 against the built network).
 
@@ -58,7 +71,15 @@ def test_json_format(torchvision_counts):
     conv1 = next(r for r in data["rows"] if r["name"] == "conv1")
     fvcore = next(q for q in conv1["quantities"] if q["name"] == "fvcore")
     assert fvcore["terms"][0]["size"] == 2 * 64 * 112 * 112  # batch norm: 1,605,632
-    assert data["unsupported"] == [{"op": "aten::max_pool2d", "count": 13, "rows": data["unsupported"][0]["rows"]}]
+    # the rows that run max_pool2d, from the spec: maxpool1..4 and the 3x3 max pool (branch4.0) of every
+    # Inception row; 4 + 9 = 13 calls, one per pool
+    pools = [name for name, layer in named_layers(analyze("googlenet-torchvision").network).items()
+             if isinstance(layer, Pool) and layer.op == "max" and layer.output is None]
+    assert pools == ["maxpool1", "maxpool2", "inception3a.branch4.0", "inception3b.branch4.0", "maxpool3",
+                     "inception4a.branch4.0", "inception4b.branch4.0", "inception4c.branch4.0", "inception4d.branch4.0",
+                     "inception4e.branch4.0", "maxpool4", "inception5a.branch4.0", "inception5b.branch4.0"]
+    rows = [name.split(".")[0] for name in pools]
+    assert data["unsupported"] == [{"op": "aten::max_pool2d", "count": len(pools), "rows": rows}]
 
 
 def test_csv_format(torchvision_counts):
@@ -142,13 +163,33 @@ def test_a_spec_without_a_torchvision_counterpart(capsys, tmp_path):
     spec.write_text('name = "small"\ninput = [3, 16, 16]\n[[rows]]\nname = "conv1"\nkind = "conv"\nout = 4\n'
                     'kernel = 3\n[[rows]]\nname = "fc"\nkind = "linear"\nout = 10\n')
     code, out, err = _run(capsys, str(spec), "--against", "torchvision")
-    # torchvision's rows: conv1, maxpool1, conv2, conv3, maxpool2, 9 Inception rows, maxpool3, maxpool4,
-    # aux1, aux2, avgpool, dropout, fc: 5 + 9 + 2 + 2 + 3 = 21
+    # torchvision's rows the join needs: its 9 Inception rows (inception3a, 3b, 4a-4e, 5a, 5b), conv1 and fc;
+    # the spec has conv1 and fc only
     assert code == 2 and out == ""
     assert err == ("inception-calc check: error: --against torchvision: spec 'small' has no torchvision "
-                   "counterpart: only 2 of the 21 rows of torchvision's googlenet (conv1, fc) are rows of the spec, "
-                   "and --against torchvision joins rows by name; use a GoogLeNet spec (googlenet, "
-                   "googlenet-torchvision or a variant that keeps their row names), or --against built\n")
+                   "counterpart: torchvision's googlenet rows inception3a, inception3b, inception4a, inception4b, "
+                   "inception4c, inception4d and 3 more are not in the spec, and --against torchvision joins rows by "
+                   "name; use a GoogLeNet spec (googlenet, googlenet-torchvision or a variant that keeps their row "
+                   "names), or --against built\n")
+
+
+def test_bn_inception_has_no_torchvision_counterpart(capsys):
+    # BN-Inception has every one of torchvision's Inception rows, conv1 and fc, but an inception3c
+    # torchvision does not have (and no maxpool3/4): its rows cannot be joined, so exit 2, not a MISMATCH
+    code, out, err = _run(capsys, "bn-inception", "--against", "torchvision")
+    assert code == 2 and out == ""
+    assert err.startswith("inception-calc check: error: --against torchvision: spec 'bn-inception' has no "
+                          "torchvision counterpart: the spec's Inception row inception3c is not in torchvision's "
+                          "googlenet, and --against torchvision joins rows by name; ")
+
+
+def test_an_input_torchvisions_conv1_cannot_take(capsys):
+    # the spec's conv1 follows --input's channels; torchvision's conv1 is built for 3 (RGB), whatever the input
+    code, out, err = _run(capsys, "googlenet-torchvision", "--input", "1x224x224", "--against", "torchvision")
+    assert code == 2 and out == ""
+    assert err == ("inception-calc check: error: --input: torchvision's googlenet takes 3-channel images (its conv1 "
+                   "is fixed at in_channels=3), and the input 1x224x224 has 1; give a 3-channel input (3x224x224, or "
+                   "224x224), or check the spec with --against built\n")
 
 
 def test_a_spec_the_builder_cannot_express(capsys, tmp_path):
@@ -172,3 +213,13 @@ def test_depth_conv_is_not_a_check_depth(capsys):
 def test_an_input_too_small_for_the_network(capsys):
     code, _, err = _run(capsys, "googlenet", "--input", "8")
     assert code == 2 and "input 3x8x8 is too small" in err
+
+
+def test_the_command_line_formats_are_the_renderers():
+    # the parsers name their formats without importing the renderers: the two lists must not drift
+    from inception_calc import bench_report, check_render
+    from inception_calc.commands import bench as bench_command
+    from inception_calc.commands import check as check_command
+
+    assert check_command.FORMATS == tuple(check_render.RENDERERS)
+    assert bench_command.BENCH_FORMATS == tuple(bench_report.RENDERERS)

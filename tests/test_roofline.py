@@ -153,7 +153,23 @@ def test_datasheet_lookup(device_name, table_name, fp32, tf32, bf16, bandwidth):
     assert ceilings.source.startswith("datasheet: NVIDIA")
 
 
-@pytest.mark.parametrize("device_name", ["NVIDIA GH200 480GB", "NVIDIA GeForce RTX 4090", "NVIDIA A10G", "AMD EPYC"])
+@pytest.mark.parametrize("device_name, table_name, fp32, fp16", [
+    ("Tesla V100-PCIE-16GB", "NVIDIA V100 PCIe", 14, 112),  # V100 PCIe: 14 TFLOP/s FP32, 112 tensor (FP16)
+    ("Tesla V100-PCIE-32GB", "NVIDIA V100 PCIe", 14, 112),
+    ("NVIDIA V100 PCIe", "NVIDIA V100 PCIe", 14, 112),  # a name with 'V100' and 'PCIe' is not the SXM2
+    ("Tesla V100-SXM2-16GB", "NVIDIA V100 SXM2", 15.7, 125),  # V100 SXM2: 15.7 FP32, 125 tensor (FP16)
+    ("Tesla V100-SXM2-32GB", "NVIDIA V100 SXM2", 15.7, 125),
+])
+def test_v100_form_factors_get_their_own_figures(device_name, table_name, fp32, fp16):
+    ceilings = rf.datasheet_ceilings(device_name)
+    assert ceilings is not None and ceilings.name == table_name
+    assert (ceilings.peak("fp32"), ceilings.peak("tf32"), ceilings.peak("bf16"), ceilings.peak("fp16")) == (
+        fp32, None, None, fp16)  # Volta has no TF32 or BF16 units
+    assert ceilings.bandwidth_tbs == 0.9  # 900 GB/s, both form factors
+
+
+@pytest.mark.parametrize("device_name", ["NVIDIA GH200 480GB", "NVIDIA GeForce RTX 4090", "NVIDIA A10G", "AMD EPYC",
+                                         "Tesla V100S-PCIE-32GB", "Tesla V100-FHHL-16GB"])
 def test_unknown_devices_are_not_guessed(device_name):
     assert rf.datasheet_ceilings(device_name) is None
     unknown = rf.unknown_ceilings(device_name, "not in the table")

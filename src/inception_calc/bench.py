@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import roofline as rf
 from .bench_results import SUM_TOLERANCE, BenchResult, LayerTime, Run
 from .build import build, require_torch
+from .counters import require_torchvision, torchvision_googlenet
 from .engine import analyze
 from .errors import CalcError
 from .results import Analysis, Cost
@@ -50,16 +51,14 @@ __all__ = ["SUM_TOLERANCE", "TORCHVISION_MODELS", "BenchResult", "LayerTime", "R
 
 DEVICES = ("cuda", "cpu")
 DEPTHS = ("layer", "branch")
-STATUSES = ("ok", "out of memory", "failed")
 DEFAULT_WARMUP = 5
 DEFAULT_REPEATS = 10
 FORWARD = "(forward)"  # the whole network's key among the timed calls; no row name has parentheses
 
 
 def _torchvision_googlenet() -> "nn.Module":
-    import torchvision
-
-    return torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
+    """torchvision's googlenet as timed: no auxiliary heads (eval mode would skip them anyway)."""
+    return torchvision_googlenet(aux_logits=False, needed_by="bench googlenet-torchvision")
 
 
 TORCHVISION_MODELS: dict[str, Callable[[], "nn.Module"]] = {
@@ -295,29 +294,10 @@ def _one_run(torch: Any, model: "nn.Module", analysis: Analysis, settings: Setti
         _release(torch, settings.device)
 
 
-def bench(spec: Any = "googlenet", input: Any = None, settings: Settings | None = None,
-          progress: Callable[[str], None] | None = None) -> BenchResult:
-    """Time ``spec`` (a built-in name, a file, a Network; ``googlenet-torchvision`` times
-    torchvision's module) at ``input`` for every batch and dtype of ``settings``.
-
-    A run that runs out of memory or fails is reported with its status and the sweep goes on.
-    Raises CalcError for settings no run could use (unknown dtype, no CUDA, compile unavailable).
-    """
-    settings = settings or Settings()
-    settings.check()
-    torch = require_torch()
-    check_device(settings.device)
-    if settings.compile:
-        why = compile_unavailable(settings.device)
-        if why:
-            raise CalcError(why, where="--compile", fix="drop --compile, or install what it names")
-    analysis = analyze(spec, input)
-    nodes = timed_nodes(analysis, settings.depth)
-    say = progress or (lambda text: None)
-    if settings.calibrate:
-        say("calibrating: matrix product per dtype and device copy")
-    ceilings = ceilings_for(settings.device, settings.dtypes, settings.calibrate, settings)
-    runs = []
+def _sweep(torch: Any, spec: Any, analysis: Analysis, settings: Settings, ceilings: rf.Ceilings, nodes: list[Cost],
+           say: Callable[[str], None]) -> tuple[list[Run], str]:
+    """Every dtype x batch run, the model built once per dtype; and where the module came from."""
+    runs: list[Run] = []
     total = len(settings.dtypes) * len(settings.batches)
     module_source = ""
     with torch.inference_mode():
@@ -335,5 +315,42 @@ def bench(spec: Any = "googlenet", input: Any = None, settings: Settings | None 
                     say(f"{label}: {run.status}" + (f", {run.median_ms:.3f} ms" if run.timing else f" ({run.error})"))
                 del model
                 _release(torch, settings.device)
+    return runs, module_source
+
+
+def bench(spec: Any = "googlenet", input: Any = None, settings: Settings | None = None,
+          progress: Callable[[str], None] | None = None) -> BenchResult:
+    """Time ``spec`` (a built-in name, a file, a Network; ``googlenet-torchvision`` times
+    torchvision's module) at ``input`` for every batch and dtype of ``settings``.
+
+    A run that runs out of memory or fails is reported with its status and the sweep goes on.
+    Raises CalcError for settings no run could use (unknown dtype, no CUDA, compile unavailable).
+
+    Global state: torch's RNG state (CPU, and the CUDA device's) and its precision and
+    ``cudnn.benchmark`` settings are the same afterwards. With ``settings.compile`` each run calls
+    ``torch._dynamo.reset()`` before compiling (so that its ``compile_s`` is its own): that also
+    drops every compiled graph the caller's process held, which recompile on their next call.
+    """
+    settings = settings or Settings()
+    settings.check()
+    torch = require_torch()
+    check_device(settings.device)
+    if settings.compile:
+        why = compile_unavailable(settings.device)
+        if why:
+            raise CalcError(why, where="--compile", fix="drop --compile, or install what it names")
+    analysis = analyze(spec, input)
+    if isinstance(spec, str) and spec in TORCHVISION_MODELS:
+        require_torchvision(f"bench {spec}")  # a missing package: before calibrating or timing
+    nodes = timed_nodes(analysis, settings.depth)
+    say = progress or (lambda text: None)
+    if settings.calibrate:
+        say("calibrating: matrix product per dtype and device copy")
+    # random inputs, weights and calibration matrices are drawn from a fork of torch's RNG (the CPU's, and the
+    # current CUDA device's): the caller's random stream is the same afterwards
+    rng_devices = [torch.cuda.current_device()] if settings.device == "cuda" else []
+    with torch.random.fork_rng(devices=rng_devices):
+        ceilings = ceilings_for(settings.device, settings.dtypes, settings.calibrate, settings)
+        runs, module_source = _sweep(torch, spec, analysis, settings, ceilings, nodes, say)
     return BenchResult(analysis.spec, analysis.input, module_source, device_info(settings.device), ceilings, settings,
                        analysis.totals.inference.macs, tuple(runs), analysis)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Sequence
+from typing import Any
 
 from .bench_results import SUM_TOLERANCE, BenchResult, LayerTime, Run
+from .check_render import text_table
 from .errors import CalcError
-from .output import write_atomic
+from .plot import _matplotlib, _save
 from .render import grouped
-
-BENCH_FORMATS = ("table", "json", "csv")
 
 DTYPE_MEANING = {
     "fp32": "fp32 = IEEE fp32: TF32 off for matmul and cuDNN convolutions",
@@ -38,17 +37,6 @@ def _rate(value: float | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def _columns(headers: Sequence[str], rows: list[list[str]], numeric_from: int) -> list[str]:
-    widths = [max(len(r[i]) for r in [list(headers), *rows]) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i >= numeric_from else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    rule = "-" * len(line(["-" * w for w in widths]))
-    return [line(headers), rule, *map(line, rows)]
 
 
 def header_lines(result: BenchResult) -> list[str]:
@@ -81,7 +69,7 @@ def runs_table(result: BenchResult) -> list[str]:
                      _rate(run.achieved_tflops), _pct(run.fraction_of_peak),
                      "-" if run.compile_s is None else f"{run.compile_s:.1f}"])
     # the status column is text: right-align only from "median ms" on
-    lines = _columns(headers, rows, numeric_from=3)
+    lines = text_table(headers, rows, frozenset(headers[3:]))
     lines += [f"batch {r.batch} {r.config}: {r.error}" for r in result.runs if r.error]
     return lines
 
@@ -97,7 +85,7 @@ def layer_lines(result: BenchResult, run: Run) -> list[str]:
              f"(captured on one forward pass){' in eager mode' if run.layers_eager else ''}"
              f"{', each in its own CUDA graph' if run.cuda_graphs else ''}; "
              "share of the rows' sum; bound = min(peak, FLOP/byte x bandwidth)")
-    lines = [title, "", *_columns(headers, rows, numeric_from=1), ""]
+    lines = [title, "", *text_table(headers, rows, frozenset(headers[1:])), ""]
     if run.layer_sum_ms is not None and run.median_ms:
         ratio = run.layer_sum_ms / run.median_ms
         if run.layers_eager:
@@ -178,49 +166,43 @@ def _plotted(run: Run) -> list[LayerTime]:
 def plot_roofline(result: BenchResult, path: str) -> None:
     """One log-log panel per run with per-layer times: intensity (FLOP/byte) against achieved
     TFLOP/s, each layer a labelled point, under the roofs min(peak, I x bandwidth) when known.
-    Written whole or not at all (PNG through a buffer, then write_atomic)."""
+    Drawn on its own Agg canvas as :mod:`inception_calc.plot` draws (no pyplot: the caller's
+    backend and figures are untouched); written whole or not at all."""
     runs = [run for run in result.runs if run.layers]
     if not runs:
         raise CalcError("there is no per-layer timing to plot", where=f"--plot {path}",
                         fix="drop --no-layers, and make sure at least one run finished")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise CalcError("matplotlib is not installed", where=f"--plot {path}",
-                        fix="pip install 'inception_calc[plot]' (or matplotlib>=3.6)") from None
+    figure_class, canvas_class, _ = _matplotlib()
     panels = len(runs)
     columns = min(panels, 2)
     rows = -(-panels // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(8 * columns, 6 * rows), squeeze=False)
-    peak_source = result.ceilings.source
+    figure = figure_class(figsize=(8 * columns, 6 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
     for ax, run in zip(axes.flat, runs):
-        points = _plotted(run)
-        xs = [p.intensity for p in points]
-        ys = [p.achieved_tflops for p in points]
-        ax.scatter(xs, ys, s=18, zorder=3)
-        for p in points:
-            ax.annotate(p.name, (p.intensity, p.achieved_tflops), fontsize=6, xytext=(3, 2), textcoords="offset points")
-        peak, bandwidth = result.ceilings.peak(run.dtype), result.ceilings.bandwidth_tbs
-        if peak and bandwidth and xs:
-            low, high = min(min(xs) / 2, peak / bandwidth / 10), max(max(xs) * 2, peak / bandwidth * 10)
-            grid = [low * (high / low) ** (i / 200) for i in range(201)]
-            ax.plot(grid, [min(peak, i * bandwidth) for i in grid], color="black", linewidth=1,
-                    label=f"roof: {peak:.4g} TFLOP/s, {bandwidth:.3g} TB/s")
-            ax.legend(loc="lower right", fontsize=7)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("arithmetic intensity (FLOP / byte)")
-        ax.set_ylabel("achieved TFLOP/s")
-        ax.set_title(f"{result.spec}, batch {run.batch}, {run.config}", fontsize=9)
-        ax.grid(True, which="both", linewidth=0.3)
+        _roofline_panel(ax, result, run)
     for ax in list(axes.flat)[panels:]:
         ax.set_visible(False)
-    fig.suptitle(f"{result.device['name']}; ceilings {peak_source}", fontsize=8)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    write_atomic(path, buffer.getvalue())
+    figure.suptitle(f"{result.device['name']}; ceilings {result.ceilings.source}", fontsize=8)
+    _save(figure, canvas_class, path)
+
+
+def _roofline_panel(ax: Any, result: BenchResult, run: Run) -> None:
+    points = _plotted(run)
+    xs = [p.intensity for p in points]
+    ys = [p.achieved_tflops for p in points]
+    ax.scatter(xs, ys, s=18, zorder=3)
+    for p in points:
+        ax.annotate(p.name, (p.intensity, p.achieved_tflops), fontsize=6, xytext=(3, 2), textcoords="offset points")
+    peak, bandwidth = result.ceilings.peak(run.dtype), result.ceilings.bandwidth_tbs
+    if peak and bandwidth and xs:
+        low, high = min(min(xs) / 2, peak / bandwidth / 10), max(max(xs) * 2, peak / bandwidth * 10)
+        grid = [low * (high / low) ** (i / 200) for i in range(201)]
+        ax.plot(grid, [min(peak, i * bandwidth) for i in grid], color="black", linewidth=1,
+                label=f"roof: {peak:.4g} TFLOP/s, {bandwidth:.3g} TB/s")
+        ax.legend(loc="lower right", fontsize=7)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (FLOP / byte)")
+    ax.set_ylabel("achieved TFLOP/s")
+    ax.set_title(f"{result.spec}, batch {run.batch}, {run.config}", fontsize=9)
+    ax.grid(True, which="both", linewidth=0.3)

@@ -61,6 +61,9 @@ class LayerTime:
 class Run:
     """One batch size in one data type, layout and mode: the whole forward, and its rows.
 
+    ``status`` is ``ok``, ``out of memory`` or ``failed`` (then ``error`` says why and the figures
+    are None).
+
     ``achieved_tflops`` = flops_per_image x batch / median time / 1e12; ``fraction_of_peak`` =
     achieved / the dtype's peak; ``layer_sum_ms`` the rows' times added up; ``bound_ms`` the rows'
     roofline times added up, and ``fraction_of_bound`` = bound_ms / median_ms.

@@ -40,6 +40,15 @@ def _modules() -> dict[str, type]:
     torch = require_torch()
     from torch import nn
 
+    def apply(module: "nn.Module", x: "torch.Tensor", relu: bool) -> "torch.Tensor":
+        """One named layer or row of a chain or of the network: flatten before a linear layer (so
+        that ``nn.Linear`` stays plain, as torchvision's ``fc`` is), then the module, then the ReLU
+        the spec gives a linear layer."""
+        if isinstance(module, nn.Linear) and x.dim() > 2:
+            x = torch.flatten(x, 1)
+        x = module(x)
+        return torch.relu(x) if relu else x
+
     class ConvBlock(nn.Module):
         """conv (+ batch norm) (+ ReLU) as one module, like torchvision's ``BasicConv2d``."""
 
@@ -57,8 +66,8 @@ def _modules() -> dict[str, type]:
             return torch.relu(x) if self.relu else x
 
     class Chain(nn.Module):
-        """Named layers applied in order; flattens before a linear layer, and applies a linear
-        layer's ReLU, so that ``nn.Linear`` modules stay plain (as torchvision's ``fc`` is)."""
+        """Named layers applied in order, each through ``apply`` (flatten before a linear layer,
+        its ReLU after it)."""
 
         def __init__(self, named: list[tuple[str, "nn.Module", bool]]) -> None:
             super().__init__()
@@ -70,11 +79,7 @@ def _modules() -> dict[str, type]:
 
         def forward(self, x: "torch.Tensor") -> "torch.Tensor":
             for name, module in self.named_children():
-                if isinstance(module, nn.Linear) and x.dim() > 2:
-                    x = torch.flatten(x, 1)
-                x = module(x)
-                if name in self._relu_after:
-                    x = torch.relu(x)
+                x = apply(module, x, name in self._relu_after)
             return x
 
     class Concat(nn.Module):
@@ -102,11 +107,7 @@ def _modules() -> dict[str, type]:
                 self.add_module(name, module)
 
         def _row(self, name: str, x: "torch.Tensor") -> "torch.Tensor":
-            module = getattr(self, name)
-            if isinstance(module, nn.Linear) and x.dim() > 2:
-                x = torch.flatten(x, 1)
-            x = module(x)
-            return torch.relu(x) if name in self._relu_after else x
+            return apply(getattr(self, name), x, name in self._relu_after)
 
         def forward(self, x: "torch.Tensor") -> Any:
             aux_out = []

@@ -17,7 +17,6 @@ from typing import Any, Sequence
 from .reconcile import EXACT, EXPLAINED, MISMATCH, QUANTITY_TITLES, Difference, Quantity, Reconciliation, RowCheck
 from .render import grouped
 
-CHECK_FORMATS = ("table", "markdown", "csv", "json")
 HEADERS = ("name", "verdict", "params", "numel", "MACs", "fvcore conv+linear", "fvcore total", "FlopCounterMode",
            "why")
 NUMERIC = frozenset(HEADERS[2:8])
@@ -162,7 +161,10 @@ def _diff_cells(d: Difference) -> list[str]:
             pair(d.spec_params, d.real_params), pair(d.spec_macs, d.real_macs)]
 
 
-def _text_table(headers: Sequence[str], rows: list[list[str]], numeric: frozenset[str]) -> list[str]:
+def text_table(headers: Sequence[str], rows: list[list[str]], numeric: frozenset[str]) -> list[str]:
+    """Header, rule (at most 120 characters) and rows in padded columns, two spaces apart: the
+    ``numeric`` columns right-aligned, the others left-aligned; trailing spaces stripped.
+    (bench_report's tables use it too.)"""
     widths = [max(len(r[i]) for r in [list(headers), *rows]) for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
@@ -205,7 +207,7 @@ def _sections(r: Reconciliation, table: Any, item: str) -> list[tuple[str, list[
 
 def to_table(r: Reconciliation) -> str:
     lines = [*_header(r)]
-    for title, body in _sections(r, _text_table, "  "):
+    for title, body in _sections(r, text_table, "  "):
         lines += ["", *([title] if title else []), *body]
     return "\n".join(lines).rstrip() + "\n"
 

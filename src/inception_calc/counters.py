@@ -116,15 +116,15 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(n) for n in match.group(0).split(".")) if match else ()
 
 
-def check_version(package: str, found: str, needed: tuple[int, ...]) -> None:
+def check_version(package: str, found: str, needed: tuple[int, ...], needed_by: str = "the check") -> None:
     """Raise CalcError when ``found`` is older than ``needed``, naming the package and version."""
     need = ".".join(map(str, needed))
     if version_tuple(found) < needed:
-        raise CalcError(f"{package} {found} is too old: the check needs {package} >= {need}",
+        raise CalcError(f"{package} {found} is too old: {needed_by} needs {package} >= {need}",
                         fix=f"pip install '{package}>={need}'")
 
 
-def _require(package: str, needed: tuple[int, ...]) -> Any:
+def _require(package: str, needed: tuple[int, ...], needed_by: str = "the check") -> Any:
     import importlib
 
     need = ".".join(map(str, needed))
@@ -133,7 +133,7 @@ def _require(package: str, needed: tuple[int, ...]) -> Any:
             warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
             module = importlib.import_module(package)
     except ImportError:
-        raise CalcError(f"{package} is not installed, and the check needs {package} >= {need}",
+        raise CalcError(f"{package} is not installed, and {needed_by} needs {package} >= {need}",
                         fix=f"pip install '{package}>={need}' (or the project: pip install -e .)") from None
     found = getattr(module, "__version__", None)
     if found is None:  # fvcore keeps its version in the distribution metadata only
@@ -143,27 +143,28 @@ def _require(package: str, needed: tuple[int, ...]) -> Any:
             found = version(package)
         except PackageNotFoundError:
             found = "0"
-    check_version(package, found, needed)
+    check_version(package, found, needed, needed_by)
     return module
 
 
-def require_torchvision() -> Any:
-    """torchvision, or a CalcError naming the package and the version the check needs."""
-    return _require("torchvision", TORCHVISION_NEEDED)
+def require_torchvision(needed_by: str = "the check") -> Any:
+    """torchvision, or a CalcError naming the package and the version ``needed_by`` needs."""
+    return _require("torchvision", TORCHVISION_NEEDED, needed_by)
 
 
 def require_fvcore() -> Any:
     return _require("fvcore", FVCORE_NEEDED)
 
 
-def torchvision_googlenet() -> "nn.Module":
-    """torchvision's ``googlenet`` with its auxiliary heads, no weights (nothing is downloaded),
-    and no weight initialisation (the counts do not depend on the values)."""
+def torchvision_googlenet(aux_logits: bool = True, needed_by: str = "the check") -> "nn.Module":
+    """torchvision's ``googlenet``, with its auxiliary heads unless ``aux_logits`` is False, no
+    weights (nothing is downloaded), and no weight initialisation (counts and timings do not
+    depend on the values). A missing or too old torchvision is a CalcError naming ``needed_by``."""
     from .build import require_torch
 
     require_torch()
-    torchvision = require_torchvision()
-    return torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=False)
+    torchvision = require_torchvision(needed_by)
+    return torchvision.models.googlenet(weights=None, aux_logits=aux_logits, init_weights=False)
 
 
 # ----------------------------------------------------------------------------- layers of modules

@@ -182,8 +182,11 @@ DATASHEET: tuple[DatasheetEntry, ...] = (
     _entry(r"\bA10\b", "NVIDIA A10", 31.2, 62.5, 125, 125, 0.600, _A10),
     # T4: FP32 8.1, mixed precision (FP16 in, FP32 accumulate) 65; no TF32 or BF16 units; 320 GB/s
     _entry(r"\bT4\b", "NVIDIA T4", 8.1, None, None, 65, 0.320, _T4),
-    # V100 SXM2: FP32 15.7, tensor (FP16) 125; no TF32 or BF16 units; 900 GB/s
-    _entry(r"\bV100\b", "NVIDIA V100 SXM2", 15.7, None, None, 125, 0.900, _V100),
+    # V100 by form factor (torch: "Tesla V100-PCIE-16GB", "Tesla V100-SXM2-32GB"); no TF32 or BF16 units;
+    # 900 GB/s both. PCIe: FP32 14, tensor (FP16) 112; SXM2: FP32 15.7, tensor 125. A V100 named without
+    # its form factor (or the V100S, FHHL) is not guessed: its clocks, and so its peaks, differ.
+    _entry(r"\bV100\b.*\bPCIE\b", "NVIDIA V100 PCIe", 14, None, None, 112, 0.900, _V100),
+    _entry(r"\bV100\b.*\bSXM2\b", "NVIDIA V100 SXM2", 15.7, None, None, 125, 0.900, _V100),
 )
 
 

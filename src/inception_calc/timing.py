@@ -75,19 +75,47 @@ def torch_dtype(torch: Any, dtype: str) -> Any:
     return {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
 
 
+def _fp32_precision_flags(torch: Any) -> tuple[Any, Any] | None:
+    """(cuBLAS matmul, cuDNN conv) settings objects of torch's ``fp32_precision`` API, or None on
+    an older torch, which has only the legacy ``allow_tf32`` flags."""
+    matmul = torch.backends.cuda.matmul
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(matmul, "fp32_precision") and hasattr(conv, "fp32_precision"):
+        return matmul, conv
+    return None
+
+
 @contextmanager
 def precision(dtype: str) -> Iterator[None]:
     """TF32 on for ``tf32`` and off for every other type (``fp32`` is then IEEE fp32), cuDNN
-    autotuning on; the three global flags put back as they were on the way out."""
+    autotuning on; torch's precision state put back exactly as it was on the way out.
+
+    Where torch has the ``fp32_precision`` API, that is what is set (``"tf32"`` or ``"ieee"`` for
+    cuBLAS matmul and cuDNN convolutions) and restored: touching the legacy ``allow_tf32`` flags
+    there would mix the two APIs, which torch refuses (RuntimeError) once the caller used the new
+    one, and which leaves ``torch.get_float32_matmul_precision()`` raising after the caller's
+    ``torch.set_float32_matmul_precision``. An older torch gets the legacy flags.
+    """
     torch = require_torch()
-    cuda, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
-    saved = (cuda.allow_tf32, cudnn.allow_tf32, cudnn.benchmark)
-    cuda.allow_tf32 = cudnn.allow_tf32 = dtype == "tf32"
+    cudnn = torch.backends.cudnn
+    new_api = _fp32_precision_flags(torch)
+    saved_benchmark = cudnn.benchmark
+    if new_api:
+        matmul, conv = new_api
+        saved = (matmul.fp32_precision, conv.fp32_precision)
+        matmul.fp32_precision = conv.fp32_precision = "tf32" if dtype == "tf32" else "ieee"
+    else:
+        saved = (torch.backends.cuda.matmul.allow_tf32, cudnn.allow_tf32)
+        torch.backends.cuda.matmul.allow_tf32 = cudnn.allow_tf32 = dtype == "tf32"
     cudnn.benchmark = True
     try:
         yield
     finally:
-        cuda.allow_tf32, cudnn.allow_tf32, cudnn.benchmark = saved
+        if new_api:
+            new_api[0].fp32_precision, new_api[1].fp32_precision = saved
+        else:
+            torch.backends.cuda.matmul.allow_tf32, cudnn.allow_tf32 = saved
+        cudnn.benchmark = saved_benchmark
 
 
 def check_device(device: str) -> None:

@@ -13,7 +13,7 @@ from . import common
 
 HELP = "time forward passes on a GPU (or the CPU) and set them beside the analytic FLOPs, per layer and roofline"
 
-BENCH_FORMATS = ("table", "json", "csv")  # bench_report.BENCH_FORMATS, named here so the parser imports no timing code
+BENCH_FORMATS = ("table", "json", "csv")  # bench_report.RENDERERS' keys, named here: the parser imports no timing
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,8 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    """Fail before the timing, not after it, when an output cannot be written."""
-    for flag in ("output", "save_json", "save_csv", "plot"):
+    """Fail before the timing, not after it, when an output cannot be written: a folder that does
+    not exist; for --plot also a name not ending in .png, or matplotlib missing (common.plot_path)."""
+    common.plot_path(args.plot)
+    for flag in ("output", "save_json", "save_csv"):
         value = getattr(args, flag)
         if not value:
             continue

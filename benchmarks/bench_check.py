@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[1]
 CASES = (("googlenet", 1), ("googlenet-torchvision", 0))
 
 

@@ -33,7 +33,7 @@ import timeit
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
+SRC = ROOT  # the folder holding inception_calc/
 HEAVY = ("torch", "torchvision", "fvcore", "pandas", "matplotlib")
 
 REPORT_TARGET_S = 0.2
@@ -84,8 +84,8 @@ def heavy_imports_of_report() -> list[str]:
     done = subprocess.run([sys.executable, "-X", "importtime", "-m", "inception_calc", "report"],
                           capture_output=True, text=True, env=child_env(), cwd=ROOT, check=True)
     names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
-    if "inception_calc.engine" not in names:
-        raise SystemExit("bench_report: the importtime listing did not show inception_calc.engine")
+    if "inception_calc.core.engine" not in names:
+        raise SystemExit("bench_report: the importtime listing did not show inception_calc.core.engine")
     return sorted(n for n in names if n.split(".")[0] in HEAVY)
 
 

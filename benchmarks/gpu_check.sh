@@ -11,7 +11,7 @@
 # the tarball and the two roofline plots only (5 files), for a place that takes few files back.
 #
 # Installs nothing: it needs what the README installs (torch, torchvision; matplotlib for the
-# plots; never fvcore). It runs from the repository root or anywhere; it puts src/ on PYTHONPATH
+# plots; never fvcore). It runs from the repository root or anywhere; it puts the checkout on PYTHONPATH
 # so that it works with or without `pip install -e .`.
 #
 # Budget: every step runs under `timeout`, and a step starts only while the budget (BUDGET
@@ -31,7 +31,7 @@ RESULTS=${1:-./gpu_results}
 EXPORT=${2:-}
 DEVICE=${DEVICE:-cuda}
 PY=${PYTHON:-python3}
-export PYTHONPATH="$REPO/src${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 
 if [ "$DEVICE" = cpu ]; then
@@ -120,7 +120,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,clocks.sm,clocks
     --format=csv,noheader 2>&1 | sed 's/^/nvidia-smi: /' | tee -a "$RESULTS/environment.txt"
 
 TV=googlenet-torchvision
-if "$PY" -c "import sys; from inception_calc.loader import builtin_names; sys.exit('$TV' not in builtin_names())"; then
+if "$PY" -c "import sys; from inception_calc.core.loader import builtin_names; sys.exit('$TV' not in builtin_names())"; then
     MODELS=(tv spec)
 else
     log "NOTE: the built-in spec $TV is not in this tree (not merged yet): torchvision steps skipped"

@@ -1,7 +1,7 @@
 """Regenerate the generated blocks of docs/cross-check.md from the tool itself.
 
-    PYTHONPATH=src python docs/generate_cross_check.py          # rewrite the blocks in place
-    PYTHONPATH=src python docs/generate_cross_check.py --check  # exit 1 if a block is out of date
+    python docs/generate_cross_check.py          # rewrite the blocks in place
+    python docs/generate_cross_check.py --check  # exit 1 if a block is out of date
 
 Each block sits between ``<!-- BEGIN generated: NAME -->`` and ``<!-- END generated: NAME -->``;
 the text between is what the tool prints, never typed. tests/test_docs.py checks that the blocks
@@ -45,10 +45,10 @@ def _figures() -> str:
 def blocks(torchvision_counts: Any = None) -> dict[str, Callable[[], str]]:
     """The generated blocks by name, each a function giving its text; ``torchvision_counts`` (the
     counts of torchvision's googlenet at 3x224x224) is reused when given."""
-    from inception_calc.check_render import render_check
-    from inception_calc.counters import count_module, torchvision_googlenet
-    from inception_calc.engine import analyze
-    from inception_calc.reconcile import reconcile
+    from inception_calc.report.check import render_check
+    from inception_calc.pytorch.counters import count_module, torchvision_googlenet
+    from inception_calc.core.engine import analyze
+    from inception_calc.pytorch.reconcile import reconcile
 
     cache: dict[str, Any] = {}
 
@@ -100,7 +100,7 @@ def main(argv: list[str]) -> int:
     new = regenerate(text, blocks(), skip=("timing",) if "--check" in argv else ())
     if "--check" in argv:
         if new != text:
-            print(f"{DOC} is out of date: run PYTHONPATH=src python {Path(__file__).name}", file=sys.stderr)
+            print(f"{DOC} is out of date: run python {Path(__file__).name}", file=sys.stderr)
             return 1
         return 0
     DOC.write_text(new, encoding="utf-8")

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # this checkout's package, whatever is installed
+sys.path.insert(0, str(ROOT))  # this checkout's package, whatever is installed
 
 
 def main(target: Path, fresh: Callable[[], str], script: str, argv: list[str] | None = None) -> int:
     """Rewrite ``target`` with ``fresh()``; with ``--check``, exit 1 when it differs instead."""
-    from inception_calc.output import write_atomic
+    from inception_calc.report.output import write_atomic
 
     parser = argparse.ArgumentParser(description=f"regenerate {target.relative_to(ROOT)}")
     parser.add_argument("--check", action="store_true", help=f"exit 1 when {target.name} is stale")

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # this checkout's package, whatever is installed
+sys.path.insert(0, str(ROOT))  # this checkout's package, whatever is installed
 
-from inception_calc.cli import main  # noqa: E402
+from inception_calc.cli.main import main  # noqa: E402
 
 TINY = 'name = "tiny"\n[[rows]]\nname = "stem"\nkind = "conv"\n'  # + the row's other fields
 FOLDER = None  # a file value that makes a folder
@@ -236,7 +236,7 @@ def _simulated(example: Example) -> Iterator[None]:
     if not example.simulate:
         yield
         return
-    module = importlib.import_module(f"inception_calc.commands.{example.argv[0].replace('-', '_')}")
+    module = importlib.import_module(f"inception_calc.cli.{example.argv[0].replace('-', '_')}")
     original = module.run
 
     def run(args: argparse.Namespace) -> int:

@@ -54,7 +54,7 @@ def googlenet():
 @pytest.fixture(scope="session")
 def torchvision_model():
     """The real torchvision googlenet (random weights, aux heads), built once per session."""
-    from inception_calc.counters import torchvision_googlenet
+    from inception_calc.pytorch.counters import torchvision_googlenet
 
     return torchvision_googlenet()
 
@@ -62,6 +62,6 @@ def torchvision_model():
 @pytest.fixture(scope="session")
 def torchvision_counts(torchvision_model):
     """Counts of torchvision's googlenet at 3x224x224 (fvcore, FlopCounterMode, numel, hooks)."""
-    from inception_calc.counters import count_module
+    from inception_calc.pytorch.counters import count_module
 
     return count_module(torchvision_model, (3, 224, 224), "torchvision googlenet")

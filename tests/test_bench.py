@@ -19,15 +19,15 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from inception_calc import analyze, builtin_names  # noqa: E402
-from inception_calc.bench import (  # noqa: E402
+from inception_calc.bench.run import (  # noqa: E402
     SUM_TOLERANCE, TORCHVISION_MODELS, Settings, bench, calibrate, precision,
 )
-from inception_calc.bench_report import CSV_COLUMNS, plot_roofline, to_csv, to_json, to_table  # noqa: E402
-from inception_calc.build import build  # noqa: E402
-from inception_calc.cli import main  # noqa: E402
+from inception_calc.report.bench import CSV_COLUMNS, plot_roofline, to_csv, to_json, to_table  # noqa: E402
+from inception_calc.pytorch.build import build  # noqa: E402
+from inception_calc.cli.main import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
+SRC = ROOT  # the folder holding inception_calc/
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
 TINY = dict(device="cpu", batches=(1,), iters=1, warmup=1, repeats=5)
@@ -223,7 +223,7 @@ def test_precision_sets_and_restores_the_tf32_flags():
 
 PRECISION_STATE = """
 import json, torch
-from inception_calc.timing import precision
+from inception_calc.bench.timing import precision
 def state():
     b = torch.backends
     try:
@@ -326,7 +326,7 @@ def _python(code: str, env: dict | None = None, timeout: int = 120) -> subproces
 def test_compile_unavailable_is_one_clear_line():
     # Inductor compiles CPU kernels with the C++ compiler that CXX names: with none there,
     # torch.compile cannot run, and bench says so before timing anything.
-    done = _python("import sys; from inception_calc.cli import main; "
+    done = _python("import sys; from inception_calc.cli.main import main; "
                    "sys.exit(main(['bench', '--device', 'cpu', '--compile']))",
                    env={"CXX": "/no/such/c++"})
     assert done.returncode == 2, done.stderr
@@ -338,7 +338,7 @@ def test_compile_unavailable_is_one_clear_line():
 def test_torchvision_missing_is_one_clear_line_before_any_timing():
     # a real interpreter in which importing torchvision fails, as it does where it is not installed;
     # --calibrate would time a matrix product first if the check came late
-    done = _python("import sys; sys.modules['torchvision'] = None; from inception_calc.cli import main; "
+    done = _python("import sys; sys.modules['torchvision'] = None; from inception_calc.cli.main import main; "
                    "sys.exit(main(['bench', 'googlenet-torchvision', '--device', 'cpu', '--calibrate', "
                    "'--progress', '--no-layers', '--iters', '1', '--warmup', '0', '--repeats', '1']))")
     assert done.returncode == 2, done.stderr
@@ -349,7 +349,7 @@ def test_torchvision_missing_is_one_clear_line_before_any_timing():
 
 def test_plot_without_matplotlib_is_refused_before_any_timing():
     # a real interpreter in which importing matplotlib fails: one line, exit 2, and no run started
-    done = _python("import sys; sys.modules['matplotlib'] = None; from inception_calc.cli import main; "
+    done = _python("import sys; sys.modules['matplotlib'] = None; from inception_calc.cli.main import main; "
                    "sys.exit(main(['bench', '--device', 'cpu', '--progress', '--plot', 'r.png', '--iters', '1', "
                    "'--warmup', '0', '--repeats', '1']))")
     assert done.returncode == 2, done.stderr
@@ -358,7 +358,7 @@ def test_plot_without_matplotlib_is_refused_before_any_timing():
 
 
 def test_command_runs_end_to_end_without_fvcore_or_pandas():
-    done = _python("import json, sys; from inception_calc.cli import main; "
+    done = _python("import json, sys; from inception_calc.cli.main import main; "
                    "code = main(['bench', '--device', 'cpu', '--no-layers', '--iters', '1', '--warmup', '0', "
                    "'--repeats', '1', '--format', 'json']); "
                    "print(json.dumps(sorted(m for m in ('fvcore', 'pandas') if m in sys.modules)), file=sys.stderr); "

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from inception_calc import CalcError, analyze, network_from_dict
-from inception_calc.build import build, check_expressible
+from inception_calc.pytorch.build import build, check_expressible
 
 # 224: every pool's rounding agrees; 225 and 230x250: ceil and floor give different maps
 # (the analysis warns of each: the tests below assert it, so the sizes keep their point).

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from inception_calc import analyze
-from inception_calc.check_render import render_check
-from inception_calc.cli import main
-from inception_calc.engine import named_layers
-from inception_calc.reconcile import reconcile
-from inception_calc.spec import Pool
+from inception_calc.report.check import render_check
+from inception_calc.cli.main import main
+from inception_calc.core.engine import named_layers
+from inception_calc.pytorch.reconcile import reconcile
+from inception_calc.core.network import Pool
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+SRC = str(Path(__file__).resolve().parents[1])
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -53,7 +53,7 @@ def test_googlenet_against_built_exits_0_where_floor_and_ceil_differ(capsys):
 def test_check_leaves_torchs_random_state_alone():
     import torch
 
-    from inception_calc.crosscheck import check
+    from inception_calc.pytorch.crosscheck import check
 
     torch.manual_seed(1234)
     before = torch.get_rng_state()
@@ -120,7 +120,7 @@ def _subprocess(code: str) -> subprocess.CompletedProcess:
 
 
 def test_torchvision_missing_is_named_with_the_version_needed():
-    proc = _subprocess("import sys; sys.modules['torchvision'] = None; from inception_calc.cli import main; "
+    proc = _subprocess("import sys; sys.modules['torchvision'] = None; from inception_calc.cli.main import main; "
                        "sys.exit(main(['check', 'googlenet-torchvision', '--against', 'torchvision']))")
     assert proc.returncode == 2
     assert proc.stderr == ("inception-calc check: error: torchvision is not installed, and the check needs "
@@ -138,7 +138,7 @@ def test_torchvision_too_old_is_named_with_the_version_needed(capsys, monkeypatc
 
 
 def test_fvcore_missing_is_named_too():
-    proc = _subprocess("import sys; sys.modules['fvcore'] = None; from inception_calc.cli import main; "
+    proc = _subprocess("import sys; sys.modules['fvcore'] = None; from inception_calc.cli.main import main; "
                        "sys.exit(main(['check', 'googlenet']))")
     assert proc.returncode == 2 and "fvcore is not installed, and the check needs fvcore >= 0.1.5" in proc.stderr
 
@@ -153,7 +153,7 @@ def test_the_check_is_silent_on_stderr(tmp_path):
                     '[[rows]]\nname = "pool1"\nkind = "maxpool"\nkernel = 2\nrounding = "ceil"\n'
                     '[[rows]]\nname = "aux"\nkind = "aux"\nafter = "pool1"\nlayers = [{kind = "linear", out = 3}]\n'
                     '[[rows]]\nname = "fc"\nkind = "linear"\nout = 2\n')
-    proc = _subprocess(f"import sys; from inception_calc.cli import main; sys.exit(main(['check', '{spec}']))")
+    proc = _subprocess(f"import sys; from inception_calc.cli.main import main; sys.exit(main(['check', '{spec}']))")
     assert proc.returncode == 0 and proc.stderr == ""
     assert "avg_pool3d x1 in lrn1" in proc.stdout and "max_pool2d x1 in pool1" in proc.stdout  # listed
 
@@ -217,9 +217,9 @@ def test_an_input_too_small_for_the_network(capsys):
 
 def test_the_command_line_formats_are_the_renderers():
     # the parsers name their formats without importing the renderers: the two lists must not drift
-    from inception_calc import bench_report, check_render
-    from inception_calc.commands import bench as bench_command
-    from inception_calc.commands import check as check_command
+    from inception_calc.report import bench as bench_report, check as check_render
+    from inception_calc.cli import bench as bench_command
+    from inception_calc.cli import check as check_command
 
     assert check_command.FORMATS == tuple(check_render.RENDERERS)
     assert bench_command.BENCH_FORMATS == tuple(bench_report.RENDERERS)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from inception_calc import analyze
-from inception_calc.claims import Convention, Verdict, claims_from_dict, load_claims, parse_claim, verify
-from inception_calc.cli import main
-from inception_calc.errors import CalcError
-from inception_calc.explain import derivation
-from inception_calc.values import parse_number, parse_shape, parse_written, plain
+from inception_calc.studies.claims import Convention, Verdict, claims_from_dict, load_claims, parse_claim, verify
+from inception_calc.cli.main import main
+from inception_calc.core.errors import CalcError
+from inception_calc.core.derivation import derivation
+from inception_calc.core.values import parse_number, parse_shape, parse_written, plain
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "examples" / "seed_claims.toml"
@@ -284,13 +284,13 @@ def test_json_output(capsys, tmp_path):
 
 
 def test_verify_imports_no_heavy_library():
-    code = ("import sys; from inception_calc.cli import main; "
+    code = ("import sys; from inception_calc.cli.main import main; "
             "main(['verify', '--claim', 'inception3a.weights = 163,328', '--no-derivation']); "
             "main(['paper-table', '--format', 'json', '-o', '/dev/null']); "
             "bad = [m for m in ('torch', 'torchvision', 'fvcore', 'pandas', 'matplotlib') if m in sys.modules]; "
             "sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"})
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
 
 

@@ -10,8 +10,8 @@ import json
 import pytest
 
 from inception_calc import CalcError
-from inception_calc.cli import main
-from inception_calc.compare import compare, render
+from inception_calc.cli.main import main
+from inception_calc.studies.compare import compare, render
 
 
 @pytest.fixture(scope="module")

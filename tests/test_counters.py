@@ -9,9 +9,10 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from inception_calc import CalcError, formulas as f
-from inception_calc.counters import check_version, count_module, layer_of_module, version_tuple
-from inception_calc.spec import LRN, Conv, Dropout, Linear, Pool
+from inception_calc import CalcError
+from inception_calc.core import formulas as f
+from inception_calc.pytorch.counters import check_version, count_module, layer_of_module, version_tuple
+from inception_calc.core.network import LRN, Conv, Dropout, Linear, Pool
 
 with warnings.catch_warnings():  # fvcore's import scripts a function: torch.jit.script's FutureWarning
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")

@@ -13,10 +13,10 @@ import re
 import pytest
 
 from inception_calc import CalcError, analyze, load_spec, parse_input
-from inception_calc.engine import smallest_input
-from inception_calc.explain import derivation
-from inception_calc.render import to_csv, to_markdown, to_table
-from inception_calc.results import DEPTHS
+from inception_calc.core.engine import smallest_input
+from inception_calc.core.derivation import derivation
+from inception_calc.report.analysis import to_csv, to_markdown, to_table
+from inception_calc.core.results import DEPTHS
 
 # --------------------------------------------------------------------------- the seed article, section 4
 

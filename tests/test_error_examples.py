@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from inception_calc.cli import main
+from inception_calc.cli.main import main
 
 _spec = importlib.util.spec_from_file_location("error_examples", ROOT / "scripts" / "error_examples.py")
 examples = importlib.util.module_from_spec(_spec)
@@ -46,7 +46,7 @@ def test_docs_show_every_group():
 def test_an_unexpected_exception_is_one_line_and_exit_70(monkeypatch, capsys):
     """No known input reaches the last-resort handler (the fuzz tests try); a stand-in bug shows
     what it prints."""
-    import inception_calc.commands.explain as explain
+    import inception_calc.cli.explain as explain
 
     def broken(args):
         raise KeyError("a bug")

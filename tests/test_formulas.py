@@ -1,10 +1,10 @@
-"""Every pure function of inception_calc.formulas, table-driven, the arithmetic beside each number."""
+"""Every pure function of inception_calc.core.formulas, table-driven, the arithmetic beside each number."""
 
 from __future__ import annotations
 
 import pytest
 
-from inception_calc import formulas as f
+from inception_calc.core import formulas as f
 
 
 @pytest.mark.parametrize("size, kernel, stride, pad, expected", [

@@ -35,18 +35,18 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from inception_calc import analyze
-from inception_calc.claims import (QUANTITIES, Settings, claims_from_dict, parse_claim, to_text, verdict_dict,
+from inception_calc.studies.claims import (QUANTITIES, Settings, claims_from_dict, parse_claim, to_text, verdict_dict,
                                    verify)
-from inception_calc.cli import main
-from inception_calc.engine import named_layers
-from inception_calc.errors import CalcError
-from inception_calc.explain import derivation
-from inception_calc.loader import (INCEPTION_COLUMNS, LAYER_FIELDS, ROW_KINDS, SPEC_DIR, TOP_FIELDS, load_spec,
+from inception_calc.cli.main import main
+from inception_calc.core.engine import named_layers
+from inception_calc.core.errors import CalcError
+from inception_calc.core.derivation import derivation
+from inception_calc.core.loader import (INCEPTION_COLUMNS, LAYER_FIELDS, ROW_KINDS, SPEC_DIR, TOP_FIELDS, load_spec,
                                    network_from_dict)
-from inception_calc.render import FORMATS, render
-from inception_calc.results import DEPTHS, Analysis, Cost
-from inception_calc.spec import MAX_SIZE, Conv, Linear, Pool
-from inception_calc.values import parse_number, parse_shape, parse_written
+from inception_calc.report.analysis import FORMATS, render
+from inception_calc.core.results import DEPTHS, Analysis, Cost
+from inception_calc.core.network import MAX_SIZE, Conv, Linear, Pool
+from inception_calc.core.values import parse_number, parse_shape, parse_written
 
 # ----------------------------------------------------------------------------- settings
 
@@ -906,9 +906,9 @@ def test_cli_on_random_specs(files, spec, data, changes):
                                                                                                   "sweep"]))
 def test_plots_of_random_networks(folder, spec, size, kind):
     """--plot over grammar-built networks, at sizes up to 2^63 - 1: a PNG or the clear error."""
-    from inception_calc.compare import compare
-    from inception_calc.plot import plot_comparison, plot_report, plot_sweep
-    from inception_calc.sweep import sweep
+    from inception_calc.studies.compare import compare
+    from inception_calc.report.plot import plot_comparison, plot_report, plot_sweep
+    from inception_calc.studies.sweep import sweep
 
     network = outcome(lambda: network_from_dict(spec, "fuzz"), "load")
     if network is None:

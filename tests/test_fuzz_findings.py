@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from inception_calc.claims import parse_claim, verdict_dict, verify
-from inception_calc.cli import main
-from inception_calc.errors import CalcError, quote
-from inception_calc.loader import network_from_dict
-from inception_calc.output import write_atomic
+from inception_calc.studies.claims import parse_claim, verdict_dict, verify
+from inception_calc.cli.main import main
+from inception_calc.core.errors import CalcError, quote
+from inception_calc.core.loader import network_from_dict
+from inception_calc.report.output import write_atomic
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -32,7 +32,7 @@ def test_analytic_commands_import_nothing_heavy(args):
     run = run_cli(*args, python_flags=("-X", "importtime"))
     assert run.code == 0
     modules = imported_modules(run.err)
-    assert "inception_calc.engine" in modules and "json" in modules  # the listing is real
+    assert "inception_calc.core.engine" in modules and "json" in modules  # the listing is real
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == [], f"{' '.join(args)} imported {heavy}"
 

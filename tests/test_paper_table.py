@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from inception_calc import analyze
-from inception_calc import formulas as f
-from inception_calc.cli import main
-from inception_calc.errors import CalcError
-from inception_calc.loader import network_from_dict
-from inception_calc.paper_table import DATA, agreement, judge, paper_table, row_columns, row_depth, row_patch
+from inception_calc.core import formulas as f
+from inception_calc.cli.main import main
+from inception_calc.core.errors import CalcError
+from inception_calc.core.loader import network_from_dict
+from inception_calc.studies.paper_table import DATA, agreement, judge, paper_table, row_columns, row_depth, row_patch
 
 
 @pytest.fixture(scope="module")

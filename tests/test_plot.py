@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inception_calc.cli import main
+from inception_calc.cli.main import main
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -56,8 +56,8 @@ def test_plot_refusals(tmp_path, capsys):
 def test_missing_matplotlib_names_the_extra(tmp_path):
     # a real interpreter in which importing matplotlib fails, as it does where it is not installed
     code = ("import sys; sys.modules['matplotlib'] = None; "
-            "from inception_calc.cli import main; sys.exit(main(sys.argv[1:]))")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+            "from inception_calc.cli.main import main; sys.exit(main(sys.argv[1:]))")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     done = subprocess.run([sys.executable, "-c", code, "report", "--plot", str(tmp_path / "r.png")],
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2
@@ -90,6 +90,6 @@ COMPACT = [
 
 @pytest.mark.parametrize("n, label", COMPACT)
 def test_compact_rounds_before_choosing_the_unit(n, label):
-    from inception_calc.plot import compact
+    from inception_calc.report.plot import compact
 
     assert compact(n) == label

@@ -22,8 +22,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inception_calc import analyze, formulas, network_from_dict
-from inception_calc.build import build
+from inception_calc import analyze, network_from_dict
+from inception_calc.core import formulas
+from inception_calc.pytorch.build import build
 
 with warnings.catch_warnings():  # fvcore's import scripts a function: torch.jit.script's FutureWarning
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")

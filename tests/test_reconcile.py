@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from inception_calc import analyze, network_from_dict
-from inception_calc.build import build
-from inception_calc.counters import count_module
-from inception_calc.crosscheck import check
-from inception_calc.reconcile import (EXACT, EXPLAINED, MISMATCH, layer_differences, reconcile, signature)
-from inception_calc.spec import Conv, Pool
+from inception_calc.pytorch.build import build
+from inception_calc.pytorch.counters import count_module
+from inception_calc.pytorch.crosscheck import check
+from inception_calc.pytorch.reconcile import (EXACT, EXPLAINED, MISMATCH, layer_differences, reconcile, signature)
+from inception_calc.core.network import Conv, Pool
 
 
 # ----------------------------------------------------------------------------- googlenet-torchvision vs torchvision

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import SRC, run_cli
 from inception_calc import analyze
-from inception_calc.output import write_atomic
+from inception_calc.report.output import write_atomic
 
 # ----------------------------------------------------------------------------- interrupted writes
 
@@ -47,7 +47,7 @@ def test_an_interrupt_during_the_write_leaves_the_old_file(tmp_path, monkeypatch
 
 KILLED_WRITER = """
 import sys
-from inception_calc.output import write_atomic
+from inception_calc.report.output import write_atomic
 write_atomic(sys.argv[1], "x" * (1 << 20) + ("y" * (1 << 20)) * 400)  # 401 MiB: takes a while to write
 """
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from inception_calc.render import grouped, hwc, percent, render
+from inception_calc.report.analysis import grouped, hwc, percent, render
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inception_calc import analyze
-from inception_calc import roofline as rf
+from inception_calc.bench import roofline as rf
 
 # Inception(3a) of the paper's googlenet at 3x224x224, from the seed article's worked example:
 # in 28x28x192, out 28x28x256, weights 163,328 + biases 368 = params 163,696, MACs 128,049,152.

@@ -24,7 +24,7 @@ import json
 
 import pytest
 
-from inception_calc.cli import main
+from inception_calc.cli.main import main
 
 NON_SQUARE = "300x250"
 FC_WEIGHTS = 3_072_000  # 1024 * 3 * 1 * 1000
@@ -155,8 +155,8 @@ def test_a_spec_of_twenty_thousand_rows():
     """Long specs load, analyse, render and give the smallest-input error in time linear in the
     rows (10^5 rows take about 5 s from a TOML file, mostly parsing it; docs/fuzzing.md)."""
     from inception_calc import analyze, network_from_dict
-    from inception_calc.errors import CalcError
-    from inception_calc.render import render
+    from inception_calc.core.errors import CalcError
+    from inception_calc.report.analysis import render
 
     rows = [{"name": f"c{i}", "kind": "conv", "out": 4, "kernel": 1} for i in range(ROWS)]
     analysis = analyze(network_from_dict({"name": "long", "rows": rows}), "3x2x2")

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from inception_calc import CalcError, analyze
-from inception_calc.cli import main
-from inception_calc.sweep import render, sizes_in, sweep
+from inception_calc.cli.main import main
+from inception_calc.studies.sweep import render, sizes_in, sweep
 
 
 def test_sizes_in():

@@ -11,7 +11,7 @@ import torchvision
 from torchvision.models import GoogLeNet_Weights
 
 from inception_calc import analyze
-from inception_calc.cli import main
+from inception_calc.cli.main import main
 
 META = GoogLeNet_Weights.IMAGENET1K_V1.meta
 

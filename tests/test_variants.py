@@ -8,10 +8,10 @@ from fractions import Fraction
 import pytest
 
 from inception_calc import CalcError, analyze, load_spec, network_from_dict
-from inception_calc.cli import main
-from inception_calc.formulas import scaled_channels
-from inception_calc.render import render
-from inception_calc.variants import parse_variants
+from inception_calc.cli.main import main
+from inception_calc.core.formulas import scaled_channels
+from inception_calc.report.analysis import render
+from inception_calc.core.variants import parse_variants
 
 HW_28 = 28 * 28  # Inception(3a) and (3b) run on 28x28 maps: 784 output pixels per conv
 

@@ -1,0 +1,5 @@
+import sys
+
+from inception_calc.cli.main import main
+
+sys.exit(main())

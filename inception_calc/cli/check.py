@@ -1,0 +1,33 @@
+"""inception-calc check: reconcile the analysis with the real network, row by row."""
+
+from __future__ import annotations
+
+import argparse
+
+from inception_calc.report.output import emit
+from inception_calc.cli import common
+
+HELP = "count the real PyTorch network (fvcore, FlopCounterMode, numel) and reconcile it with the analysis"
+
+FORMATS = ("table", "markdown", "csv", "json")  # check_render.RENDERERS' keys, named here: the parser imports no more
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common.add_spec(parser)
+    parser.add_argument("--against", choices=("built", "torchvision"), default="built",
+                        help="built: the network the builder makes from the spec (default); torchvision: "
+                             "torchvision.models.googlenet (for googlenet, googlenet-torchvision and their variants)")
+    common.add_input(parser)
+    parser.add_argument("--depth", choices=("layer", "branch"), default="layer",
+                        help="layer: one line per row; branch: and each Inception branch")
+    common.add_format(parser, FORMATS)
+    common.add_output(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from inception_calc.report.check import render_check
+    from inception_calc.pytorch.crosscheck import check
+
+    result = check(args.spec, args.against, args.input, args.depth)
+    emit(render_check(result, args.format), args.output)
+    return 0 if result.ok else 1

@@ -1,0 +1,36 @@
+"""inception-calc compare: networks side by side, rows aligned by name, differences against the first."""
+
+from __future__ import annotations
+
+import argparse
+
+from inception_calc.studies.compare import FORMATS, compare, render
+from inception_calc.report.output import emit
+from inception_calc.cli import common
+
+HELP = "compare networks (or variants: googlenet googlenet:naive) row by row against the first"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="+", metavar="SPEC",
+                        help="two or more built-in names, files or SPEC:variant[,variant...] (the first is the base)")
+    parser.add_argument("--rows", action="append", metavar="ROW[,ROW...]", default=None,
+                        help="only these rows (and their branches or layers at --depth); repeatable")
+    common.add_depth(parser)
+    common.add_input(parser)
+    common.add_format(parser, FORMATS)
+    common.add_plot(parser, "per-row MACs and weights of each network, grouped bars")
+    common.add_output(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    plot = common.plot_path(args.plot)
+    rows = [r.strip() for item in args.rows or () for r in item.split(",") if r.strip()]
+    comparison = compare(args.specs, args.input, rows, args.depth)
+    text = render(comparison, args.format)
+    if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
+        from inception_calc.report.plot import plot_comparison
+
+        plot_comparison(comparison, plot)
+    emit(text, args.output)
+    return 0

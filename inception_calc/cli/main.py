@@ -1,0 +1,79 @@
+"""The command line: argument parsing and exit codes only; each subcommand calls one public function.
+
+Exit codes: 0 success; 1 a check or claim that does not hold; 2 bad input or usage (one line on
+stderr, never a traceback unless --debug asks for it); 70 an internal error, a bug of ours (one line
+asking for a report; the fuzz tests show that no input reaches it); 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from inception_calc.core.errors import CalcError
+
+PROG = "inception-calc"
+EXIT_OK, EXIT_FAILS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 70, 130  # 70: sysexits' EX_SOFTWARE
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what is wrong and where to look) and exit 2."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)  # an argument's '\n' stays on the line
+        sys.stderr.write(f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from inception_calc.cli.commands import COMMANDS
+
+    parser = _Parser(prog=PROG, allow_abbrev=False,
+                     description="Exact, closed-form cost analysis of GoogLeNet (Inception v1) and its variants.")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        module = importlib.import_module(f"inception_calc.cli.{name.replace('-', '_')}")
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP, allow_abbrev=False)
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show a traceback on error")
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv:
+        argv = ["report"]
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except CalcError as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(f"{PROG} {args.command}: error: {exc.line()}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (| head): not an error of ours
+        return EXIT_OK
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug of ours: one line, not a traceback, unless --debug asks for it
+        if args.debug:
+            raise
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        sys.stderr.write(f"{PROG} {args.command}: internal error: {message}; "
+                         f"please report it with --debug output\n")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""inception-calc specs: the built-in specs, each with its description and source."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from inception_calc.core.loader import builtin_names, load_builtin
+from inception_calc.report.output import emit
+
+HELP = "list the built-in specs with a one-line description and their source"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="default table")
+
+
+def run(args: argparse.Namespace) -> int:
+    networks = [load_builtin(name) for name in builtin_names()]
+    if args.format == "json":
+        data = [{"name": n.name, "description": n.description, "source": n.source, "input": list(n.input)}
+                for n in networks]
+        emit(json.dumps(data, indent=2) + "\n", None)
+        return 0
+    width = max(len(n.name) for n in networks)
+    lines = []
+    for n in networks:
+        lines.append(f"{n.name.ljust(width)}  {n.description}")
+        lines.append(f"{' ' * width}  source: {n.source}")
+    emit("\n".join(lines) + "\n", None)
+    return 0

@@ -1,0 +1,33 @@
+"""inception-calc sweep: whole-network totals over a range of input sizes."""
+
+from __future__ import annotations
+
+import argparse
+
+from inception_calc.report.output import emit
+from inception_calc.studies.sweep import FORMATS, render, sizes_in, sweep
+from inception_calc.cli import common
+
+HELP = "totals (weights, params, MACs, activations) for each square input size in a range"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common.add_spec(parser)
+    parser.add_argument("--input", metavar="START:STOP:STEP", required=True,
+                        help="square input sizes N (C x N x N, C the spec's own), STOP included when the "
+                             "step lands on it: 96:512:32 gives 96, 128, ..., 512")
+    common.add_format(parser, FORMATS)
+    common.add_plot(parser, "MACs, params and activations against the input size")
+    common.add_output(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    plot = common.plot_path(args.plot)
+    result = sweep(args.spec, sizes_in(args.input))
+    text = render(result, args.format)
+    if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
+        from inception_calc.report.plot import plot_sweep
+
+        plot_sweep(result, plot)
+    emit(text, args.output)
+    return 0

@@ -1,0 +1,96 @@
+"""inception-calc verify: check hand-computed claims against the exact analysis.
+
+    inception-calc verify [SPEC] --claim "inception3a.weights = 163,328" [--claim ...]
+    inception-calc verify [SPEC] CLAIMS.toml [--claim ...]
+
+With --claim, a lone positional is the SPEC (unless it is a claims file: a TOML file with
+``claims`` and no ``rows`` or ``base``); without, it is the claims file. Exit 0 when every
+claim holds, 1 when any fails, 2 when a claim cannot be read or names an unknown row or quantity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from inception_calc.studies.claims import (FLOPS_MEANINGS, K_VALUES, Settings, claims_from_dict, load_claims, summary_line, to_text,
+                      verdict_dict, verify)
+from inception_calc.core.errors import CalcError
+from inception_calc.core.loader import input_size_parts, load_spec, parse_text, read_text
+from inception_calc.report.output import emit
+from inception_calc.cli import common
+
+HELP = "check hand-computed claims (shapes, weights, params, MACs, FLOPs) and show each derivation"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="SPEC|CLAIMS",
+                        help="the spec (default googlenet, or the claims file's) and/or a claims file; with --claim "
+                             "a lone positional is the SPEC, without it the claims file")
+    parser.add_argument("--claim", action="append", default=[], metavar="CLAIM",
+                        help='a claim, "ROW[.BRANCH[.LAYER]].QUANTITY OP VALUE", e.g. "inception3a.macs ~ 1.28e8"; '
+                             "repeat for more")
+    common.add_input(parser)
+    parser.add_argument("--k", type=int, choices=K_VALUES, default=None,
+                        help="K of the K/M/G suffixes in the claims: 1000 (default) or 1024")
+    parser.add_argument("--flops", choices=tuple(FLOPS_MEANINGS), default=None,
+                        help="what the claims' FLOPs mean: 2macs (2 x MACs, default) or macs")
+    parser.add_argument("--no-derivation", action="store_true", help="leave the derivations out of the text output")
+    common.add_format(parser, ("table", "json"))
+    common.add_output(parser)
+
+
+def _split_paths(paths: list[str], claims: list[str]) -> tuple[str | None, str | None]:
+    """(SPEC, CLAIMS file) from the positionals (see the module docstring)."""
+    if len(paths) > 2:
+        raise CalcError(f"too many arguments: {' '.join(paths)}", where="verify",
+                        fix="give at most a SPEC and a CLAIMS.toml file")
+    if len(paths) == 2:
+        return paths[0], paths[1]
+    if len(paths) == 1:
+        if claims:
+            return (None, paths[0]) if _is_claims_file(paths[0]) else (paths[0], None)
+        if _is_spec(paths[0]):
+            raise CalcError(f"{paths[0]!r} is a spec, and there is nothing to verify against it", where="verify",
+                            fix=f'add --claim "ROW.QUANTITY = VALUE" or a CLAIMS.toml file after {paths[0]}')
+        return None, paths[0]
+    if not claims:
+        raise CalcError("nothing to verify", where="verify", fix='give --claim "ROW.QUANTITY = VALUE" or a CLAIMS.toml file')
+    return None, None
+
+
+def _is_claims_file(text: str) -> bool:
+    """Whether ``text`` names a readable TOML file with claims and no rows or base (so not a spec)."""
+    try:
+        data = parse_text(read_text(Path(text), "claims file"), text)
+    except CalcError:
+        return False
+    return isinstance(data, dict) and "claims" in data and not {"rows", "base"} & set(data)
+
+
+def _is_spec(text: str) -> bool:
+    try:
+        load_spec(text)
+    except CalcError:
+        return False
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    spec, path = _split_paths(args.paths, args.claim)
+    override: dict = {k: v for k, v in (("k", args.k), ("flops", args.flops), ("spec", spec)) if v is not None}
+    if args.input is not None:
+        override["input"] = list(input_size_parts(args.input, "--input"))
+    title, claims = load_claims(path, override=override) if path else ("", [])
+    if args.claim:
+        _, extra = claims_from_dict({"claims": args.claim}, "--claim", Settings(), override)
+        claims += extra
+    verdicts = verify(claims, derive=args.format == "json" or not args.no_derivation)
+    if args.format == "json":
+        data = {"title": title, "holds": sum(v.holds for v in verdicts), "fails": sum(not v.holds for v in verdicts),
+                "summary": summary_line(verdicts), "claims": [verdict_dict(v) for v in verdicts]}
+        emit(json.dumps(data, indent=2, ensure_ascii=False) + "\n", args.output)
+    else:
+        emit(to_text(verdicts, title, derive=not args.no_derivation), args.output)
+    return 0 if all(v.holds for v in verdicts) else 1

@@ -1,0 +1,279 @@
+"""The analytic engine: walk a network at one input size and cost every node in closed form.
+
+Standard library only. One small handle per primitive layer kind, in a plain registry; each takes
+the layer and its input shape and returns its output shape and counts, calling the pure functions
+of :mod:`inception_calc.core.formulas`. Rows, branches and totals are sums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from inception_calc.core import formulas as f
+from inception_calc.core.errors import CalcError
+from inception_calc.core.results import Analysis, Cost, Shape, Sums, Totals, make_cost
+from inception_calc.core.network import LRN, Branch, Conv, Dropout, Layer, Linear, Network, Pool, Row, Softmax
+
+# (out_shape, weights, biases, bn, macs)
+Counts = tuple[Shape, int, int, int, int]
+
+
+class _TooSmall(Exception):
+    """A window that does not fit its padded input; turned into a CalcError by :func:`analyze`."""
+
+
+def _conv(layer: Conv, shape: Shape) -> Counts:
+    c, h, w = shape
+    if c % layer.groups:
+        raise CalcError(f"{layer.groups} groups do not divide the {c} input channels",
+                        fix="choose groups that divide both channel counts")
+    ho = f.conv_output_size(h, layer.kernel[0], layer.stride[0], layer.pad[0])
+    wo = f.conv_output_size(w, layer.kernel[1], layer.stride[1], layer.pad[1])
+    if ho < 1 or wo < 1:
+        raise _TooSmall(f"the {layer.kernel[0]}x{layer.kernel[1]} kernel does not fit its "
+                        f"{h + 2 * layer.pad[0]}x{w + 2 * layer.pad[1]} padded input")
+    weights = f.conv_weights(c, layer.out, layer.kernel[0], layer.kernel[1], layer.groups)
+    bn = f.batch_norm_params(layer.out) if layer.bn else 0
+    return (layer.out, ho, wo), weights, f.bias_count(layer.out, layer.bias), bn, f.conv_macs(ho, wo, weights)
+
+
+def _pool(layer: Pool, shape: Shape) -> Counts:
+    c, h, w = shape
+    if layer.output:
+        return (c, *layer.output), 0, 0, 0, 0
+    if h + 2 * layer.pad[0] < layer.kernel[0] or w + 2 * layer.pad[1] < layer.kernel[1]:
+        raise _TooSmall(f"the {layer.kernel[0]}x{layer.kernel[1]} window does not fit its "
+                        f"{h + 2 * layer.pad[0]}x{w + 2 * layer.pad[1]} padded input")
+    ho = f.pool_output_size(h, layer.kernel[0], layer.stride[0], layer.pad[0], layer.rounding)
+    wo = f.pool_output_size(w, layer.kernel[1], layer.stride[1], layer.pad[1], layer.rounding)
+    return (c, ho, wo), 0, 0, 0, 0
+
+
+def _linear(layer: Linear, shape: Shape) -> Counts:
+    weights = f.linear_weights(shape[0] * shape[1] * shape[2], layer.out)
+    return (layer.out, 1, 1), weights, f.bias_count(layer.out, layer.bias), 0, f.linear_macs(weights)
+
+
+def _shape_preserving(layer: Layer, shape: Shape) -> Counts:
+    return shape, 0, 0, 0, 0
+
+
+COST_HANDLES: dict[type, Callable[[Layer, Shape], Counts]] = {
+    Conv: _conv,
+    Pool: _pool,
+    Linear: _linear,
+    LRN: _shape_preserving,
+    Dropout: _shape_preserving,
+    Softmax: _shape_preserving,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One primitive layer of the walk, with its name, summary and handle worked out once."""
+
+    layer: Layer
+    name: str
+    summary: str
+    handle: Callable[[Layer, Shape], Counts]
+
+
+@dataclass(frozen=True, slots=True)
+class _PlannedRow:
+    row: Row
+    summary: str
+    branches: tuple[tuple[str, str, tuple[_Step, ...]], ...]  # (dotted name, summary, steps)
+
+
+def row_summary(row: Row) -> str:
+    """A row's one-line description: its layer; its layers in order (``1x1 64 > 3x3 192``); or its
+    branches side by side (``1x1 64 | 1x1 96 > 3x3 128 | ...``)."""
+    if row.layout == "single":
+        return row.branches[0].layers[0].summary
+    return " | ".join(branch_summary(b) for b in row.branches)
+
+
+def branch_summary(branch: Branch) -> str:
+    return " > ".join(layer.short for layer in branch.layers)
+
+
+def _plan_row(row: Row) -> _PlannedRow:
+    branches = []
+    for branch in row.branches:
+        steps = tuple(_Step(layer, name, layer.summary, COST_HANDLES[type(layer)])
+                      for layer, name in zip(branch.layers, row.layer_names(branch)))
+        branches.append((f"{row.name}.{branch.name}", branch_summary(branch), steps))
+    return _PlannedRow(row, row_summary(row), tuple(branches))
+
+
+_PLANS: dict[int, tuple[Network, tuple[_PlannedRow, ...]]] = {}
+
+
+def _plan(network: Network) -> tuple[_PlannedRow, ...]:
+    """The network's rows with names, summaries and handles resolved: they do not depend on the
+    input size, so a network is planned once and analysed at any size from its plan."""
+    cached = _PLANS.get(id(network))
+    if cached is None or cached[0] is not network:
+        if len(_PLANS) >= 64:
+            _PLANS.clear()
+        cached = _PLANS[id(network)] = (network, tuple(_plan_row(row) for row in network.rows))
+    return cached[1]
+
+
+def _steps_cost(row: Row, steps: tuple[_Step, ...], shape: Shape, level: str) -> tuple[Shape, tuple[Cost, ...]]:
+    costs = []
+    aux = row.after is not None
+    for step in steps:
+        try:
+            out, weights, biases, bn, macs = step.handle(step.layer, shape)
+        except CalcError as exc:
+            raise (exc if step.name == row.name else exc.located(f"layer '{step.name}'")) from None
+        except _TooSmall as exc:
+            where = "" if step.name == row.name else f", layer '{step.name}'"
+            raise _TooSmall(f"{where} ({step.summary}): {exc}") from None
+        costs.append(make_cost(step.name, step.layer.kind, step.summary, shape, out, weights, biases, bn, macs,
+                          f.elements(*out), (), aux, level))
+        shape = out
+    return shape, tuple(costs)
+
+
+def _sum_node(name: str, kind: str, summary: str, shape: Shape, out: Shape, children: tuple[Cost, ...],
+              aux: bool, level: str) -> Cost:
+    weights = biases = bn = macs = 0
+    for c in children:
+        weights += c.weights
+        biases += c.biases
+        bn += c.bn
+        macs += c.macs
+    return make_cost(name, kind, summary, shape, out, weights, biases, bn, macs,
+                     f.elements(*out), children, aux, level)
+
+
+def _row_cost(planned: _PlannedRow, shape: Shape, concat: bool = True) -> Cost:
+    row = planned.row
+    aux = row.after is not None
+    layout = "single" if len(planned.branches) == 1 and len(planned.branches[0][2]) == 1 else row.layout
+    if layout == "single":
+        return _steps_cost(row, planned.branches[0][2], shape, "layer")[1][0]
+    if layout == "sequence":
+        out, layers = _steps_cost(row, planned.branches[0][2], shape, "conv")
+        return _sum_node(row.name, row.kind, planned.summary, shape, out, layers, aux, "layer")
+    branches = []
+    for name, summary, steps in planned.branches:
+        out, layers = _steps_cost(row, steps, shape, "conv")
+        branches.append(_sum_node(name, "branch", summary, shape, out, layers, aux, "branch"))
+    spatial = {b.out_shape[1:] for b in branches}
+    if len(spatial) > 1 and concat:
+        sizes = ", ".join(f"{b.name} {b.out_shape[1]}x{b.out_shape[2]}" for b in branches)
+        raise CalcError(f"branches give maps of different sizes ({sizes}), which cannot be concatenated",
+                        fix="give every branch the same stride, 'same' padding and the same rounding")
+    out = (sum(b.out_shape[0] for b in branches), *branches[0].out_shape[1:])
+    return _sum_node(row.name, row.kind, planned.summary, shape, out, tuple(branches), aux, "layer")
+
+
+def _walk(network: Network, shape: Shape, concat: bool = True) -> tuple[Cost, ...]:
+    """Every row's cost; with ``concat`` False, branches whose maps differ are let through (the
+    first branch's size goes on), to ask whether the windows fit whatever the branches give."""
+    outputs: dict[str, Shape] = {}
+    rows = []
+    for planned in _plan(network):
+        row = planned.row
+        in_shape = outputs[row.after] if row.after else shape
+        try:
+            cost = _row_cost(planned, in_shape, concat)
+        except CalcError as exc:
+            raise exc.located(f"row '{row.name}'") from None
+        except _TooSmall as exc:
+            raise _TooSmall(f"row '{row.name}'{exc}") from None
+        rows.append(cost)
+        outputs[row.name] = cost.out_shape
+        if not row.after:
+            shape = cost.out_shape
+    return tuple(rows)
+
+
+def fits(network: Network, shape: Shape) -> bool:
+    """Whether every window of the network fits at this input size (whether or not its branches
+    can be concatenated there): this only improves as the input grows."""
+    try:
+        _walk(network, shape, concat=False)
+    except _TooSmall:
+        return False
+    return True
+
+
+def _runs(network: Network, shape: Shape) -> bool:
+    """Whether the network runs at this input size: every window fits, and every row's branches give
+    maps of one size (strided branches can disagree on some map sizes)."""
+    try:
+        _walk(network, shape)
+    except (_TooSmall, CalcError):
+        return False
+    return True
+
+
+def smallest_input(network: Network, channels: int = 3, scan: int = 1024) -> int | None:
+    """The least N for which the network runs on a channels x N x N input, or None.
+
+    Whether every window fits only improves with N (output sizes never shrink as the input grows),
+    so the least such N is found by bisection (up to 65536). Whether the branches of a row can be
+    concatenated need not improve (a stride-3 conv beside a stride-3 pool agree only on some
+    sizes), so from there the sizes are tried one by one, ``scan`` of them at most.
+    """
+    first = f.smallest_valid_size(lambda n: fits(network, (channels, n, n)), 1)
+    if first is None:
+        return None
+    return next((n for n in range(first, first + scan) if _runs(network, (channels, n, n))), None)
+
+
+def rounding_warnings(network: Network, rows: tuple[Cost, ...]) -> tuple[str, ...]:
+    """The pooling layers whose output size depends on the rounding rule at this input."""
+    pools = {step.name: step.layer for planned in _plan(network) for _, _, steps in planned.branches
+             for step in steps if isinstance(step.layer, Pool) and not step.layer.output}
+    notes = []
+    for row in rows:
+        for node in row.walk("conv"):
+            layer = pools.get(node.name)
+            if layer is None:
+                continue
+            other = "floor" if layer.rounding == "ceil" else "ceil"
+            alt = tuple(f.pool_output_size(node.in_shape[i + 1], layer.kernel[i], layer.stride[i], layer.pad[i],
+                                           other) for i in (0, 1))
+            if alt != node.out_shape[1:]:
+                notes.append(f"{node.name}: {layer.rounding} rounding gives {node.out_shape[1]}x{node.out_shape[2]}, "
+                             f"{other} would give {alt[0]}x{alt[1]}")
+    return tuple(notes)
+
+
+def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> Analysis:
+    """Cost every row, branch and layer of ``spec`` (a Network, a built-in name or a file path) at
+    ``input`` ([C, H, W], ``224``, ``"3x299x299"``; default the spec's own, 3x224x224; N and HxW
+    keep the spec's input channels).
+
+    Raises CalcError when the spec is bad or a window does not fit at this input; the message then
+    names the row and the smallest square input the network accepts.
+    """
+    from inception_calc.core.loader import load_spec, parse_input
+
+    network = load_spec(spec)
+    shape = network.input if input is None else parse_input(input, channels=network.input[0])
+    try:
+        rows = _walk(network, shape)
+    except CalcError as exc:
+        raise exc.located(network.name) from None
+    except _TooSmall as exc:
+        smallest = smallest_input(network, shape[0])
+        fix = (f"the smallest square input this network accepts is {shape[0]}x{smallest}x{smallest}"
+               if smallest else "no square input up to 65536 runs; check the row's kernel, stride and padding")
+        raise CalcError(f"input {shape[0]}x{shape[1]}x{shape[2]} is too small: {exc}",
+                        where=network.name, fix=fix) from None
+    main = [r for r in rows if not r.aux]
+    totals = Totals(inference=Sums.of(main), training=Sums.of(rows))
+    return Analysis(network.name, shape, rows, totals, network)
+
+
+def named_layers(network: Network) -> dict[str, Layer]:
+    """Every primitive layer of the network by its dotted name (``inception3a.branch2.1``)."""
+    return {step.name: step.layer for planned in _plan(network) for _, _, steps in planned.branches
+            for step in steps}

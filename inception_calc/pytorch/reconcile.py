@@ -1,0 +1,487 @@
+"""Reconcile an analysis with the counts of a real network: a join by name, and a verdict per quantity.
+
+Pure: sees an :class:`~inception_calc.core.results.Analysis` and a
+:class:`~inception_calc.pytorch.counters.ModuleCounts` (plain numbers and shapes), imports no torch.
+
+Every row (and, at ``--depth branch``, every Inception branch) is joined with the module of the
+same name, and each quantity gets a verdict:
+
+* ``exact``: the counter gives the analytic number;
+* ``explained``: it gives the analytic number plus named convention terms, each with its size
+  (fvcore's batch norm per element, its adaptive average pool per input element, FlopCounterMode's
+  2 FLOPs per MAC, a linear layer's [N, out] output for the analysis's [out, 1, 1], a pool run as a
+  function call rather than a module);
+* ``MISMATCH``: neither; the difference is given.
+
+Quantities: ``shape`` (output shape, forward hooks), ``params`` (numel), ``macs`` (fvcore's conv and
+linear count), ``fvcore`` (fvcore's total), ``flop_counter`` (FlopCounterMode's total) and
+``layers`` (each spec layer against the module of the same name: kernel, stride, padding, bias,
+batch norm, rounding...). Layers that differ are also listed as :class:`Difference` s, grouped by
+what differs, with the weights, params and MACs they change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from inception_calc.core import formulas as f
+from inception_calc.pytorch.counters import ModuleCounts, Unit
+from inception_calc.core.engine import named_layers
+from inception_calc.core.results import Analysis, Cost
+from inception_calc.core.network import LRN, Conv, Dropout, Layer, Linear, Pool
+
+EXACT, EXPLAINED, MISMATCH = "exact", "explained", "MISMATCH"
+VERDICTS = (EXACT, EXPLAINED, MISMATCH)
+QUANTITIES = ("shape", "params", "macs", "fvcore", "flop_counter", "layers")
+QUANTITY_TITLES = {
+    "present": "module of that name",
+    "shape": "output shape (forward hooks)",
+    "params": "params = numel",
+    "macs": "MACs = fvcore conv + linear",
+    "fvcore": "fvcore total",
+    "flop_counter": "FlopCounterMode total",
+    "layers": "layers (kernel, stride, pad, bias, bn, rounding...)",
+}
+
+
+@dataclass(frozen=True)
+class Term:
+    """A convention term: what one counter adds or changes, its size, and the formula that gives it."""
+
+    name: str
+    size: int | None
+    formula: str
+    short: str = ""  # how a table's "why" column names it; the name with the size when empty
+
+    @property
+    def label(self) -> str:
+        return self.short or (f"{self.name} {self.size:+,}" if self.size else self.name)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One quantity of one row: the analytic value, the counted one, and the verdict."""
+
+    name: str
+    analytic: Any
+    counted: Any
+    verdict: str
+    terms: tuple[Term, ...] = ()
+    note: str = ""
+
+    @property
+    def difference(self) -> int | None:
+        """counted - (analytic + terms), for counts; None for shapes and structure."""
+        if isinstance(self.analytic, int) and isinstance(self.counted, int):
+            return self.counted - self.analytic - sum(t.size or 0 for t in self.terms)
+        return None
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A row (``level`` layer), an Inception branch (``branch``) or the whole network (``total``)."""
+
+    name: str
+    level: str
+    module: str | None
+    quantities: tuple[Quantity, ...]
+    aux: bool = False
+    unsupported: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        return max((q.verdict for q in self.quantities), key=VERDICTS.index, default=EXACT)
+
+    def __getitem__(self, name: str) -> Quantity:
+        for q in self.quantities:
+            if q.name == name:
+                return q
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A layer that differs between the spec and the real network, or exists on one side only.
+
+    ``kind``: ``differs`` (both have it: ``fields`` says what differs, as (field, spec, real)),
+    ``only in spec``, ``only in real``, or ``functional`` (the real network runs the layer as a
+    function call, with no module: not a difference in cost, listed for the record).
+    """
+
+    row: str
+    kind: str
+    spec_name: str | None
+    real_name: str | None
+    spec_summary: str
+    real_summary: str
+    fields: tuple[tuple[str, str, str], ...] = ()
+    spec_weights: int = 0
+    real_weights: int = 0
+    spec_params: int = 0
+    real_params: int = 0
+    spec_macs: int = 0
+    real_macs: int = 0
+    note: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec_name or self.real_name or self.row
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    spec: str
+    against: str
+    input: tuple[int, int, int]
+    depth: str
+    rows: tuple[RowCheck, ...]
+    differences: tuple[Difference, ...]
+    unsupported: tuple[tuple[str, int, tuple[str, ...]], ...]
+    versions: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Every row exact or explained: the check's exit status 0."""
+        return all(r.verdict != MISMATCH for r in self.rows)
+
+    def __getitem__(self, name: str) -> RowCheck:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+# ----------------------------------------------------------------------------- layer signatures
+
+
+def _pair(p: tuple[int, int]) -> str:
+    return str(p[0]) if p[0] == p[1] else f"{p[0]}x{p[1]}"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, (*shape[1:], shape[0]) if len(shape) == 3 else shape)) or "-"
+
+
+def signature(layer: Layer | None) -> dict[str, str]:
+    """What a layer is, field by field, in words: two layers are the same layer when these agree.
+
+    ReLU is not part of it (a function call in both networks, visible to no counter); nor is a
+    conv's batch-norm eps when it has no batch norm.
+    """
+    if layer is None:
+        return {"layer": "unknown module"}
+    if isinstance(layer, Conv):
+        return {"layer": "conv", "out": str(layer.out), "kernel": f"{layer.kernel[0]}x{layer.kernel[1]}",
+                "stride": _pair(layer.stride), "pad": _pair(layer.pad), "groups": str(layer.groups),
+                "bias": "yes" if layer.bias else "no", "batch norm": f"eps {layer.bn_eps:g}" if layer.bn else "no"}
+    if isinstance(layer, Pool):
+        if layer.output:
+            return {"layer": f"adaptive {layer.op} pool", "output": f"{layer.output[0]}x{layer.output[1]}"}
+        return {"layer": f"{layer.op} pool", "kernel": f"{layer.kernel[0]}x{layer.kernel[1]}",
+                "stride": _pair(layer.stride), "pad": _pair(layer.pad), "rounding": layer.rounding}
+    if isinstance(layer, LRN):
+        return {"layer": "LRN", "size": str(layer.size), "alpha": f"{layer.alpha:g}", "beta": f"{layer.beta:g}",
+                "k": f"{layer.k:g}"}
+    if isinstance(layer, Dropout):
+        return {"layer": "dropout", "p": f"{layer.p:g}"}
+    if isinstance(layer, Linear):
+        return {"layer": "linear", "out": str(layer.out), "bias": "yes" if layer.bias else "no"}
+    return {"layer": layer.kind}
+
+
+def layer_differences(spec: Layer | None, real: Layer | None) -> tuple[tuple[str, str, str], ...]:
+    """(field, spec value, real value) for every field of :func:`signature` that differs."""
+    a, b = signature(spec), signature(real)
+    if a["layer"] != b["layer"]:
+        return (("layer", spec.summary if spec else a["layer"], real.summary if real else b["layer"]),)
+    return tuple((k, a.get(k, "-"), b.get(k, "-")) for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k))
+
+
+def family(layer: Layer | None) -> str:
+    """conv, pool, lrn, dropout, linear, softmax: layers of one family can stand for each other."""
+    if layer is None:
+        return "unknown"
+    return "pool" if isinstance(layer, Pool) else layer.kind
+
+
+def pool_operator(layer: Pool) -> str:
+    """The aten operator a pool layer runs: ``max_pool2d``, ``adaptive_avg_pool2d``..."""
+    return f"{'adaptive_' if layer.output else ''}{layer.op}_pool2d"
+
+
+# ----------------------------------------------------------------------------- quantities
+
+
+def _verdict(counted: int, analytic: int, terms: tuple[Term, ...]) -> str:
+    if counted != analytic + sum(t.size or 0 for t in terms):
+        return MISMATCH
+    return EXPLAINED if any(t.size for t in terms) else EXACT
+
+
+def _leaves(node: Cost) -> list[Cost]:
+    return [n for n in node.walk("conv") if not n.children]
+
+
+def fvcore_terms(leaves: list[Cost], layers: dict[str, Layer]) -> tuple[Term, ...]:
+    """What fvcore counts beyond the conv/linear MACs of these layers, from the analysis alone:
+    batch norm (eval mode, affine) 2 per output element; adaptive average pooling 1 per input element."""
+    bn_elements = sum(leaf.activations for leaf in leaves
+                      if isinstance(layers.get(leaf.name), Conv) and layers[leaf.name].bn)
+    pooled = sum(prod(leaf.in_shape) for leaf in leaves
+                 if isinstance(layers.get(leaf.name), Pool) and layers[leaf.name].output
+                 and layers[leaf.name].op == "avg")
+    terms = []
+    if bn_elements:
+        terms.append(Term("fvcore batch_norm", f.fvcore_batch_norm_flops(bn_elements),
+                          f"2 x {bn_elements:,} batch-norm output elements (eval mode, affine)"))
+    if pooled:
+        terms.append(Term("fvcore adaptive_avg_pool2d", f.fvcore_adaptive_avg_pool_flops(pooled),
+                          f"1 x {pooled:,} input elements"))
+    return tuple(terms)
+
+
+def _shape_quantity(node: Cost, counted: tuple[int, ...] | None) -> Quantity:
+    analytic = tuple(node.out_shape)
+    if counted == analytic:
+        return Quantity("shape", analytic, counted, EXACT)
+    if counted == (analytic[0],) and analytic[1:] == (1, 1):
+        return Quantity("shape", analytic, counted, EXPLAINED, (Term(
+            "flattened output", None, f"torch gives [N, {analytic[0]}] where the analysis writes "
+            f"[{analytic[0]}, 1, 1] (Table 1's 1x1x{analytic[0]}): the same {analytic[0]:,} elements"),))
+    return Quantity("shape", analytic, counted, MISMATCH,
+                    note=f"analytic {_shape(analytic)}, counted {_shape(counted) if counted else 'none (not called)'}")
+
+
+def _count_quantity(name: str, analytic: int, counted: int, terms: tuple[Term, ...] = ()) -> Quantity:
+    verdict = _verdict(counted, analytic, terms)
+    q = Quantity(name, analytic, counted, verdict, terms)
+    if verdict == MISMATCH:
+        return Quantity(name, analytic, counted, verdict, terms, f"counted - expected = {q.difference:+,}")
+    return q
+
+
+def _layers_quantity(node: Cost, diffs: list[Difference], n_real: int) -> Quantity:
+    n_spec = len(_leaves(node))
+    real = [d for d in diffs if d.kind != "functional"]
+    functional = [d for d in diffs if d.kind == "functional"]
+    if real:
+        what = (f"{real[0].name}: " + (", ".join(f"{k} {a} -> {b}" for k, a, b in real[0].fields) or real[0].kind)
+                if len(real) == 1 else f"{len(real)} layers differ")
+        return Quantity("layers", n_spec, n_real, MISMATCH, note=what)
+    terms = tuple(Term("function call", None, d.note, f"{d.spec_name} a function call") for d in functional)
+    return Quantity("layers", n_spec, n_real, EXPLAINED if terms else EXACT, terms)
+
+
+# ----------------------------------------------------------------------------- structure
+
+
+def _owner(name: str, counts: ModuleCounts) -> str:
+    """The deepest real module whose name is a prefix of ``name`` ("" for the whole network)."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        if ".".join(parts[:i]) in counts.children:
+            return ".".join(parts[:i])
+    return ""
+
+
+def _row_differences(row: Cost, layers: dict[str, Layer], counts: ModuleCounts,
+                     units: list[Unit]) -> list[Difference]:
+    """Pair the row's spec layers with the real layers under the module of the same name: by name
+    (a branch's sole layer also by the branch's name, as torchvision's ``branch1``), then the rest
+    in order within each family; what is left is on one side only."""
+    leaves = _leaves(row)
+    alias = {}
+    for node in row.walk("conv"):
+        if node.level == "branch" and len(node.children) == 1:
+            alias[node.children[0].name] = node.name
+    by_name = {u.name: u for u in units}
+    pairs: list[tuple[Cost, Unit]] = []
+    used: set[str] = set()
+    rest = []
+    for leaf in leaves:
+        unit = by_name.get(leaf.name) or by_name.get(alias.get(leaf.name, ""))
+        if unit and unit.name not in used:
+            pairs.append((leaf, unit))
+            used.add(unit.name)
+        else:
+            rest.append(leaf)
+    free = [u for u in units if u.name not in used]
+    unmatched = []
+    j = 0
+    for leaf in rest:
+        kind = family(layers[leaf.name])
+        k = next((k for k in range(j, len(free)) if family(free[k].layer) == kind), None)
+        if k is None:
+            unmatched.append(leaf)
+            continue
+        pairs.append((leaf, free[k]))
+        used.add(free[k].name)
+        j = k + 1
+    diffs = []
+    for leaf, unit in sorted(pairs, key=lambda p: leaves.index(p[0])):
+        layer = layers[leaf.name]
+        fields = layer_differences(layer, unit.layer)
+        if _elements(leaf.in_shape) != _elements(unit.in_shape) or (
+                len(unit.in_shape) == 3 and tuple(leaf.in_shape) != unit.in_shape):
+            fields += (("input", _shape(leaf.in_shape), _shape(unit.in_shape)),)
+        if fields:
+            diffs.append(Difference(row.name, "differs", leaf.name, unit.name, layer.summary, unit.summary, fields,
+                                    leaf.weights, unit.weights, leaf.params, unit.params, leaf.macs,
+                                    counts.fvcore_macs(unit.name)))
+    for leaf in unmatched:
+        diffs.append(_unmatched_spec_layer(row.name, leaf, layers[leaf.name], counts))
+    position = {leaf.name: i for i, leaf in enumerate(leaves)}
+    diffs.sort(key=lambda d: position[d.spec_name])
+    for unit in units:
+        if unit.name not in used:
+            diffs.append(Difference(row.name, "only in real", None, unit.name, "", unit.summary, (), 0, unit.weights,
+                                    0, unit.params, 0, counts.fvcore_macs(unit.name)))
+    return diffs
+
+
+def _elements(shape: tuple[int, ...]) -> int:
+    return prod(shape) if shape else 0
+
+
+def _unmatched_spec_layer(row: str, leaf: Cost, layer: Layer, counts: ModuleCounts) -> Difference:
+    """A spec layer with no module: a pool the real network runs as a function call (the op shows
+    among its owner's own ops), or a layer it does not have."""
+    owner = _owner(leaf.name, counts) if row in counts.children else None
+    own = counts.own_ops(owner) if owner is not None else {}
+    args = (leaf.weights, 0, leaf.params, 0, leaf.macs, 0)
+    if isinstance(layer, Pool) and leaf.params == 0 and pool_operator(layer) in own:
+        note = (f"{leaf.name} ({layer.summary}) has no module: '{owner or 'the network'}' calls "
+                f"{pool_operator(layer)} itself")
+        return Difference(row, "functional", leaf.name, None, layer.summary, f"function {pool_operator(layer)}",
+                          (), *args, note=note)
+    note = f"'{owner}' itself calls {', '.join(sorted(own))}" if own else ""
+    return Difference(row, "only in spec", leaf.name, None, layer.summary, "", (), *args, note=note)
+
+
+# ----------------------------------------------------------------------------- the join
+
+
+def _node_check(node: Cost, module: str, counts: ModuleCounts, layers: dict[str, Layer], diffs: list[Difference],
+                level: str) -> RowCheck:
+    n_real = sum(1 for u in counts.units if u.name == module or u.name.startswith(module + "."))
+    quantities = (
+        _shape_quantity(node, counts.out_shapes.get(module)),
+        _count_quantity("params", node.params, counts.numel.get(module, 0)),
+        _count_quantity("macs", node.macs, counts.fvcore_macs(module)),
+        _count_quantity("fvcore", node.macs, counts.fvcore_total(module), fvcore_terms(_leaves(node), layers)),
+        _count_quantity("flop_counter", node.macs, counts.flop_counter_total(module), _factor_two(node.macs)),
+        _layers_quantity(node, diffs, n_real),
+    )
+    unsupported = tuple(sorted(counts.fvcore_unsupported.get(module, {}).items()))
+    return RowCheck(node.name, level, module, quantities, node.aux, unsupported)
+
+
+def _factor_two(macs: int) -> tuple[Term, ...]:
+    extra = f.flop_counter_mode_flops(macs) - macs
+    return (Term("FlopCounterMode factor 2", extra, f"2 x {macs:,} MACs", "FlopCounterMode x2"),) if extra else ()
+
+
+def _absent_row(node: Cost, source: str) -> RowCheck:
+    quantities = (
+        Quantity("present", node.name, None, MISMATCH, note=f"no module '{node.name}' in {source}"),
+        Quantity("params", node.params, None, MISMATCH),
+        Quantity("macs", node.macs, None, MISMATCH),
+    )
+    return RowCheck(node.name, "layer", None, quantities, node.aux)
+
+
+def _real_only_row(name: str, counts: ModuleCounts, source: str) -> RowCheck:
+    summary = "; ".join(u.summary for u in counts.units if u.name == name or u.name.startswith(name + "."))
+    quantities = (
+        Quantity("present", None, name, MISMATCH, note=f"no row '{name}' in the spec; {source} has {summary}"),
+        Quantity("params", None, counts.numel.get(name, 0), MISMATCH),
+        Quantity("macs", None, counts.fvcore_macs(name), MISMATCH),
+    )
+    return RowCheck(name, "layer", name, quantities, False,
+                    tuple(sorted(counts.fvcore_unsupported.get(name, {}).items())))
+
+
+def reconcile(analysis: Analysis, counts: ModuleCounts, depth: str = "layer") -> Reconciliation:
+    """Join every row (and at ``depth`` "branch" every branch) of ``analysis`` with the module of the
+    same name in ``counts``; give each quantity its verdict; list the layers that differ."""
+    layers = named_layers(analysis.network)
+    source = counts.source
+    real_rows = [c for c in counts.children.get("", ()) if c in counts.out_shapes or counts.numel.get(c)]
+    spec_rows = {row.name for row in analysis.rows}
+    checks: list[RowCheck] = []
+    differences: list[Difference] = []
+    extra = _real_only_by_position(real_rows, spec_rows, counts)
+    checks += [_real_only_row(n, counts, source) for n in extra.get(None, ())]
+    for row in analysis.rows:
+        if row.name in counts.children:
+            units = [u for u in counts.units if u.name == row.name or u.name.startswith(row.name + ".")]
+            diffs = _row_differences(row, layers, counts, units)
+            checks.append(_node_check(row, row.name, counts, layers, diffs, "layer"))
+            if depth != "layer":
+                for branch in (n for n in row.children if n.level == "branch"):
+                    mine = [d for d in diffs if _under(d, branch.name)]
+                    checks.append(_node_check(branch, branch.name, counts, layers, mine, "branch"))
+        else:
+            checks.append(_absent_row(row, source))
+            diffs = [Difference(row.name, "only in spec", leaf.name, None, layers[leaf.name].summary, "", (),
+                                leaf.weights, 0, leaf.params, 0, leaf.macs, 0) for leaf in _leaves(row)]
+        differences += diffs
+        for name in extra.get(row.name, ()):
+            checks.append(_real_only_row(name, counts, source))
+            differences += [Difference(name, "only in real", None, u.name, "", u.summary, (), 0, u.weights, 0,
+                                       u.params, 0, counts.fvcore_macs(u.name))
+                            for u in counts.units if u.name == name or u.name.startswith(name + ".")]
+    checks.append(_total_check(analysis, counts, layers, differences))
+    return Reconciliation(analysis.spec, source, analysis.input, depth, tuple(checks), tuple(differences),
+                          _unsupported(counts, real_rows), tuple(sorted(counts.versions.items())))
+
+
+def _under(d: Difference, prefix: str) -> bool:
+    return any(n and (n == prefix or n.startswith(prefix + ".")) for n in (d.spec_name, d.real_name))
+
+
+def _real_only_by_position(real_rows: list[str], spec_rows: set[str], counts: ModuleCounts) -> dict:
+    """Rows only in the real network, each placed after the last shared row called before it."""
+    order = list(dict.fromkeys(u.name.split(".")[0] for u in counts.units))
+    order += [r for r in real_rows if r not in order]
+    placed: dict[str | None, list[str]] = {}
+    last = None
+    for name in order:
+        if name in spec_rows:
+            last = name
+        elif name in real_rows:
+            placed.setdefault(last, []).append(name)
+    return placed
+
+
+def _total_check(analysis: Analysis, counts: ModuleCounts, layers: dict[str, Layer],
+                 differences: list[Difference]) -> RowCheck:
+    """The whole network: the analysis's training totals (main rows and auxiliary heads, all of
+    which the counted forward runs) against the counters' totals."""
+    sums = analysis.totals.training
+    terms = fvcore_terms([leaf for row in analysis.rows for leaf in _leaves(row)], layers)
+    n_real = len(counts.units)
+    n_spec = sum(len(_leaves(r)) for r in analysis.rows)
+    real = [d for d in differences if d.kind != "functional"]
+    layers_q = (Quantity("layers", n_spec, n_real, MISMATCH, note=f"{len(real)} layers differ") if real else
+                Quantity("layers", n_spec, n_real, EXACT))
+    quantities = (
+        _count_quantity("params", sums.params, counts.numel.get("", 0)),
+        _count_quantity("macs", sums.macs, counts.fvcore_macs("")),
+        _count_quantity("fvcore", sums.macs, counts.fvcore_total(""), terms),
+        _count_quantity("flop_counter", sums.macs, counts.flop_counter_total(""), _factor_two(sums.macs)),
+        layers_q,
+    )
+    return RowCheck("total", "total", "", quantities, False,
+                    tuple(sorted(counts.fvcore_unsupported.get("", {}).items())))
+
+
+def _unsupported(counts: ModuleCounts, real_rows: list[str]) -> tuple[tuple[str, int, tuple[str, ...]], ...]:
+    """Each op fvcore has no handle for: how many calls, and in which rows (or the network itself)."""
+    result = []
+    for op, n in sorted(counts.fvcore_unsupported.get("", {}).items()):
+        rows = tuple(r for r in real_rows if counts.fvcore_unsupported.get(r, {}).get(op))
+        result.append((op, n, rows))
+    return tuple(result)

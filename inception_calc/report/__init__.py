@@ -1,0 +1,1 @@
+"""Every renderer: text, markdown, csv and json tables, plots, and safe output."""

@@ -1,0 +1,107 @@
+"""Write results whole or not at all: to a temporary file beside the target, then renamed over it.
+
+Only a regular file (or a new one) is replaced so; a device, a pipe or a terminal (``/dev/null``,
+``/dev/stdout``) is written straight, as a shell redirect would, and a symbolic link keeps
+pointing where it did: the file it names is replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from inception_calc.core.errors import CalcError
+
+
+def _mode_for(path: Path) -> int:
+    """The mode a plain open() would give: the existing file's, else 0o666 less the umask
+    (mkstemp makes its file 0o600, private to the user)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _write_straight(path: Path, data: str | bytes) -> None:
+    """Write to a device, a pipe or a terminal, which no rename can replace (nor should)."""
+    try:
+        with open(path, "wb" if isinstance(data, bytes) else "w",
+                  **({} if isinstance(data, bytes) else {"encoding": "utf-8", "newline": ""})) as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}",
+                        fix="check that it can be written to, or give another file") from None
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader (or a crash) sees the old file or the new one,
+    never a torn one: write a temporary file in the same folder, flush it to disk, rename it."""
+    path = Path(path)
+    if "\x00" in str(path):
+        raise CalcError(f"cannot write to {str(path)!r}: a file name cannot hold a NUL character",
+                        where="--output", fix="give another file name")
+    try:
+        kind = os.stat(path).st_mode  # follows a symbolic link
+    except OSError:
+        kind = None  # no such file yet (or a dangling link): created below
+    if kind is not None and stat.S_ISDIR(kind):
+        raise CalcError("is a folder, not a file", where=f"--output {path}", fix="give a file name in it")
+    if kind is not None and not stat.S_ISREG(kind):
+        _write_straight(path, data)
+        return
+    if kind is not None and path.is_symlink():
+        path = path.resolve()  # replace the file the link names, not the link
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CalcError("the folder does not exist", where=f"--output {path}", fix=f"create {folder} first")
+    mode = "wb" if isinstance(data, bytes) else "w"
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise CalcError(f"cannot write there ({exc.strerror})", where=f"--output {path}",
+                        fix="check the folder's permissions and the name's length, or give another file") from None
+    try:
+        with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, _mode_for(path))
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):  # a full disk, a quota: the old file stays
+            raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}",
+                            fix="free some space, or give a file elsewhere; the old file is unchanged") from None
+        raise
+
+
+def emit(text: str, output: str | None) -> None:
+    """Print ``text``, or write it to ``output`` atomically when one is given.
+
+    Standard output is flushed here, so that a full disk is reported as the error it is; a text
+    the terminal's encoding cannot show is refused whole (the text is encoded before any of it is
+    written), with the way round it.
+    """
+    if output:
+        write_atomic(output, text)
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except UnicodeEncodeError as exc:
+        char = exc.object[exc.start:exc.end]
+        raise CalcError(f"cannot show {char!r} in the {exc.encoding} encoding", where="standard output",
+                        fix="set PYTHONIOENCODING=utf-8, or write to a file with --output FILE") from None
+    except BrokenPipeError:
+        raise  # the reader went away: the CLI ends quietly
+    except OSError as exc:
+        raise CalcError(f"cannot write ({exc.strerror or exc})", where="standard output",
+                        fix="check where standard output goes (a full disk?), or write to a file with --output FILE") from None

@@ -120,7 +120,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,clocks.sm,clocks
     --format=csv,noheader 2>&1 | sed 's/^/nvidia-smi: /' | tee -a "$RESULTS/environment.txt"
 
 TV=googlenet-torchvision
-if "$PY" -c "import sys; from inception_calc.core.loader import builtin_names; sys.exit('$TV' not in builtin_names())"; then
+if "$PY" -c "import sys; from inception_calc.core.sources import builtin_names; sys.exit('$TV' not in builtin_names())"; then
     MODELS=(tv spec)
 else
     log "NOTE: the built-in spec $TV is not in this tree (not merged yet): torchvision steps skipped"

@@ -11,7 +11,8 @@ are imported by the functions that need them.
 
 from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
-from inception_calc.core.loader import builtin_names, load_file, load_spec, network_from_dict, parse_input
+from inception_calc.core.sources import builtin_names, load_file, load_spec, network_from_dict
+from inception_calc.core.inputs import parse_input
 from inception_calc.core.results import Analysis, Cost, Sums, Totals
 
 __all__ = [

@@ -41,8 +41,8 @@ from inception_calc.cli.main import main
 from inception_calc.core.engine import named_layers
 from inception_calc.core.errors import CalcError
 from inception_calc.core.derivation import derivation
-from inception_calc.core.loader import (INCEPTION_COLUMNS, LAYER_FIELDS, ROW_KINDS, SPEC_DIR, TOP_FIELDS, load_spec,
-                                   network_from_dict)
+from inception_calc.core.loader import INCEPTION_COLUMNS, LAYER_FIELDS, ROW_KINDS, TOP_FIELDS
+from inception_calc.core.sources import SPEC_DIR, load_spec, network_from_dict
 from inception_calc.report.analysis import FORMATS, render
 from inception_calc.core.results import DEPTHS, Analysis, Cost
 from inception_calc.core.network import MAX_SIZE, Conv, Linear, Pool

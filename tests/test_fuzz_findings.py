@@ -17,7 +17,7 @@ import pytest
 from inception_calc.studies.claims import parse_claim, verdict_dict, verify
 from inception_calc.cli.main import main
 from inception_calc.core.errors import CalcError, quote
-from inception_calc.core.loader import network_from_dict
+from inception_calc.core.sources import network_from_dict
 from inception_calc.report.output import write_atomic
 
 

@@ -16,7 +16,7 @@ from inception_calc import analyze
 from inception_calc.core import formulas as f
 from inception_calc.cli.main import main
 from inception_calc.core.errors import CalcError
-from inception_calc.core.loader import network_from_dict
+from inception_calc.core.sources import network_from_dict
 from inception_calc.studies.paper_table import DATA, agreement, judge, paper_table, row_columns, row_depth, row_patch
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from inception_calc.core.loader import builtin_names, load_builtin
+from inception_calc.core.sources import builtin_names, load_builtin
 from inception_calc.report.output import emit
 
 HELP = "list the built-in specs with a one-line description and their source"

@@ -17,7 +17,9 @@ from pathlib import Path
 from inception_calc.studies.claims import (FLOPS_MEANINGS, K_VALUES, Settings, claims_from_dict, load_claims, summary_line, to_text,
                       verdict_dict, verify)
 from inception_calc.core.errors import CalcError
-from inception_calc.core.loader import input_size_parts, load_spec, parse_text, read_text
+from inception_calc.core.inputs import input_size_parts
+from inception_calc.core.sources import load_spec
+from inception_calc.core.files import parse_text, read_text
 from inception_calc.report.output import emit
 from inception_calc.cli import common
 

@@ -7,49 +7,18 @@ the analysis's own number (a test checks that the two agree).
 
 from __future__ import annotations
 
-from inception_calc.core import formulas as f
 from inception_calc.core.engine import named_layers
 from inception_calc.core.errors import CalcError
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost
-from inception_calc.core.network import Conv, Linear, Pool
-
-
-def _size_line(label: str, sizes: list[tuple[int, int, int, int, int]], rounding: str, result: tuple[int, int]) -> str:
-    """``out = floor((28 + 2*1 - 3) / 1) + 1 = 28``, once when height and width agree."""
-    parts = []
-    for axis, (size, k, s, p, out) in zip(("height", "width"), sizes):
-        dropped = ""
-        if rounding == f.CEIL and f.ceil_drops_last_window(size, k, s, p):
-            dropped = f" - 1 (the last window would start in the padding: {out} x {s} >= {size} + {p})"
-        parts.append((f"{rounding}(({size} + 2*{p} - {k}) / {s}) + 1{dropped} = {out}", axis))
-    if parts[0][0] == parts[1][0]:
-        return f"{label} = {parts[0][0]}"
-    return f"{label} = " + "; ".join(f"{text} ({axis})" for text, axis in parts)
+from inception_calc.core.kinds import KINDS
 
 
 def _layer_lines(node: Cost, layer: object) -> list[str]:
-    c, h, w = node.in_shape
-    co, ho, wo = node.out_shape
+    """The header of one layer, its kind's derivation, then its biases and batch norm."""
     lines = [f"{node.name}: {node.summary}, {hwc(node.in_shape)} -> {hwc(node.out_shape)}"]
-    if isinstance(layer, Conv):
-        kh, kw = layer.kernel
-        sizes = [(h, kh, layer.stride[0], layer.pad[0], ho), (w, kw, layer.stride[1], layer.pad[1], wo)]
-        lines.append("  " + _size_line("out size", sizes, "floor", (ho, wo)))
-        groups = f" / {layer.groups}" if layer.groups > 1 else ""
-        lines.append(f"  weights = Cin{'/g' if groups else ''} x Cout x kh x kw = {c}{groups} x {co} x {kh} x {kw}"
-                     f" = {grouped(node.weights)}")
-        lines.append(f"  MACs    = Hout x Wout x weights = {ho} x {wo} x {grouped(node.weights)} = {grouped(node.macs)}")
-    elif isinstance(layer, Linear):
-        lines.append(f"  weights = in x out = ({c} x {h} x {w}) x {co} = {grouped(node.weights)}")
-        lines.append(f"  MACs    = weights = {grouped(node.macs)}")
-    elif isinstance(layer, Pool) and not layer.output:
-        sizes = [(h, layer.kernel[0], layer.stride[0], layer.pad[0], ho),
-                 (w, layer.kernel[1], layer.stride[1], layer.pad[1], wo)]
-        lines.append("  " + _size_line("out size", sizes, layer.rounding, (ho, wo)))
-        lines.append("  no weights; its compares or adds are not multiply-accumulates (0 MACs)")
-    else:
-        lines.append("  no weights, 0 MACs")
+    lines += ["  " + line for line in KINDS.of(layer).derive(layer, node.in_shape, node.out_shape, node.weights,
+                                                               node.macs)]
     if node.biases:
         lines.append(f"  biases  = Cout = {grouped(node.biases)}")
     if node.bn:

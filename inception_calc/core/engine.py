@@ -1,8 +1,9 @@
 """The analytic engine: walk a network at one input size and cost every node in closed form.
 
-Standard library only. One small handle per primitive layer kind, in a plain registry; each takes
-the layer and its input shape and returns its output shape and counts, calling the pure functions
-of :mod:`inception_calc.core.formulas`. Rows, branches and totals are sums.
+Standard library only. Each primitive layer is costed by its kind's definition
+(:mod:`inception_calc.core.kinds`): it takes the layer and its input shape and returns its output
+shape and counts, calling the pure functions of :mod:`inception_calc.core.formulas`. Rows, branches
+and totals are sums.
 """
 
 from __future__ import annotations
@@ -13,60 +14,13 @@ from typing import Callable
 from inception_calc.core import formulas as f
 from inception_calc.core.errors import CalcError
 from inception_calc.core.results import Analysis, Cost, Shape, Sums, Totals, make_cost
-from inception_calc.core.network import LRN, Branch, Conv, Dropout, Layer, Linear, Network, Pool, Row, Softmax
+from inception_calc.core.kinds import KINDS, Layer, WindowTooLarge
+from inception_calc.core.kinds.base import Counts
+from inception_calc.core.inputs import parse_input
+from inception_calc.core.network import Branch, Network, Row
+from inception_calc.core.sources import load_spec
 
-# (out_shape, weights, biases, bn, macs)
-Counts = tuple[Shape, int, int, int, int]
-
-
-class _TooSmall(Exception):
-    """A window that does not fit its padded input; turned into a CalcError by :func:`analyze`."""
-
-
-def _conv(layer: Conv, shape: Shape) -> Counts:
-    c, h, w = shape
-    if c % layer.groups:
-        raise CalcError(f"{layer.groups} groups do not divide the {c} input channels",
-                        fix="choose groups that divide both channel counts")
-    ho = f.conv_output_size(h, layer.kernel[0], layer.stride[0], layer.pad[0])
-    wo = f.conv_output_size(w, layer.kernel[1], layer.stride[1], layer.pad[1])
-    if ho < 1 or wo < 1:
-        raise _TooSmall(f"the {layer.kernel[0]}x{layer.kernel[1]} kernel does not fit its "
-                        f"{h + 2 * layer.pad[0]}x{w + 2 * layer.pad[1]} padded input")
-    weights = f.conv_weights(c, layer.out, layer.kernel[0], layer.kernel[1], layer.groups)
-    bn = f.batch_norm_params(layer.out) if layer.bn else 0
-    return (layer.out, ho, wo), weights, f.bias_count(layer.out, layer.bias), bn, f.conv_macs(ho, wo, weights)
-
-
-def _pool(layer: Pool, shape: Shape) -> Counts:
-    c, h, w = shape
-    if layer.output:
-        return (c, *layer.output), 0, 0, 0, 0
-    if h + 2 * layer.pad[0] < layer.kernel[0] or w + 2 * layer.pad[1] < layer.kernel[1]:
-        raise _TooSmall(f"the {layer.kernel[0]}x{layer.kernel[1]} window does not fit its "
-                        f"{h + 2 * layer.pad[0]}x{w + 2 * layer.pad[1]} padded input")
-    ho = f.pool_output_size(h, layer.kernel[0], layer.stride[0], layer.pad[0], layer.rounding)
-    wo = f.pool_output_size(w, layer.kernel[1], layer.stride[1], layer.pad[1], layer.rounding)
-    return (c, ho, wo), 0, 0, 0, 0
-
-
-def _linear(layer: Linear, shape: Shape) -> Counts:
-    weights = f.linear_weights(shape[0] * shape[1] * shape[2], layer.out)
-    return (layer.out, 1, 1), weights, f.bias_count(layer.out, layer.bias), 0, f.linear_macs(weights)
-
-
-def _shape_preserving(layer: Layer, shape: Shape) -> Counts:
-    return shape, 0, 0, 0, 0
-
-
-COST_HANDLES: dict[type, Callable[[Layer, Shape], Counts]] = {
-    Conv: _conv,
-    Pool: _pool,
-    Linear: _linear,
-    LRN: _shape_preserving,
-    Dropout: _shape_preserving,
-    Softmax: _shape_preserving,
-}
+_TooSmall = WindowTooLarge  # a window that does not fit its padded input; a CalcError by :func:`analyze`
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +55,7 @@ def branch_summary(branch: Branch) -> str:
 def _plan_row(row: Row) -> _PlannedRow:
     branches = []
     for branch in row.branches:
-        steps = tuple(_Step(layer, name, layer.summary, COST_HANDLES[type(layer)])
+        steps = tuple(_Step(layer, name, layer.summary, KINDS.of(layer).cost)
                       for layer, name in zip(branch.layers, row.layer_names(branch)))
         branches.append((f"{row.name}.{branch.name}", branch_summary(branch), steps))
     return _PlannedRow(row, row_summary(row), tuple(branches))
@@ -228,20 +182,20 @@ def smallest_input(network: Network, channels: int = 3, scan: int = 1024) -> int
 
 
 def rounding_warnings(network: Network, rows: tuple[Cost, ...]) -> tuple[str, ...]:
-    """The pooling layers whose output size depends on the rounding rule at this input."""
-    pools = {step.name: step.layer for planned in _plan(network) for _, _, steps in planned.branches
-             for step in steps if isinstance(step.layer, Pool) and not step.layer.output}
+    """The layers whose output size depends on their rounding rule at this input (pools)."""
+    layers = named_layers(network)
     notes = []
     for row in rows:
         for node in row.walk("conv"):
-            layer = pools.get(node.name)
-            if layer is None:
+            layer = layers.get(node.name)
+            if layer is None or node.children:
                 continue
-            other = "floor" if layer.rounding == "ceil" else "ceil"
-            alt = tuple(f.pool_output_size(node.in_shape[i + 1], layer.kernel[i], layer.stride[i], layer.pad[i],
-                                           other) for i in (0, 1))
+            alternative = KINDS.of(layer).rounding_alternative(layer, node.in_shape)
+            if alternative is None:
+                continue
+            rounding, other, alt = alternative
             if alt != node.out_shape[1:]:
-                notes.append(f"{node.name}: {layer.rounding} rounding gives {node.out_shape[1]}x{node.out_shape[2]}, "
+                notes.append(f"{node.name}: {rounding} rounding gives {node.out_shape[1]}x{node.out_shape[2]}, "
                              f"{other} would give {alt[0]}x{alt[1]}")
     return tuple(notes)
 
@@ -254,8 +208,6 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
     Raises CalcError when the spec is bad or a window does not fit at this input; the message then
     names the row and the smallest square input the network accepts.
     """
-    from inception_calc.core.loader import load_spec, parse_input
-
     network = load_spec(spec)
     shape = network.input if input is None else parse_input(input, channels=network.input[0])
     try:

@@ -19,150 +19,15 @@ names below it, as torchvision's ``googlenet`` names them:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Union
 
-Pair = tuple[int, int]
+from inception_calc.core.fields import MAX_SIZE
+from inception_calc.core.kinds import LRN, Conv, Dropout, Layer, Linear, Pool, Softmax
+from inception_calc.core.kinds.base import Pair
 
-MAX_SIZE = 2**63 - 1
-"""The largest size or channel count a spec, an input size or a variant may give: PyTorch's (int64)
-limit on a tensor dimension. It keeps every count printable and every ratio a float can hold
-(a conv's MACs are below MAX_SIZE ** 6, about 10^114)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Conv:
-    """A 2-d convolution, optionally followed by batch norm and ReLU (one module, like
-    torchvision's ``BasicConv2d``)."""
-
-    out: int
-    kernel: Pair
-    stride: Pair = (1, 1)
-    pad: Pair = (0, 0)
-    groups: int = 1
-    bias: bool = True
-    bn: bool = False
-    bn_eps: float = 1e-5
-    relu: bool = True
-    name: str = ""
-
-    kind = "conv"
-
-    @property
-    def summary(self) -> str:
-        extras = "".join(f" +{x}" for x, on in (("bias", self.bias), ("bn", self.bn)) if on)
-        groups = f", groups {self.groups}" if self.groups > 1 else ""
-        return f"conv {_window(self.kernel, self.stride, self.pad)}, {self.out}{groups}{extras}"
-
-    @property
-    def short(self) -> str:
-        stride = "" if self.stride == (1, 1) else f"/{self.stride[0]}"
-        return f"{self.kernel[0]}x{self.kernel[1]}{stride} {self.out}"
-
-
-@dataclass(frozen=True, slots=True)
-class Pool:
-    """Max or average pooling over a window, or adaptive pooling to a fixed ``output`` size."""
-
-    op: str  # "max" | "avg"
-    kernel: Pair = (1, 1)
-    stride: Pair = (1, 1)
-    pad: Pair = (0, 0)
-    rounding: str = "floor"  # "floor" | "ceil"
-    output: Pair | None = None  # adaptive pooling: the output size; kernel/stride unused
-    name: str = ""
-
-    @property
-    def kind(self) -> str:
-        return ("adaptive_" if self.output else "") + self.op + "pool"
-
-    @property
-    def summary(self) -> str:
-        if self.output:
-            return f"adaptive {self.op} pool to {self.output[0]}x{self.output[1]}"
-        return f"{self.op} pool {_window(self.kernel, self.stride, self.pad)}, {self.rounding}"
-
-    @property
-    def short(self) -> str:
-        if self.output:
-            return self.summary
-        stride = "" if self.stride == (1, 1) else f"/{self.stride[0]}"
-        return f"{self.op}pool {self.kernel[0]}x{self.kernel[1]}{stride}"
-
-
-@dataclass(frozen=True, slots=True)
-class LRN:
-    """Local response normalisation across channels (Caffe ``LRN``, ``nn.LocalResponseNorm``)."""
-
-    size: int = 5
-    alpha: float = 1e-4
-    beta: float = 0.75
-    k: float = 1.0
-    name: str = ""
-
-    kind = "lrn"
-    short = "lrn"
-
-    @property
-    def summary(self) -> str:
-        return f"LRN size {self.size}, alpha {self.alpha:g}, beta {self.beta:g}, k {self.k:g}"
-
-
-@dataclass(frozen=True, slots=True)
-class Dropout:
-    p: float = 0.5
-    name: str = ""
-
-    kind = "dropout"
-    short = "dropout"
-
-    @property
-    def summary(self) -> str:
-        return f"dropout {self.p:g}"
-
-
-@dataclass(frozen=True, slots=True)
-class Linear:
-    """A fully connected layer on the flattened input (in_features = C * H * W)."""
-
-    out: int
-    bias: bool = True
-    relu: bool = False
-    name: str = ""
-
-    kind = "linear"
-
-    @property
-    def summary(self) -> str:
-        return f"linear, {self.out}" + (" +bias" if self.bias else "")
-
-    @property
-    def short(self) -> str:
-        return f"fc {self.out}"
-
-
-@dataclass(frozen=True, slots=True)
-class Softmax:
-    name: str = ""
-
-    kind = "softmax"
-    summary = short = "softmax"
-
-
-def _window(kernel: Pair, stride: Pair, pad: Pair) -> str:
-    """``7x7/2 pad 3``: kernel, stride when not 1, padding when not 0 (pairs shown once when equal)."""
-
-    def pair(p: Pair, sep: str = "x") -> str:
-        return str(p[0]) if p[0] == p[1] else f"{p[0]}{sep}{p[1]}"
-
-    text = f"{kernel[0]}x{kernel[1]}"
-    if stride != (1, 1):
-        text += f"/{pair(stride, ',')}"
-    if pad != (0, 0):
-        text += f" pad {pair(pad, ',')}"
-    return text
-
-
-Layer = Union[Conv, Pool, LRN, Dropout, Linear, Softmax]
+__all__ = ["LRN", "MAX_SIZE", "Branch", "Conv", "Dropout", "InceptionOptions", "Layer", "Linear", "Network", "Pair",
+           "Pool", "Row", "Softmax", "inception_branches"]
+"""The primitive layers are defined, one module per kind, in :mod:`inception_calc.core.kinds`; they
+are importable from here too."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,13 @@ torch is imported here, never by the analytic core.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from inception_calc.core.engine import analyze, named_layers
 from inception_calc.core.errors import CalcError
-from inception_calc.core.network import LRN, Conv, Dropout, Layer, Linear, Network, Pool, Softmax
+from inception_calc.core.kinds import KINDS, Conv, Layer
+from inception_calc.core.network import Network
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -120,30 +122,19 @@ def _modules() -> dict[str, type]:
     return {"ConvBlock": ConvBlock, "Chain": Chain, "Concat": Concat, "SpecNet": SpecNet}
 
 
-def _layer_module(layer: Layer, cin: int, in_features: int, m: dict[str, type]) -> "nn.Module":
-    from torch import nn
+@lru_cache(maxsize=1)
+def kit() -> Any:
+    """What a kind's torch methods need (:meth:`LayerKind.module`, :meth:`LayerKind.recognise`):
+    ``torch``, ``torch.nn`` and the builder's ``ConvBlock``, so that the kinds never import torch."""
+    from types import SimpleNamespace
 
-    if isinstance(layer, Conv):
-        return m["ConvBlock"](cin, layer)
-    if isinstance(layer, Pool):
-        if layer.output:
-            return (nn.AdaptiveMaxPool2d if layer.op == "max" else nn.AdaptiveAvgPool2d)(layer.output)
-        cls = nn.MaxPool2d if layer.op == "max" else nn.AvgPool2d
-        return cls(layer.kernel, layer.stride, layer.pad, ceil_mode=layer.rounding == "ceil")
-    if isinstance(layer, LRN):
-        return nn.LocalResponseNorm(layer.size, alpha=layer.alpha, beta=layer.beta, k=layer.k)
-    if isinstance(layer, Dropout):
-        return nn.Dropout(layer.p)
-    if isinstance(layer, Linear):
-        return nn.Linear(in_features, layer.out, bias=layer.bias)
-    if isinstance(layer, Softmax):
-        return nn.Softmax(dim=1)
-    raise CalcError(f"the builder cannot express a {type(layer).__name__} layer",
-                    fix="use conv, maxpool, avgpool, lrn, dropout, linear or softmax layers")
+    torch = require_torch()
+    return SimpleNamespace(torch=torch, nn=torch.nn, **_modules())
 
 
-MAP_LAYERS = (Conv, Pool, LRN)
-"""Layers that need a map [N, C, H, W]: after a linear layer the built network holds [N, features]."""
+def _layer_module(layer: Layer, cin: int, in_features: int, m: Any) -> "nn.Module":
+    """The module of one spec layer: its kind's definition builds it."""
+    return KINDS.of(layer).module(layer, cin, in_features, m)
 
 
 def check_expressible(network: Network) -> None:
@@ -161,12 +152,12 @@ def check_expressible(network: Network) -> None:
         for branch in row.branches:
             state = row_in
             for layer, name in zip(branch.layers, row.layer_names(branch)):
-                if isinstance(layer, MAP_LAYERS) and state:
+                if KINDS.of(layer).needs_map and state:
                     raise CalcError(f"the builder cannot express a {layer.kind} layer after a linear layer "
                                     f"(nn.Linear gives [N, features], not a map)",
                                     where=where + (f", layer '{name}'" if name != row.name else ""),
                                     fix="put conv, pool and LRN layers before the first linear layer")
-                state = state or isinstance(layer, Linear)
+                state = state or KINDS.of(layer).flattens
             outs.append(state)
         if len(set(outs)) > 1:
             raise CalcError("the builder cannot concatenate a linear branch's [N, features] with a map",
@@ -183,7 +174,7 @@ def build(spec: "Network | str", input: "tuple[int, int, int] | str | int | None
     them; the analysis of the same size supplies every layer's input channels and features.
     """
     require_torch()
-    m = _modules()
+    m = kit()
     analysis = analyze(spec, input)
     network = analysis.network
     check_expressible(network)
@@ -193,10 +184,10 @@ def build(spec: "Network | str", input: "tuple[int, int, int] | str | int | None
         node = analysis[name]
         layer = layers[name]
         c, h, w = node.in_shape
-        return _layer_module(layer, c, c * h * w, m), isinstance(layer, Linear) and layer.relu
+        return _layer_module(layer, c, c * h * w, m), KINDS.of(layer).relu_after(layer)
 
     def chain(names: list[str]) -> "nn.Module":
-        return m["Chain"]([(n.rsplit(".", 1)[1], *module_for(n)) for n in names])
+        return m.Chain([(n.rsplit(".", 1)[1], *module_for(n)) for n in names])
 
     rows = []
     for row in network.rows:
@@ -205,9 +196,9 @@ def build(spec: "Network | str", input: "tuple[int, int, int] | str | int | None
         elif row.layout == "sequence":
             module, relu = chain(row.layer_names(row.branches[0])), False
         else:
-            module, relu = m["Concat"]([(b.name, chain(row.layer_names(b))) for b in row.branches]), False
+            module, relu = m.Concat([(b.name, chain(row.layer_names(b))) for b in row.branches]), False
         rows.append((row.name, module, relu))
     taps: dict[str, list[str]] = {}
     for row in network.aux_rows:
         taps.setdefault(row.after, []).append(row.name)
-    return m["SpecNet"](rows, taps, network.name)
+    return m.SpecNet(rows, taps, network.name)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from inception_calc.core.errors import CalcError
-from inception_calc.core.network import LRN, Conv, Dropout, Layer, Linear, Pool, Softmax
+from inception_calc.core.kinds import KINDS, Layer
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
@@ -170,52 +170,20 @@ def torchvision_googlenet(aux_logits: bool = True, needed_by: str = "the check")
 # ----------------------------------------------------------------------------- layers of modules
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
-
-
 def layer_of_module(module: "nn.Module") -> Layer | None:
-    """The spec layer a module is (a Conv, Pool, LRN, Dropout, Linear or Softmax), or None.
+    """The spec layer a module is, as the first kind that recognises it says, or None.
 
     ReLU is a function call in both networks and not a module: a conv's ``relu`` is left at its
     default and not compared.
     """
-    from torch import nn
+    from inception_calc.pytorch.build import kit
 
-    children = dict(module.named_children())
-    conv = children.get("conv")
-    bn = children.get("bn")
-    if isinstance(conv, nn.Conv2d) and set(children) <= {"conv", "bn"} and (bn is None or isinstance(
-            bn, nn.BatchNorm2d)):
-        return _conv_layer(conv, bn)
-    if isinstance(module, nn.Conv2d):
-        return _conv_layer(module, None)
-    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-        op = "max" if isinstance(module, nn.MaxPool2d) else "avg"
-        if isinstance(module, nn.MaxPool2d) and _pair(module.dilation) != (1, 1):
-            return None
-        return Pool(op=op, kernel=_pair(module.kernel_size), stride=_pair(module.stride), pad=_pair(module.padding),
-                    rounding="ceil" if module.ceil_mode else "floor")
-    if isinstance(module, (nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d)):
-        op = "max" if isinstance(module, nn.AdaptiveMaxPool2d) else "avg"
-        return Pool(op=op, output=_pair(module.output_size))
-    if isinstance(module, nn.LocalResponseNorm):
-        return LRN(size=module.size, alpha=module.alpha, beta=module.beta, k=module.k)
-    if isinstance(module, nn.Dropout):
-        return Dropout(p=module.p)
-    if isinstance(module, nn.Linear):
-        return Linear(out=module.out_features, bias=module.bias is not None)
-    if isinstance(module, nn.Softmax):
-        return Softmax()
+    tools = kit()
+    for kind in KINDS:
+        layer = kind.recognise(module, tools)
+        if layer is not None:
+            return layer
     return None
-
-
-def _conv_layer(conv: Any, bn: Any) -> Conv | None:
-    if isinstance(conv.padding, str) or _pair(conv.dilation) != (1, 1):
-        return None
-    return Conv(out=conv.out_channels, kernel=_pair(conv.kernel_size), stride=_pair(conv.stride),
-                pad=_pair(conv.padding), groups=conv.groups, bias=conv.bias is not None, bn=bn is not None,
-                bn_eps=bn.eps if bn is not None else Conv.bn_eps)
 
 
 def _has_own_parameters(module: "nn.Module") -> bool:

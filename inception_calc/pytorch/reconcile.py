@@ -30,7 +30,7 @@ from inception_calc.core import formulas as f
 from inception_calc.pytorch.counters import ModuleCounts, Unit
 from inception_calc.core.engine import named_layers
 from inception_calc.core.results import Analysis, Cost
-from inception_calc.core.network import LRN, Conv, Dropout, Layer, Linear, Pool
+from inception_calc.core.kinds import KINDS, Layer
 
 EXACT, EXPLAINED, MISMATCH = "exact", "explained", "MISMATCH"
 VERDICTS = (EXACT, EXPLAINED, MISMATCH)
@@ -156,39 +156,19 @@ class Reconciliation:
 # ----------------------------------------------------------------------------- layer signatures
 
 
-def _pair(p: tuple[int, int]) -> str:
-    return str(p[0]) if p[0] == p[1] else f"{p[0]}x{p[1]}"
-
 
 def _shape(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, (*shape[1:], shape[0]) if len(shape) == 3 else shape)) or "-"
 
 
 def signature(layer: Layer | None) -> dict[str, str]:
-    """What a layer is, field by field, in words: two layers are the same layer when these agree.
-
-    ReLU is not part of it (a function call in both networks, visible to no counter); nor is a
-    conv's batch-norm eps when it has no batch norm.
+    """What a layer is, field by field, in words (its kind's :meth:`LayerKind.signature`): two layers
+    are the same layer when these agree. ReLU is not part of it (a function call in both networks,
+    visible to no counter); nor is a conv's batch-norm eps when it has no batch norm.
     """
     if layer is None:
         return {"layer": "unknown module"}
-    if isinstance(layer, Conv):
-        return {"layer": "conv", "out": str(layer.out), "kernel": f"{layer.kernel[0]}x{layer.kernel[1]}",
-                "stride": _pair(layer.stride), "pad": _pair(layer.pad), "groups": str(layer.groups),
-                "bias": "yes" if layer.bias else "no", "batch norm": f"eps {layer.bn_eps:g}" if layer.bn else "no"}
-    if isinstance(layer, Pool):
-        if layer.output:
-            return {"layer": f"adaptive {layer.op} pool", "output": f"{layer.output[0]}x{layer.output[1]}"}
-        return {"layer": f"{layer.op} pool", "kernel": f"{layer.kernel[0]}x{layer.kernel[1]}",
-                "stride": _pair(layer.stride), "pad": _pair(layer.pad), "rounding": layer.rounding}
-    if isinstance(layer, LRN):
-        return {"layer": "LRN", "size": str(layer.size), "alpha": f"{layer.alpha:g}", "beta": f"{layer.beta:g}",
-                "k": f"{layer.k:g}"}
-    if isinstance(layer, Dropout):
-        return {"layer": "dropout", "p": f"{layer.p:g}"}
-    if isinstance(layer, Linear):
-        return {"layer": "linear", "out": str(layer.out), "bias": "yes" if layer.bias else "no"}
-    return {"layer": layer.kind}
+    return KINDS.of(layer).signature(layer)
 
 
 def layer_differences(spec: Layer | None, real: Layer | None) -> tuple[tuple[str, str, str], ...]:
@@ -201,14 +181,12 @@ def layer_differences(spec: Layer | None, real: Layer | None) -> tuple[tuple[str
 
 def family(layer: Layer | None) -> str:
     """conv, pool, lrn, dropout, linear, softmax: layers of one family can stand for each other."""
-    if layer is None:
-        return "unknown"
-    return "pool" if isinstance(layer, Pool) else layer.kind
+    return "unknown" if layer is None else KINDS.of(layer).family
 
 
-def pool_operator(layer: Pool) -> str:
-    """The aten operator a pool layer runs: ``max_pool2d``, ``adaptive_avg_pool2d``..."""
-    return f"{'adaptive_' if layer.output else ''}{layer.op}_pool2d"
+def pool_operator(layer: Layer) -> str | None:
+    """The aten operator a layer runs as a function call (``max_pool2d``...), None for most kinds."""
+    return KINDS.of(layer).operator(layer)
 
 
 # ----------------------------------------------------------------------------- quantities
@@ -224,22 +202,26 @@ def _leaves(node: Cost) -> list[Cost]:
     return [n for n in node.walk("conv") if not n.children]
 
 
+FVCORE_TERMS = {
+    "batch_norm": ("fvcore batch_norm", f.fvcore_batch_norm_flops,
+                   "2 x {n:,} batch-norm output elements (eval mode, affine)"),
+    "adaptive_avg_pool2d": ("fvcore adaptive_avg_pool2d", f.fvcore_adaptive_avg_pool_flops, "1 x {n:,} input elements"),
+}
+"""fvcore's handles beyond conv/linear MACs: the term's name, its formula, and how it is derived."""
+
+
 def fvcore_terms(leaves: list[Cost], layers: dict[str, Layer]) -> tuple[Term, ...]:
-    """What fvcore counts beyond the conv/linear MACs of these layers, from the analysis alone:
-    batch norm (eval mode, affine) 2 per output element; adaptive average pooling 1 per input element."""
-    bn_elements = sum(leaf.activations for leaf in leaves
-                      if isinstance(layers.get(leaf.name), Conv) and layers[leaf.name].bn)
-    pooled = sum(prod(leaf.in_shape) for leaf in leaves
-                 if isinstance(layers.get(leaf.name), Pool) and layers[leaf.name].output
-                 and layers[leaf.name].op == "avg")
-    terms = []
-    if bn_elements:
-        terms.append(Term("fvcore batch_norm", f.fvcore_batch_norm_flops(bn_elements),
-                          f"2 x {bn_elements:,} batch-norm output elements (eval mode, affine)"))
-    if pooled:
-        terms.append(Term("fvcore adaptive_avg_pool2d", f.fvcore_adaptive_avg_pool_flops(pooled),
-                          f"1 x {pooled:,} input elements"))
-    return tuple(terms)
+    """What fvcore counts beyond the conv/linear MACs of these layers, from the analysis alone: each
+    kind says which elements fvcore counts for it (:meth:`LayerKind.fvcore_elements`): batch norm
+    (eval mode, affine) 2 per output element; adaptive average pooling 1 per input element."""
+    elements = dict.fromkeys(FVCORE_TERMS, 0)
+    for leaf in leaves:
+        layer = layers.get(leaf.name)
+        if layer is not None:
+            for handle, n in KINDS.of(layer).fvcore_elements(layer, leaf.in_shape, leaf.out_shape).items():
+                elements[handle] += n
+    return tuple(Term(name, formula(elements[handle]), text.format(n=elements[handle]))
+                 for handle, (name, formula, text) in FVCORE_TERMS.items() if elements[handle])
 
 
 def _shape_quantity(node: Cost, counted: tuple[int, ...] | None) -> Quantity:
@@ -351,7 +333,7 @@ def _unmatched_spec_layer(row: str, leaf: Cost, layer: Layer, counts: ModuleCoun
     owner = _owner(leaf.name, counts) if row in counts.children else None
     own = counts.own_ops(owner) if owner is not None else {}
     args = (leaf.weights, 0, leaf.params, 0, leaf.macs, 0)
-    if isinstance(layer, Pool) and leaf.params == 0 and pool_operator(layer) in own:
+    if leaf.params == 0 and pool_operator(layer) in own:
         note = (f"{leaf.name} ({layer.summary}) has no module: '{owner or 'the network'}' calls "
                 f"{pool_operator(layer)} itself")
         return Difference(row, "functional", leaf.name, None, layer.summary, f"function {pool_operator(layer)}",

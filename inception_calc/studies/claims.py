@@ -29,7 +29,8 @@ from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
 from inception_calc.core.errors import quote as quoted  # "quote" is a claim's field here
 from inception_calc.core.derivation import derivation
-from inception_calc.core.loader import input_size_parts, parse_text, read_text
+from inception_calc.core.inputs import input_size_parts
+from inception_calc.core.files import parse_text, read_text
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost, Sums
 from inception_calc.core.values import WrittenNumber, WrittenShape, parse_number, parse_written, plain, within_precision

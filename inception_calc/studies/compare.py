@@ -17,7 +17,8 @@ from typing import Any, Sequence
 
 from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
-from inception_calc.core.loader import input_size_parts, load_spec
+from inception_calc.core.inputs import input_size_parts
+from inception_calc.core.sources import load_spec
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums
 

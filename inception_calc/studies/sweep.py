@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from inception_calc.core.engine import analyze, fits, smallest_input
 from inception_calc.core.errors import CalcError
 from inception_calc.core.errors import quote as quoted
-from inception_calc.core.loader import load_spec
+from inception_calc.core.sources import load_spec
 from inception_calc.core.values import grouped
 from inception_calc.core.results import CONVENTION, Sums
 from inception_calc.core.network import MAX_SIZE

@@ -9,35 +9,63 @@ and totals are sums.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from functools import partial
+from typing import Callable, NamedTuple
 
 from inception_calc.core import formulas as f
 from inception_calc.core.errors import CalcError
-from inception_calc.core.results import Analysis, Cost, Shape, Sums, Totals, make_cost
+from inception_calc.core.results import Analysis, Cost, Shape, Sums, Totals, make_cost, make_cost_lazily
 from inception_calc.core.kinds import KINDS, Layer, WindowTooLarge
 from inception_calc.core.kinds.base import Counts
 from inception_calc.core.inputs import parse_input
 from inception_calc.core.network import Branch, Network, Row
 from inception_calc.core.sources import load_spec
 
-_TooSmall = WindowTooLarge  # a window that does not fit its padded input; a CalcError by :func:`analyze`
+elements = f.elements
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One primitive layer of the walk, with its name, summary and handle worked out once."""
+class _Step(NamedTuple):
+    """One primitive layer of the walk, with its name, summary and cost worked out once."""
 
-    layer: Layer
     name: str
+    kind: str
     summary: str
-    handle: Callable[[Layer, Shape], Counts]
+    cost: Callable[[Layer, Shape], Counts]
+    layer: Layer
+
+
+class _PlannedBranch(NamedTuple):
+    name: str  # dotted: inception3a.branch2
+    summary: str
+    steps: tuple[_Step, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class _PlannedRow:
+    """A row with everything that does not depend on the input size worked out once.
+
+    ``costs`` memoizes the row's :class:`Cost` by input shape: a pure function of the frozen row and
+    the shape, and a frozen result, so an analysis repeated at a size (verify, compare, check and
+    build, a benchmark) shares the rows it already made. At most :data:`MEMO_SHAPES` shapes are kept
+    per row; a sweep's many sizes only reset it.
+    """
+
     row: Row
     summary: str
-    branches: tuple[tuple[str, str, tuple[_Step, ...]], ...]  # (dotted name, summary, steps)
+    layout: str  # single | sequence | concat
+    aux: bool
+    branches: tuple[_PlannedBranch, ...]
+    costs: dict[Shape, Cost]
+
+
+MEMO_SHAPES = 16
+
+
+def clear_memo() -> None:
+    """Forget every memoized row cost (the plans stay): for measuring the engine cold."""
+    for _, plans in _PLANS.values():
+        for planned in plans:
+            planned.costs.clear()
 
 
 def row_summary(row: Row) -> str:
@@ -55,17 +83,17 @@ def branch_summary(branch: Branch) -> str:
 def _plan_row(row: Row) -> _PlannedRow:
     branches = []
     for branch in row.branches:
-        steps = tuple(_Step(layer, name, layer.summary, KINDS.of(layer).cost)
+        steps = tuple(_Step(name, layer.kind, layer.summary, KINDS.of(layer).cost, layer)
                       for layer, name in zip(branch.layers, row.layer_names(branch)))
-        branches.append((f"{row.name}.{branch.name}", branch_summary(branch), steps))
-    return _PlannedRow(row, row_summary(row), tuple(branches))
+        branches.append(_PlannedBranch(f"{row.name}.{branch.name}", branch_summary(branch), steps))
+    return _PlannedRow(row, row_summary(row), row.layout, row.after is not None, tuple(branches), {})
 
 
 _PLANS: dict[int, tuple[Network, tuple[_PlannedRow, ...]]] = {}
 
 
 def _plan(network: Network) -> tuple[_PlannedRow, ...]:
-    """The network's rows with names, summaries and handles resolved: they do not depend on the
+    """The network's rows with names, summaries and costs resolved: they do not depend on the
     input size, so a network is planned once and analysed at any size from its plan."""
     cached = _PLANS.get(id(network))
     if cached is None or cached[0] is not network:
@@ -75,55 +103,76 @@ def _plan(network: Network) -> tuple[_PlannedRow, ...]:
     return cached[1]
 
 
-def _steps_cost(row: Row, steps: tuple[_Step, ...], shape: Shape, level: str) -> tuple[Shape, tuple[Cost, ...]]:
-    costs = []
-    aux = row.after is not None
-    for step in steps:
-        try:
-            out, weights, biases, bn, macs = step.handle(step.layer, shape)
-        except CalcError as exc:
-            raise (exc if step.name == row.name else exc.located(f"layer '{step.name}'")) from None
-        except _TooSmall as exc:
-            where = "" if step.name == row.name else f", layer '{step.name}'"
-            raise _TooSmall(f"{where} ({step.summary}): {exc}") from None
-        costs.append(make_cost(step.name, step.layer.kind, step.summary, shape, out, weights, biases, bn, macs,
-                          f.elements(*out), (), aux, level))
-        shape = out
-    return shape, tuple(costs)
+# A layer's counts as the walk records them: (step, in_shape, out_shape, weights, biases, bn, macs).
+_Record = tuple[_Step, Shape, Shape, int, int, int, int]
 
 
-def _sum_node(name: str, kind: str, summary: str, shape: Shape, out: Shape, children: tuple[Cost, ...],
-              aux: bool, level: str) -> Cost:
+def _run(row: _PlannedRow, steps: tuple[_Step, ...], shape: Shape) -> tuple[list[_Record], Shape, int, int, int, int]:
+    """Cost a branch's layers in order: their records, the output shape and the branch's sums."""
+    records = []
     weights = biases = bn = macs = 0
-    for c in children:
-        weights += c.weights
-        biases += c.biases
-        bn += c.bn
-        macs += c.macs
-    return make_cost(name, kind, summary, shape, out, weights, biases, bn, macs,
-                     f.elements(*out), children, aux, level)
+    step = steps[0]
+    try:
+        for step in steps:
+            out, w, b, n, m = step.cost(step.layer, shape)
+            records.append((step, shape, out, w, b, n, m))
+            weights += w
+            biases += b
+            bn += n
+            macs += m
+            shape = out
+    except CalcError as exc:
+        raise (exc if step.name == row.row.name else exc.located(f"layer '{step.name}'")) from None
+    except WindowTooLarge as exc:
+        where = "" if step.name == row.row.name else f", layer '{step.name}'"
+        raise WindowTooLarge(f"{where} ({step.summary}): {exc}") from None
+    return records, shape, weights, biases, bn, macs
+
+
+def _layer_costs(records: list[_Record], aux: bool, level: str) -> tuple[Cost, ...]:
+    return tuple(make_cost(step.name, step.kind, step.summary, shape, out, w, b, n, m, elements(*out), (), aux, level)
+                 for step, shape, out, w, b, n, m in records)
+
+
+def _branch_costs(branches: list[tuple[_PlannedBranch, Shape, list[_Record], Shape, int, int, int, int]],
+                  aux: bool) -> tuple[Cost, ...]:
+    return tuple(make_cost(planned.name, "branch", planned.summary, shape, out, w, b, n, m, elements(*out),
+                           _layer_costs(records, aux, "conv"), aux, "branch")
+                 for planned, shape, records, out, w, b, n, m in branches)
 
 
 def _row_cost(planned: _PlannedRow, shape: Shape, concat: bool = True) -> Cost:
-    row = planned.row
-    aux = row.after is not None
-    layout = "single" if len(planned.branches) == 1 and len(planned.branches[0][2]) == 1 else row.layout
-    if layout == "single":
-        return _steps_cost(row, planned.branches[0][2], shape, "layer")[1][0]
-    if layout == "sequence":
-        out, layers = _steps_cost(row, planned.branches[0][2], shape, "conv")
-        return _sum_node(row.name, row.kind, planned.summary, shape, out, layers, aux, "layer")
+    """A row's cost, its sums computed now; its branches' and layers' Cost nodes are made when
+    first asked for (:func:`~inception_calc.core.results.make_cost_lazily`): the numbers are the
+    same, and an analysis that reads only the rows makes only the rows."""
+    row, aux = planned.row, planned.aux
+    if planned.layout == "single":
+        step = planned.branches[0].steps[0]
+        (_, _, out, w, b, n, m), = _run(planned, planned.branches[0].steps, shape)[0]
+        return make_cost(step.name, step.kind, step.summary, shape, out, w, b, n, m, elements(*out), (), aux,
+                         "layer")
+    if planned.layout == "sequence":
+        records, out, w, b, n, m = _run(planned, planned.branches[0].steps, shape)
+        return make_cost_lazily(row.name, row.kind, planned.summary, shape, out, w, b, n, m, elements(*out),
+                                partial(_layer_costs, records, aux, "conv"), aux, "layer")
     branches = []
-    for name, summary, steps in planned.branches:
-        out, layers = _steps_cost(row, steps, shape, "conv")
-        branches.append(_sum_node(name, "branch", summary, shape, out, layers, aux, "branch"))
-    spatial = {b.out_shape[1:] for b in branches}
-    if len(spatial) > 1 and concat:
-        sizes = ", ".join(f"{b.name} {b.out_shape[1]}x{b.out_shape[2]}" for b in branches)
+    weights = biases = bn = macs = channels = 0
+    for branch in planned.branches:
+        records, out, w, b, n, m = _run(planned, branch.steps, shape)
+        branches.append((branch, shape, records, out, w, b, n, m))
+        weights += w
+        biases += b
+        bn += n
+        macs += m
+        channels += out[0]
+    spatial = branches[0][3][1:]
+    if concat and any(branch[3][1:] != spatial for branch in branches):
+        sizes = ", ".join(f"{planned.name} {out[1]}x{out[2]}" for planned, _, _, out, *_ in branches)
         raise CalcError(f"branches give maps of different sizes ({sizes}), which cannot be concatenated",
                         fix="give every branch the same stride, 'same' padding and the same rounding")
-    out = (sum(b.out_shape[0] for b in branches), *branches[0].out_shape[1:])
-    return _sum_node(row.name, row.kind, planned.summary, shape, out, tuple(branches), aux, "layer")
+    out = (channels, *spatial)
+    return make_cost_lazily(row.name, row.kind, planned.summary, shape, out, weights, biases, bn, macs,
+                            elements(*out), partial(_branch_costs, branches, aux), aux, "layer")
 
 
 def _walk(network: Network, shape: Shape, concat: bool = True) -> tuple[Cost, ...]:
@@ -132,17 +181,22 @@ def _walk(network: Network, shape: Shape, concat: bool = True) -> tuple[Cost, ..
     outputs: dict[str, Shape] = {}
     rows = []
     for planned in _plan(network):
-        row = planned.row
-        in_shape = outputs[row.after] if row.after else shape
-        try:
-            cost = _row_cost(planned, in_shape, concat)
-        except CalcError as exc:
-            raise exc.located(f"row '{row.name}'") from None
-        except _TooSmall as exc:
-            raise _TooSmall(f"row '{row.name}'{exc}") from None
+        in_shape = outputs[planned.row.after] if planned.aux else shape
+        cost = planned.costs.get(in_shape) if concat else None
+        if cost is None:
+            try:
+                cost = _row_cost(planned, in_shape, concat)
+            except CalcError as exc:
+                raise exc.located(f"row '{planned.row.name}'") from None
+            except WindowTooLarge as exc:
+                raise WindowTooLarge(f"row '{planned.row.name}'{exc}") from None
+            if concat:
+                if len(planned.costs) >= MEMO_SHAPES:
+                    planned.costs.clear()
+                planned.costs[in_shape] = cost
         rows.append(cost)
-        outputs[row.name] = cost.out_shape
-        if not row.after:
+        outputs[planned.row.name] = cost.out_shape
+        if not planned.aux:
             shape = cost.out_shape
     return tuple(rows)
 
@@ -152,7 +206,7 @@ def fits(network: Network, shape: Shape) -> bool:
     can be concatenated there): this only improves as the input grows."""
     try:
         _walk(network, shape, concat=False)
-    except _TooSmall:
+    except WindowTooLarge:
         return False
     return True
 
@@ -162,7 +216,7 @@ def _runs(network: Network, shape: Shape) -> bool:
     maps of one size (strided branches can disagree on some map sizes)."""
     try:
         _walk(network, shape)
-    except (_TooSmall, CalcError):
+    except (WindowTooLarge, CalcError):
         return False
     return True
 
@@ -214,7 +268,7 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
         rows = _walk(network, shape)
     except CalcError as exc:
         raise exc.located(network.name) from None
-    except _TooSmall as exc:
+    except WindowTooLarge as exc:
         smallest = smallest_input(network, shape[0])
         fix = (f"the smallest square input this network accepts is {shape[0]}x{smallest}x{smallest}"
                if smallest else "no square input up to 65536 runs; check the row's kernel, stride and padding")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -55,7 +55,8 @@ class Cost(_Derived):
     """The cost of one node: a row, a branch of a row, or one primitive layer.
 
     The engine makes thousands of these a second through :func:`make_cost`, which fills the same
-    fields 2.5x faster than the frozen ``__init__``; the two give equal objects.
+    fields 2.5x faster than the frozen ``__init__``, and :func:`make_cost_lazily`, whose
+    ``children`` are made on first access; all three give equal objects.
     """
 
     name: str
@@ -71,6 +72,15 @@ class Cost(_Derived):
     children: tuple["Cost", ...] = ()
     aux: bool = False
     level: str = "layer"  # "layer" (a row), "branch", or "conv" (a primitive layer)
+
+    def __getattr__(self, name: str) -> Any:
+        """Only reached for ``children`` of a node made by :func:`make_cost_lazily`, before the
+        first access: the children are made then, once, and kept."""
+        build = self.__dict__.pop("_children", None) if name == "children" else None
+        if build is None:
+            raise AttributeError(f"'Cost' object has no attribute {name!r}")
+        children = self.__dict__["children"] = build()
+        return children
 
     def walk(self, depth: str = "conv") -> Iterator["Cost"]:
         """This node, then its descendants down to ``depth``, in order."""
@@ -119,6 +129,26 @@ def make_cost(name: str, kind: str, summary: str, in_shape: Shape, out_shape: Sh
     return cost
 
 
+del Cost.children  # the field's default () lives on in __init__; without the class attribute, an unset
+#                   ``children`` reaches __getattr__ (a node of make_cost_lazily) instead of reading ()
+
+
+def make_cost_lazily(name: str, kind: str, summary: str, in_shape: Shape, out_shape: Shape, weights: int,
+                     biases: int, bn: int, macs: int, activations: int, children: Callable[[], tuple[Cost, ...]],
+                     aux: bool, level: str) -> Cost:
+    """:func:`make_cost`, with ``children`` a function that makes them when they are first read.
+
+    A whole-network analysis has a hundred or more branch and layer nodes; a report at row depth,
+    a total or a sweep reads none of them. The counts of every node are computed before this is
+    called (errors surface at once); only the making of the child objects waits.
+    """
+    cost = _new(Cost)
+    cost.__dict__.update(name=name, kind=kind, summary=summary, in_shape=in_shape, out_shape=out_shape,
+                         weights=weights, biases=biases, bn=bn, macs=macs, activations=activations,
+                         _children=children, aux=aux, level=level)
+    return cost
+
+
 @dataclass(frozen=True, slots=True)
 class Sums(_Derived):
     """Whole-network sums over a set of rows."""
@@ -131,13 +161,14 @@ class Sums(_Derived):
 
     @classmethod
     def of(cls, rows: list[Cost] | tuple[Cost, ...]) -> "Sums":
-        return cls(
-            weights=sum(r.weights for r in rows),
-            biases=sum(r.biases for r in rows),
-            bn=sum(r.bn for r in rows),
-            macs=sum(r.macs for r in rows),
-            activations=sum(r.activations for r in rows),
-        )
+        weights = biases = bn = macs = activations = 0
+        for r in rows:
+            weights += r.weights
+            biases += r.biases
+            bn += r.bn
+            macs += r.macs
+            activations += r.activations
+        return cls(weights=weights, biases=biases, bn=bn, macs=macs, activations=activations)
 
     def to_dict(self) -> dict[str, int]:
         return {q: getattr(self, q) for q in QUANTITIES}

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from inception_calc.core import formulas as f
+from inception_calc.core.formulas import batch_norm_params, bias_count, conv_macs, conv_output_size, conv_weights
 from inception_calc.core.errors import CalcError
 from inception_calc.core.fields import Place
 from inception_calc.core.kinds.base import (INHERITED, REQUIRED, Counts, Field, LayerKind, Pair, Shape, WindowTooLarge,
@@ -73,17 +74,18 @@ class ConvKind(LayerKind):
 
     def cost(self, layer: Conv, shape: Shape) -> Counts:
         c, h, w = shape
-        if c % layer.groups:
-            raise CalcError(f"{layer.groups} groups do not divide the {c} input channels",
+        groups, out = layer.groups, layer.out
+        if c % groups:
+            raise CalcError(f"{groups} groups do not divide the {c} input channels",
                             fix="choose groups that divide both channel counts")
-        ho = f.conv_output_size(h, layer.kernel[0], layer.stride[0], layer.pad[0])
-        wo = f.conv_output_size(w, layer.kernel[1], layer.stride[1], layer.pad[1])
+        (kh, kw), (sh, sw), (ph, pw) = layer.kernel, layer.stride, layer.pad
+        ho = conv_output_size(h, kh, sh, ph)
+        wo = conv_output_size(w, kw, sw, pw)
         if ho < 1 or wo < 1:
-            raise WindowTooLarge(f"the {layer.kernel[0]}x{layer.kernel[1]} kernel does not fit its "
-                                 f"{h + 2 * layer.pad[0]}x{w + 2 * layer.pad[1]} padded input")
-        weights = f.conv_weights(c, layer.out, layer.kernel[0], layer.kernel[1], layer.groups)
-        bn = f.batch_norm_params(layer.out) if layer.bn else 0
-        return (layer.out, ho, wo), weights, f.bias_count(layer.out, layer.bias), bn, f.conv_macs(ho, wo, weights)
+            raise WindowTooLarge(f"the {kh}x{kw} kernel does not fit its {h + 2 * ph}x{w + 2 * pw} padded input")
+        weights = conv_weights(c, out, kh, kw, groups)
+        return ((out, ho, wo), weights, bias_count(out, layer.bias), batch_norm_params(out) if layer.bn else 0,
+                conv_macs(ho, wo, weights))
 
     def derive(self, layer: Conv, in_shape: Shape, out_shape: Shape, weights: int, macs: int) -> list[str]:
         c, h, w = in_shape

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inception_calc.core import formulas as f
+from inception_calc.core.formulas import pool_output_size
 from inception_calc.core.fields import Place
 from inception_calc.core.fields import check_known, read_name
 from inception_calc.core.kinds.base import (REQUIRED, Counts, Field, LayerKind, Marker, Pair, Shape, WindowTooLarge,
@@ -92,12 +93,11 @@ class PoolKind(LayerKind):
         c, h, w = shape
         if layer.output:
             return (c, *layer.output), 0, 0, 0, 0
-        if h + 2 * layer.pad[0] < layer.kernel[0] or w + 2 * layer.pad[1] < layer.kernel[1]:
-            raise WindowTooLarge(f"the {layer.kernel[0]}x{layer.kernel[1]} window does not fit its "
-                                 f"{h + 2 * layer.pad[0]}x{w + 2 * layer.pad[1]} padded input")
-        ho = f.pool_output_size(h, layer.kernel[0], layer.stride[0], layer.pad[0], layer.rounding)
-        wo = f.pool_output_size(w, layer.kernel[1], layer.stride[1], layer.pad[1], layer.rounding)
-        return (c, ho, wo), 0, 0, 0, 0
+        (kh, kw), (sh, sw), (ph, pw) = layer.kernel, layer.stride, layer.pad
+        if h + 2 * ph < kh or w + 2 * pw < kw:
+            raise WindowTooLarge(f"the {kh}x{kw} window does not fit its {h + 2 * ph}x{w + 2 * pw} padded input")
+        rounding = layer.rounding
+        return (c, pool_output_size(h, kh, sh, ph, rounding), pool_output_size(w, kw, sw, pw, rounding)), 0, 0, 0, 0
 
     def derive(self, layer: Pool, in_shape: Shape, out_shape: Shape, weights: int, macs: int) -> list[str]:
         if layer.output:

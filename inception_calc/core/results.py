@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterator
 
+from inception_calc.core.rounding import rounding_note, window_pools
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
@@ -164,10 +166,12 @@ class Analysis:
 
     @cached_property
     def warnings(self) -> tuple[str, ...]:
-        """Pooling layers whose output size depends on their rounding rule at this input."""
-        from inception_calc.core.engine import rounding_warnings
-
-        return rounding_warnings(self.network, self.rows)
+        """Pooling layers whose output size depends on their rounding rule at this input
+        (:mod:`inception_calc.core.rounding`), in the order of the rows."""
+        pools = window_pools(self.network)
+        notes = (rounding_note(node.name, pools[node.name], node.in_shape, node.out_shape)
+                 for row in self.rows for node in row.walk("conv") if node.name in pools)
+        return tuple(note for note in notes if note)
 
     def __getitem__(self, name: str) -> Cost:
         """A node by its dotted name: ``analysis["inception3a.branch2.1"]``."""

@@ -288,13 +288,13 @@ def _cli(capsys, *args: str) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("args, message", [
     (["--device", "cpu", "--dtype", "fp64"], "--dtype: unknown data type 'fp64'; use one or more of fp32, tf32, bf16, fp16"),
-    (["--device", "tpu"], "--device: unknown device 'tpu'; use --device cuda or --device cpu"),
+    (["--device", "tpu"], "--device: unknown device 'tpu'; use 'cuda' or 'cpu'"),
     (["--device", "cpu", "--batch", "0"], "--batch: batch size 0 must be at least 1"),
     (["--device", "cpu", "--batch", "1,-4"], "--batch: batch size -4 must be at least 1"),
     (["--device", "cpu", "--batch", "x"], "--batch: cannot read batch size 'x'"),
     (["--device", "cpu", "--batch", "1,,2"], "--batch: cannot read batch size ''"),
     (["--device", "cpu", "--cuda-graphs"], "--cuda-graphs: CUDA graphs need a CUDA device"),
-    (["--device", "cpu", "--dtype", "tf32"], "--dtype tf32: tf32 is a CUDA tensor-core mode"),
+    (["--device", "cpu", "--dtype", "tf32"], "--dtype: tf32 is a CUDA tensor-core mode"),
     (["--device", "cpu", "--iters", "0"], "--iters: 0 must be an integer of at least 1"),
     (["--device", "cpu", "--repeats", "0"], "--repeats: 0 must be an integer of at least 1"),
     (["--device", "cpu", "--compile", "--cuda-graphs"], "--cuda-graphs: CUDA graphs need a CUDA device"),
@@ -314,7 +314,51 @@ def test_bad_input_is_one_clear_line(capsys, args, message):
 def test_no_cuda_names_the_cpu_path(capsys):
     code, out, err = _cli(capsys, "--device", "cuda")
     assert code == 2 and err.count("\n") == 1
-    assert "--device cuda: CUDA is not available here" in err and "--device cpu" in err
+    assert "--device: CUDA is not available here" in err and "time on the CPU ('cpu')" in err
+
+
+@pytest.mark.parametrize("fields, where, what", [
+    (dict(device="tpu"), "settings.device", "unknown device 'tpu'"),
+    (dict(batches=()), "settings.batches", "no batch size given"),
+    (dict(batches=(1, 0)), "settings.batches", "batch size 0 must be a positive integer"),
+    (dict(dtypes=("fp64",)), "settings.dtypes", "unknown data type 'fp64'"),
+    (dict(device="cpu", dtypes=("tf32",)), "settings.dtypes", "tf32 is a CUDA tensor-core mode"),
+    (dict(device="cpu", cuda_graphs=True), "settings.cuda_graphs", "CUDA graphs need a CUDA device"),
+    (dict(compile=True, cuda_graphs=True), "settings.cuda_graphs", "torch.compile and CUDA graphs cannot be combined"),
+    (dict(iters=0), "settings.iters", "0 must be an integer of at least 1"),
+    (dict(warmup=-1), "settings.warmup", "-1 must be an integer of at least 0"),
+    (dict(repeats=0), "settings.repeats", "0 must be an integer of at least 1"),
+    (dict(depth="conv"), "settings.depth", "unknown depth 'conv'"),
+])
+def test_library_errors_name_the_settings_field_not_a_flag(fields, where, what):
+    from inception_calc.core.errors import CalcError
+
+    with pytest.raises(CalcError) as caught:
+        bench("googlenet", None, Settings(**fields))
+    assert caught.value.where == where and caught.value.what.startswith(what)
+    assert "--" not in caught.value.line()  # a Python caller is told of no flag
+
+
+def test_parse_batches_and_dtypes_name_their_parameter():
+    from inception_calc.bench.run import parse_batches, parse_dtypes
+    from inception_calc.core.errors import CalcError
+
+    with pytest.raises(CalcError, match=r"^batches: cannot read batch size 'x'"):
+        parse_batches("1,x")
+    with pytest.raises(CalcError, match=r"^dtypes: unknown data type 'fp64'"):
+        parse_dtypes("fp32,fp64")
+    assert parse_batches("1, 32,256") == (1, 32, 256) and parse_dtypes("FP32,bf16") == ("fp32", "bf16")
+
+
+@pytest.mark.parametrize("flag", ["--save-json", "--save-csv", "--output"])
+def test_a_file_that_cannot_be_written_after_the_timing_names_its_flag(capsys, tmp_path, flag, one_thread):
+    # a folder where the file should go passes the check before the timing (its parent exists), and fails
+    # when the results are written: the error names the flag that gave the file, not --output
+    folder = tmp_path / "results"
+    folder.mkdir()
+    code, out, err = _cli(capsys, "--device", "cpu", "--no-layers", "--iters", "1", "--warmup", "0", "--repeats", "1",
+                          flag, str(folder))
+    assert code == 2 and err == f"inception-calc bench: error: {flag} {folder}: is a folder, not a file; give a file name in it\n"
 
 
 def _python(code: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
@@ -332,7 +376,7 @@ def test_compile_unavailable_is_one_clear_line():
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         "inception-calc bench: error: --compile: torch.compile on the CPU needs a C++ compiler, and none of "
-        "/no/such/c++ was found; drop --compile, or install what it names")
+        "/no/such/c++ was found; time without compiling, or install what it names")
 
 
 def test_torchvision_missing_is_one_clear_line_before_any_timing():

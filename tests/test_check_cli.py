@@ -166,11 +166,11 @@ def test_a_spec_without_a_torchvision_counterpart(capsys, tmp_path):
     # torchvision's rows the join needs: its 9 Inception rows (inception3a, 3b, 4a-4e, 5a, 5b), conv1 and fc;
     # the spec has conv1 and fc only
     assert code == 2 and out == ""
-    assert err == ("inception-calc check: error: --against torchvision: spec 'small' has no torchvision "
+    assert err == ("inception-calc check: error: --against: spec 'small' has no torchvision "
                    "counterpart: torchvision's googlenet rows inception3a, inception3b, inception4a, inception4b, "
-                   "inception4c, inception4d and 3 more are not in the spec, and --against torchvision joins rows by "
-                   "name; use a GoogLeNet spec (googlenet, googlenet-torchvision or a variant that keeps their row "
-                   "names), or --against built\n")
+                   "inception4c, inception4d and 3 more are not in the spec, and a check against torchvision joins "
+                   "rows by name; use a GoogLeNet spec (googlenet, googlenet-torchvision or a variant that keeps their "
+                   "row names), or check against the built network ('built')\n")
 
 
 def test_bn_inception_has_no_torchvision_counterpart(capsys):
@@ -178,9 +178,9 @@ def test_bn_inception_has_no_torchvision_counterpart(capsys):
     # torchvision does not have (and no maxpool3/4): its rows cannot be joined, so exit 2, not a MISMATCH
     code, out, err = _run(capsys, "bn-inception", "--against", "torchvision")
     assert code == 2 and out == ""
-    assert err.startswith("inception-calc check: error: --against torchvision: spec 'bn-inception' has no "
+    assert err.startswith("inception-calc check: error: --against: spec 'bn-inception' has no "
                           "torchvision counterpart: the spec's Inception row inception3c is not in torchvision's "
-                          "googlenet, and --against torchvision joins rows by name; ")
+                          "googlenet, and a check against torchvision joins rows by name; ")
 
 
 def test_an_input_torchvisions_conv1_cannot_take(capsys):
@@ -189,7 +189,24 @@ def test_an_input_torchvisions_conv1_cannot_take(capsys):
     assert code == 2 and out == ""
     assert err == ("inception-calc check: error: --input: torchvision's googlenet takes 3-channel images (its conv1 "
                    "is fixed at in_channels=3), and the input 1x224x224 has 1; give a 3-channel input (3x224x224, or "
-                   "224x224), or check the spec with --against built\n")
+                   "224x224), or check the spec against the built network ('built')\n")
+
+
+@pytest.mark.parametrize("kwargs, where, what", [
+    (dict(against="caffe"), "against", "unknown network to check against: 'caffe'"),
+    (dict(depth="conv"), "depth", "unknown depth 'conv'"),
+    (dict(against="torchvision", input="1x224x224"), "input", "torchvision's googlenet takes 3-channel images"),
+    (dict(spec="bn-inception", against="torchvision"), "against", "spec 'bn-inception' has no torchvision counterpart"),
+])
+def test_check_errors_name_its_parameters_not_flags(kwargs, where, what):
+    from inception_calc.core.errors import CalcError
+    from inception_calc.pytorch.crosscheck import check
+
+    kwargs = {"spec": "googlenet-torchvision", **kwargs}
+    with pytest.raises(CalcError) as caught:
+        check(**kwargs)
+    assert caught.value.where == where and caught.value.what.startswith(what)
+    assert "--" not in caught.value.where + caught.value.fix  # a Python caller is told of no flag
 
 
 def test_a_spec_the_builder_cannot_express(capsys, tmp_path):

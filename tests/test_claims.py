@@ -294,6 +294,24 @@ def test_verify_imports_no_heavy_library():
     assert result.returncode == 0, result.stderr
 
 
+def test_the_claims_package_keeps_its_names_and_the_rendering_is_a_layer_above():
+    import inception_calc.studies.claims as claims
+    from inception_calc.report.claims import summary_line, to_json, to_text
+    from inception_calc.studies.claims import files, grammar, judge
+
+    assert all(hasattr(claims, name) for name in claims.__all__)
+    assert (claims.parse_claim, claims.verify, claims.load_claims) == (grammar.parse_claim, judge.verify,
+                                                                       files.load_claims)
+    assert not any(hasattr(claims, name) for name in ("to_text", "verdict_dict", "summary_line"))  # report.claims
+    # 163,328 = 64 x 192 + 96 x 192 + 128 x 96 x 9 + 16 x 192 + 32 x 16 x 25 + 32 x 192 (the seed article's 3a)
+    verdicts = verify([parse_claim("inception3a.weights = 163,328"), parse_claim("inception3a.weights = 163,329")])
+    data = json.loads(to_json(verdicts, "two"))
+    assert (data["title"], data["holds"], data["fails"]) == ("two", 1, 1)
+    assert data["summary"] == summary_line(verdicts) == "1 of 2 claims fail: [2] inception3a.weights"
+    assert [c["difference"] for c in data["claims"]] == [0, 1]  # 163,329 - 163,328
+    assert to_text(verdicts, "two").startswith("claims: two\n\n[1] PASS  inception3a.weights = 163,328\n")
+
+
 # ----------------------------------------------------------------------------- bad input: one line, exit 2
 
 @pytest.mark.parametrize("claim, message", [

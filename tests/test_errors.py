@@ -185,3 +185,53 @@ def test_debug_shows_the_traceback():
     """--debug is the one way to see a traceback, for a developer."""
     run = run_cli("--debug", "report", "nosuchnet")
     assert run.code != 0 and "Traceback" in run.err and "CalcError" in run.err
+
+
+# ----------------------------------------------------------------------------- parameters in Python, flags on the command line
+
+
+def test_the_library_names_the_parameter_and_the_command_its_flag(tmp_path):
+    from inception_calc import CalcError, analyze
+    from inception_calc.report.output import write_atomic
+
+    with pytest.raises(CalcError) as caught:
+        analyze("googlenet", "abc")
+    assert caught.value.where == "input"  # analyze's parameter
+    assert_one_line_error(run_cli("report", "--input", "abc"), "inception-calc report: error: --input: cannot read")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(CalcError) as caught:
+        write_atomic(folder, "text")
+    assert caught.value.where == f"path {folder}"  # write_atomic's parameter, then the file
+    with pytest.raises(CalcError) as caught:
+        write_atomic(folder, "text", "--save-json")
+    assert caught.value.where == f"--save-json {folder}"  # a command gives its flag
+    assert_one_line_error(run_cli("report", "--output", str(folder)), f"error: --output {folder}: is a folder")
+
+
+@pytest.mark.parametrize("where, shown", [
+    ("settings.batches", "--batch"),                  # the whole of where
+    ("path out/r.png", "--plot out/r.png"),           # then the file
+    ("input, row 'fc'", "--input, row 'fc'"),         # then more of the place
+    ("settings.batchesX", "settings.batchesX"),       # another name that starts alike: kept
+    ("pathological.toml", "pathological.toml"),       # a file: kept
+    ("spec.toml, field 'input'", "spec.toml, field 'input'"),
+    ("", ""),
+])
+def test_at_flag_replaces_a_leading_parameter_only(where, shown):
+    from inception_calc.cli.common import at_flag
+
+    assert at_flag(where, {"settings.batches": "--batch", "path": "--plot", "input": "--input"}) == shown
+
+
+def test_flag_errors_relocates_and_keeps_what_and_fix():
+    from inception_calc import CalcError
+    from inception_calc.cli.common import flag_errors
+
+    with pytest.raises(CalcError) as caught, flag_errors({"against": "--against"}):
+        raise CalcError("unknown network 'x'", where="against", fix="use built or torchvision")
+    assert caught.value.line() == "--against: unknown network 'x'; use built or torchvision"
+    original = CalcError("no such file", where="a.toml")
+    with pytest.raises(CalcError) as caught, flag_errors({"against": "--against"}):
+        raise original
+    assert caught.value is original  # nothing to re-locate: the same error

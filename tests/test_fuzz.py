@@ -35,8 +35,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from inception_calc import analyze
-from inception_calc.studies.claims import (QUANTITIES, Settings, claims_from_dict, parse_claim, to_text, verdict_dict,
-                                   verify)
+from inception_calc.report.claims import to_text, verdict_dict
+from inception_calc.studies.claims import QUANTITIES, Settings, claims_from_dict, parse_claim, verify
 from inception_calc.cli.main import main
 from inception_calc.core.engine import named_layers
 from inception_calc.core.errors import CalcError

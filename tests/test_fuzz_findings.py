@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from inception_calc.studies.claims import parse_claim, verdict_dict, verify
+from inception_calc.report.claims import verdict_dict
+from inception_calc.studies.claims import parse_claim, verify
 from inception_calc.cli.main import main
 from inception_calc.core.errors import CalcError, quote
 from inception_calc.core.sources import network_from_dict

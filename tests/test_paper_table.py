@@ -222,7 +222,8 @@ def test_data_file_cites_its_source():
     (('depth = 2\nn3x3red = 64', 'depht = 2\nn3x3red = 64'), "unknown field 'depht'"),
     (('kind = "separable"', 'kind = "sparse"'), "unknown alternative kind 'sparse'"),
     (('params = "112K"', 'params = "112 K K"'), "cannot read '112 K K' as a number"),
-    (('title =', 'title = = '), "cannot read the published table"),
+    (('title =', 'title = = '), "malformed TOML"),  # read as every spec file is (core.files)
+    (('input = [3, 224, 224]', 'input = "abc"'), r"^table.toml, input: cannot read input size 'abc'"),
 ])
 def test_bad_data_file(tmp_path, edit, message):
     path = tmp_path / "table.toml"
@@ -231,6 +232,17 @@ def test_bad_data_file(tmp_path, edit, message):
     path.write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
     with pytest.raises(CalcError, match=message):
         paper_table(path)
+
+
+def test_the_data_file_is_read_as_spec_files_are(tmp_path):
+    with pytest.raises(CalcError, match=r"no such file; check the path$"):
+        paper_table(tmp_path / "missing.toml")
+    with pytest.raises(CalcError, match="is a directory, not a published table"):
+        paper_table(tmp_path)
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b'title = "caf\xe9"\n')
+    with pytest.raises(CalcError, match="save it as UTF-8 text"):
+        paper_table(latin1)
 
 
 # ----------------------------------------------------------------------------- the docs

@@ -53,6 +53,28 @@ def test_plot_refusals(tmp_path, capsys):
     assert "no size of the range fits the network; nothing to plot; start the range at 223" in capsys.readouterr().err
 
 
+POOL_ONLY = {"name": "x", "rows": [{"name": "pool", "kind": "maxpool", "kernel": 2, "rounding": "floor"}]}
+
+
+def test_library_plot_errors_name_the_path_parameter(tmp_path, capsys):
+    """A Python caller is told about ``path``, plot_report's parameter; the command line about --plot."""
+    from inception_calc import analyze, network_from_dict
+    from inception_calc.core.errors import CalcError
+    from inception_calc.report.plot import plot_report
+
+    folder = tmp_path / "chart.png"  # a folder with a .png name: only writing the file finds it out
+    folder.mkdir()
+    with pytest.raises(CalcError) as caught:
+        plot_report(analyze("googlenet"), str(folder))
+    assert (caught.value.where, caught.value.what) == (f"path {folder}", "is a folder, not a file")
+    with pytest.raises(CalcError) as caught:
+        plot_report(analyze(network_from_dict(POOL_ONLY, "x")), str(tmp_path / "r.png"))
+    assert caught.value.where == "path" and "--" not in caught.value.line()
+    assert main(["report", "--plot", str(folder)]) == 2
+    assert capsys.readouterr().err == (f"inception-calc report: error: --plot {folder}: is a folder, not a file; "
+                                       "give a file name in it\n")
+
+
 def test_missing_matplotlib_names_the_extra(tmp_path):
     # a real interpreter in which importing matplotlib fails, as it does where it is not installed
     code = ("import sys; sys.modules['matplotlib'] = None; "

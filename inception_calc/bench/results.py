@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from inception_calc.bench import roofline as rf
+from inception_calc.bench.settings import Settings
 from inception_calc.bench.timing import Timing
 
 if TYPE_CHECKING:  # pragma: no cover
-    from inception_calc.bench.run import Settings
     from inception_calc.core.results import Analysis
 
 SUM_TOLERANCE = 0.15
@@ -121,7 +121,7 @@ class BenchResult:
     module: str
     device: dict[str, Any]
     ceilings: rf.Ceilings
-    settings: "Settings"
+    settings: Settings
     macs_per_image: int
     runs: tuple[Run, ...]
     analysis: "Analysis" = field(repr=False, compare=False)

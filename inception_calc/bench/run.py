@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from inception_calc.bench import roofline as rf
 from inception_calc.bench.results import SUM_TOLERANCE, BenchResult, LayerTime, Run
+from inception_calc.bench.settings import Settings, parse_batches, parse_dtypes
 from inception_calc.pytorch.build import build, require_torch
 from inception_calc.pytorch.counters import require_torchvision, torchvision_googlenet
 from inception_calc.core.engine import analyze
@@ -49,10 +49,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SUM_TOLERANCE", "TORCHVISION_MODELS", "BenchResult", "LayerTime", "Run", "Settings", "bench", "calibrate",
            "parse_batches", "parse_dtypes", "precision"]
 
-DEVICES = ("cuda", "cpu")
-DEPTHS = ("layer", "branch")
-DEFAULT_WARMUP = 5
-DEFAULT_REPEATS = 10
 FORWARD = "(forward)"  # the whole network's key among the timed calls; no row name has parentheses
 
 
@@ -66,84 +62,6 @@ TORCHVISION_MODELS: dict[str, Callable[[], "nn.Module"]] = {
 }
 """Spec names timed on torchvision's own module rather than the built one: the spec of the same
 name describes it, and its row and branch names are the module's (conv1 ... inception3a.branch2 ... fc)."""
-
-
-# ----------------------------------------------------------------------------- settings
-
-
-def parse_batches(text: str, where: str = "--batch") -> tuple[int, ...]:
-    """``"1,32,256"`` -> (1, 32, 256); every batch a positive integer."""
-    fix = "give positive integers separated by commas, e.g. --batch 1,32,256"
-    parts = [p.strip() for p in str(text).split(",")]
-    batches = []
-    for part in parts:
-        try:
-            value = int(part)
-        except ValueError:
-            raise CalcError(f"cannot read batch size {part!r}", where=where, fix=fix) from None
-        if value <= 0:
-            raise CalcError(f"batch size {value} must be at least 1", where=where, fix=fix)
-        batches.append(value)
-    return tuple(batches)
-
-
-def parse_dtypes(text: str, where: str = "--dtype") -> tuple[str, ...]:
-    """``"fp32,bf16"`` -> ("fp32", "bf16"); each one of :data:`roofline.DTYPES`."""
-    dtypes = tuple(p.strip().lower() for p in str(text).split(","))
-    for dtype in dtypes:
-        if dtype not in rf.DTYPES:
-            raise CalcError(f"unknown data type {dtype!r}", where=where, fix=f"use one or more of {', '.join(rf.DTYPES)}")
-    return dtypes
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What to run: every batch x every dtype, in one layout and one mode."""
-
-    device: str = "cuda"
-    batches: tuple[int, ...] = (1,)
-    dtypes: tuple[str, ...] = ("fp32",)
-    channels_last: bool = False
-    compile: bool = False
-    cuda_graphs: bool = False
-    iters: int | None = None  # None: chosen per module so that a sample lasts TARGET_SAMPLE_MS
-    warmup: int = DEFAULT_WARMUP
-    repeats: int = DEFAULT_REPEATS
-    depth: str = "layer"
-    layers: bool = True
-    calibrate: bool = False
-
-    def check(self) -> None:
-        """Raise CalcError for a setting no run could use, naming the flag and the fix."""
-        if self.device not in DEVICES:
-            raise CalcError(f"unknown device {self.device!r}", where="--device", fix="use --device cuda or --device cpu")
-        if not self.batches:
-            raise CalcError("no batch size given", where="--batch", fix="e.g. --batch 1,32,256")
-        for batch in self.batches:
-            if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
-                raise CalcError(f"batch size {batch!r} must be a positive integer", where="--batch",
-                                fix="e.g. --batch 1,32,256")
-        if not self.dtypes:
-            raise CalcError("no data type given", where="--dtype", fix=f"use one or more of {', '.join(rf.DTYPES)}")
-        for dtype in self.dtypes:
-            if dtype not in rf.DTYPES:
-                raise CalcError(f"unknown data type {dtype!r}", where="--dtype",
-                                fix=f"use one or more of {', '.join(rf.DTYPES)}")
-        if self.device == "cpu" and "tf32" in self.dtypes:
-            raise CalcError("tf32 is a CUDA tensor-core mode and has no meaning on the CPU", where="--dtype tf32",
-                            fix="use fp32 with --device cpu, or --device cuda")
-        if self.cuda_graphs and self.device != "cuda":
-            raise CalcError("CUDA graphs need a CUDA device", where="--cuda-graphs", fix="add --device cuda, or drop --cuda-graphs")
-        if self.cuda_graphs and self.compile:
-            raise CalcError("--compile and --cuda-graphs cannot be combined here", where="--cuda-graphs",
-                            fix="time them in separate runs (torch.compile's mode='reduce-overhead' is its own use of CUDA graphs)")
-        for name, value, least in (("--iters", self.iters, 1), ("--warmup", self.warmup, 0), ("--repeats", self.repeats, 1)):
-            if value is None and name == "--iters":
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise CalcError(f"{value!r} must be an integer of at least {least}", where=name)
-        if self.depth not in DEPTHS:
-            raise CalcError(f"unknown depth {self.depth!r}", where="--depth", fix=f"use {' or '.join(DEPTHS)}")
 
 
 # ----------------------------------------------------------------------------- the network
@@ -334,11 +252,11 @@ def bench(spec: Any = "googlenet", input: Any = None, settings: Settings | None 
     settings = settings or Settings()
     settings.check()
     torch = require_torch()
-    check_device(settings.device)
+    check_device(settings.device, where="settings.device")
     if settings.compile:
         why = compile_unavailable(settings.device)
         if why:
-            raise CalcError(why, where="--compile", fix="drop --compile, or install what it names")
+            raise CalcError(why, where="settings.compile", fix="time without compiling, or install what it names")
     analysis = analyze(spec, input)
     if isinstance(spec, str) and spec in TORCHVISION_MODELS:
         require_torchvision(f"bench {spec}")  # a missing package: before calibrating or timing

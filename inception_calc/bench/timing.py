@@ -19,11 +19,12 @@ import platform
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from inception_calc.bench import roofline as rf
-from inception_calc.pytorch.build import require_torch
+from inception_calc.bench.settings import Settings
 from inception_calc.core.errors import CalcError
+from inception_calc.pytorch.build import require_torch
 
 TARGET_SAMPLE_MS = {"cuda": 20.0, "cpu": 100.0}
 """With ``iters`` unset, each timed sample lasts about this long: iters = ceil(target / one call)."""
@@ -31,27 +32,6 @@ MAX_ITERS = 1000
 
 CALIBRATION = {"cuda": (8192, 1 << 30), "cpu": (1024, 1 << 26)}
 """--calibrate sizes: an n x n by n x n matrix product per dtype, and a copy of this many bytes."""
-
-
-class Rules(Protocol):
-    """How to time: the fields of :class:`TimingRules` (``bench.Settings`` has them too)."""
-
-    device: str
-    warmup: int
-    repeats: int
-    iters: int | None
-    cuda_graphs: bool
-
-
-@dataclass(frozen=True)
-class TimingRules:
-    """Rules for timing outside a bench sweep (the calibration's)."""
-
-    device: str = "cuda"
-    warmup: int = 5
-    repeats: int = 10
-    iters: int | None = None  # None: chosen so that a sample lasts TARGET_SAMPLE_MS
-    cuda_graphs: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,13 +98,13 @@ def precision(dtype: str) -> Iterator[None]:
         cudnn.benchmark = saved_benchmark
 
 
-def check_device(device: str) -> None:
-    """CalcError unless ``device`` can run here."""
+def check_device(device: str, where: str = "device") -> None:
+    """CalcError unless ``device`` can run here (``where`` names the parameter that gave it)."""
     torch = require_torch()
     if device == "cuda" and not torch.cuda.is_available():
         built = f"built for CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
         raise CalcError(f"CUDA is not available here (torch {torch.__version__}, {built}, no GPU visible)",
-                        where="--device cuda", fix="run on a machine with an NVIDIA GPU, or time on the CPU with --device cpu")
+                        where=where, fix="run on a machine with an NVIDIA GPU, or time on the CPU ('cpu')")
 
 
 def compile_unavailable(device: str) -> str | None:
@@ -213,7 +193,7 @@ def _graphed(torch: Any, call: Callable[[], Any], warmup: int) -> Callable[[], A
     return graph.replay
 
 
-def prepare(torch: Any, rules: Rules, call: Callable[[], Any]) -> tuple[Callable[[], Any], int]:
+def prepare(torch: Any, rules: Settings, call: Callable[[], Any]) -> tuple[Callable[[], Any], int]:
     """Capture (with ``cuda_graphs``), warm up, and choose iters = ceil(target / one call), within
     [1, MAX_ITERS], unless the rules give iters."""
     if rules.cuda_graphs:
@@ -227,7 +207,7 @@ def prepare(torch: Any, rules: Rules, call: Callable[[], Any]) -> tuple[Callable
     return call, max(1, min(MAX_ITERS, math.ceil(TARGET_SAMPLE_MS[rules.device] / one)))
 
 
-def interleaved(torch: Any, rules: Rules, calls: dict[str, Callable[[], Any]]) -> dict[str, Timing]:
+def interleaved(torch: Any, rules: Settings, calls: dict[str, Callable[[], Any]]) -> dict[str, Timing]:
     """Time several calls under the same rules, their samples interleaved: every call is
     prepared first, then each of the ``repeats`` rounds takes one sample of every call in turn,
     so that a slow spell of the machine (another process, a clock change) falls on all of them
@@ -240,18 +220,18 @@ def interleaved(torch: Any, rules: Rules, calls: dict[str, Callable[[], Any]]) -
     return {name: Timing.of(samples[name], prepared[name][1]) for name in calls}
 
 
-def measure(torch: Any, rules: Rules, call: Callable[[], Any]) -> Timing:
+def measure(torch: Any, rules: Settings, call: Callable[[], Any]) -> Timing:
     """One call timed under ``rules``."""
     return interleaved(torch, rules, {"call": call})["call"]
 
 
-def calibrate(device: str, dtypes: Sequence[str], rules: Rules | None = None) -> rf.Ceilings:
+def calibrate(device: str, dtypes: Sequence[str], rules: Settings | None = None) -> rf.Ceilings:
     """Measured ceilings: per dtype an n x n by n x n matrix product (2 n^3 FLOPs), and one
     device-to-device copy of ``bytes`` (2 x bytes moved: read and written), timed as the runs are."""
     torch = require_torch()
     n, nbytes = CALIBRATION[device]
-    given = rules or TimingRules(device=device)
-    timing_rules = TimingRules(device=device, warmup=max(1, min(given.warmup, 3)), repeats=max(3, min(given.repeats, 10)))
+    given = rules or Settings(device=device)
+    timing_rules = Settings(device=device, warmup=max(1, min(given.warmup, 3)), repeats=max(3, min(given.repeats, 10)))
     tflops: dict[str, float | None] = {d: None for d in rf.DTYPES}
     with torch.inference_mode():
         for dtype in dtypes:
@@ -272,7 +252,7 @@ def calibrate(device: str, dtypes: Sequence[str], rules: Rules | None = None) ->
                        f"medians of {timing_rules.repeats}")
 
 
-def ceilings_for(device: str, dtypes: Sequence[str], measured: bool, rules: Rules | None = None) -> rf.Ceilings:
+def ceilings_for(device: str, dtypes: Sequence[str], measured: bool, rules: Settings | None = None) -> rf.Ceilings:
     """Measured (``measured``); else the datasheet's for a known GPU; else unknown."""
     if measured:
         return calibrate(device, dtypes, rules)

@@ -14,6 +14,12 @@ from inception_calc.cli import common
 HELP = "time forward passes on a GPU (or the CPU) and set them beside the analytic FLOPs, per layer and roofline"
 
 BENCH_FORMATS = ("table", "json", "csv")  # bench_report.RENDERERS' keys, named here: the parser imports no timing
+FLAGS = {
+    "settings.device": "--device", "settings.batches": "--batch", "settings.dtypes": "--dtype",
+    "settings.compile": "--compile", "settings.cuda_graphs": "--cuda-graphs", "settings.iters": "--iters",
+    "settings.warmup": "--warmup", "settings.repeats": "--repeats", "settings.depth": "--depth",
+}
+"""The flag of each field of bench.Settings that a library error can name."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     _check_paths(args)
     settings = Settings(
-        device=args.device, batches=parse_batches(args.batch), dtypes=parse_dtypes(args.dtype),
+        device=args.device, batches=parse_batches(args.batch, "--batch"), dtypes=parse_dtypes(args.dtype, "--dtype"),
         channels_last=args.channels_last, compile=args.compile, cuda_graphs=args.cuda_graphs,
         iters=args.iters, warmup=args.warmup, repeats=args.repeats, depth=args.depth,
         layers=not args.no_layers, calibrate=args.calibrate)
@@ -84,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
     from inception_calc.report.bench import plot_roofline, render_bench, to_csv, to_json
 
     if args.save_json:
-        write_atomic(args.save_json, to_json(result))
+        write_atomic(args.save_json, to_json(result), "--save-json")
     if args.save_csv:
-        write_atomic(args.save_csv, to_csv(result))
+        write_atomic(args.save_csv, to_csv(result), "--save-csv")
     if args.plot and any(r.layers for r in result.runs):
         plot_roofline(result, args.plot)
     emit(render_bench(result, args.format), args.output)

@@ -10,6 +10,7 @@ from inception_calc.cli import common
 HELP = "count the real PyTorch network (fvcore, FlopCounterMode, numel) and reconcile it with the analysis"
 
 FORMATS = ("table", "markdown", "csv", "json")  # check_render.RENDERERS' keys, named here: the parser imports no more
+FLAGS = {"against": "--against", "depth": "--depth"}  # crosscheck.check's parameters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

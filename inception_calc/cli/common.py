@@ -1,10 +1,40 @@
-"""Arguments shared by several subcommands, declared once."""
+"""Arguments shared by several subcommands, declared once; and the errors' flags."""
 
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
+from typing import Iterator, Mapping
 
+from inception_calc.core.errors import CalcError
 from inception_calc.core.results import DEPTHS
+
+FLAGS = {"input": "--input", "output": "--output", "path": "--plot"}
+"""The flag of each parameter that every command names alike (main applies these to every command,
+beside the command module's own ``FLAGS``): the input size, the output file, the chart's file."""
+
+
+def at_flag(where: str, flags: Mapping[str, str]) -> str:
+    """``where`` with the parameter it starts with put as its flag: ``settings.batches`` ->
+    ``--batch``, ``path out/r.png`` -> ``--plot out/r.png``. A parameter counts when it is the whole
+    of ``where`` or is followed by a space or a comma; any other ``where`` (a file, a row) is kept."""
+    for param in sorted(flags, key=len, reverse=True):
+        if where == param or where.startswith((f"{param} ", f"{param},")):
+            return flags[param] + where[len(param):]
+    return where
+
+
+@contextmanager
+def flag_errors(flags: Mapping[str, str]) -> Iterator[None]:
+    """Re-raise a library CalcError that names a parameter (``where="settings.batches"``) at the
+    flag that gave it (``--batch``): library errors name parameters, the user sees flags."""
+    try:
+        yield
+    except CalcError as exc:
+        where = at_flag(exc.where, flags)
+        if where == exc.where:
+            raise
+        raise CalcError(exc.what, where=where, fix=exc.fix) from exc
 
 
 def add_spec(parser: argparse.ArgumentParser, default: str | None = "googlenet") -> None:
@@ -44,8 +74,6 @@ def plot_path(value: str | None) -> str | None:
         return None
     from pathlib import Path
 
-    from inception_calc.core.errors import CalcError
-
     if not value.lower().endswith(".png"):
         raise CalcError(f"{value!r} is not a .png file", where="--plot", fix="give a file name ending in .png")
     folder = Path(value).parent
@@ -53,5 +81,5 @@ def plot_path(value: str | None) -> str | None:
         raise CalcError("the folder does not exist", where=f"--plot {value}", fix=f"create {folder} first")
     from inception_calc.report.plot import require_matplotlib
 
-    require_matplotlib()  # refuse before any work is done or printed
+    require_matplotlib("--plot")  # refuse before any work is done or printed
     return value

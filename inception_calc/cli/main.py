@@ -3,6 +3,10 @@
 Exit codes: 0 success; 1 a check or claim that does not hold; 2 bad input or usage (one line on
 stderr, never a traceback unless --debug asks for it); 70 an internal error, a bug of ours (one line
 asking for a report; the fuzz tests show that no input reaches it); 130 interrupted (Ctrl-C).
+
+Library errors name parameters (``settings.batches``, ``path``); a command's errors name its flags
+(``--batch``, ``--plot``): :func:`~inception_calc.cli.common.flag_errors` re-locates them, with the
+shared ``common.FLAGS`` and the command module's own ``FLAGS``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import importlib
 import sys
 from typing import Sequence
 
+from inception_calc.cli import common
 from inception_calc.core.errors import CalcError
 
 PROG = "inception-calc"
@@ -40,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show a traceback on error")
         module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        command.set_defaults(run=module.run, flags={**common.FLAGS, **getattr(module, "FLAGS", {})})
     return parser
 
 
@@ -54,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.run(args)
+        with common.flag_errors(args.flags):
+            return args.run(args)
     except CalcError as exc:
         if args.debug:
             raise

@@ -11,17 +11,16 @@ claim holds, 1 when any fails, 2 when a claim cannot be read or names an unknown
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from inception_calc.studies.claims import (FLOPS_MEANINGS, K_VALUES, Settings, claims_from_dict, load_claims, summary_line, to_text,
-                      verdict_dict, verify)
+from inception_calc.cli import common
 from inception_calc.core.errors import CalcError
 from inception_calc.core.inputs import input_size_parts
 from inception_calc.core.sources import load_spec
 from inception_calc.core.files import parse_text, read_text
+from inception_calc.report.claims import to_json, to_text
 from inception_calc.report.output import emit
-from inception_calc.cli import common
+from inception_calc.studies.claims import FLOPS_MEANINGS, K_VALUES, Settings, claims_from_dict, load_claims, verify
 
 HELP = "check hand-computed claims (shapes, weights, params, MACs, FLOPs) and show each derivation"
 
@@ -89,10 +88,6 @@ def run(args: argparse.Namespace) -> int:
         _, extra = claims_from_dict({"claims": args.claim}, "--claim", Settings(), override)
         claims += extra
     verdicts = verify(claims, derive=args.format == "json" or not args.no_derivation)
-    if args.format == "json":
-        data = {"title": title, "holds": sum(v.holds for v in verdicts), "fails": sum(not v.holds for v in verdicts),
-                "summary": summary_line(verdicts), "claims": [verdict_dict(v) for v in verdicts]}
-        emit(json.dumps(data, indent=2, ensure_ascii=False) + "\n", args.output)
-    else:
-        emit(to_text(verdicts, title, derive=not args.no_derivation), args.output)
+    text = to_json(verdicts, title) if args.format == "json" else to_text(verdicts, title, not args.no_derivation)
+    emit(text, args.output)
     return 0 if all(v.holds for v in verdicts) else 1

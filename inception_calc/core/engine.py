@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple
 
 from inception_calc.core import formulas as f
 from inception_calc.core.errors import CalcError
+from inception_calc.core.rounding import rounding_notes
 from inception_calc.core.results import Analysis, Cost, Shape, Sums, Totals, make_cost, make_cost_lazily
 from inception_calc.core.kinds import KINDS, Layer, WindowTooLarge
 from inception_calc.core.kinds.base import Counts
@@ -236,22 +237,9 @@ def smallest_input(network: Network, channels: int = 3, scan: int = 1024) -> int
 
 
 def rounding_warnings(network: Network, rows: tuple[Cost, ...]) -> tuple[str, ...]:
-    """The layers whose output size depends on their rounding rule at this input (pools)."""
-    layers = named_layers(network)
-    notes = []
-    for row in rows:
-        for node in row.walk("conv"):
-            layer = layers.get(node.name)
-            if layer is None or node.children:
-                continue
-            alternative = KINDS.of(layer).rounding_alternative(layer, node.in_shape)
-            if alternative is None:
-                continue
-            rounding, other, alt = alternative
-            if alt != node.out_shape[1:]:
-                notes.append(f"{node.name}: {rounding} rounding gives {node.out_shape[1]}x{node.out_shape[2]}, "
-                             f"{other} would give {alt[0]}x{alt[1]}")
-    return tuple(notes)
+    """The layers whose output size depends on their rounding rule at this input: what
+    ``Analysis.warnings`` gives (:mod:`inception_calc.core.rounding`)."""
+    return rounding_notes(network, rows)
 
 
 def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> Analysis:

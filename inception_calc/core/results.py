@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from inception_calc.core.rounding import rounding_notes
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
@@ -195,10 +197,9 @@ class Analysis:
 
     @cached_property
     def warnings(self) -> tuple[str, ...]:
-        """Pooling layers whose output size depends on their rounding rule at this input."""
-        from inception_calc.core.engine import rounding_warnings
-
-        return rounding_warnings(self.network, self.rows)
+        """Pooling layers whose output size depends on their rounding rule at this input
+        (:mod:`inception_calc.core.rounding`), in the order of the rows."""
+        return rounding_notes(self.network, self.rows)
 
     def __getitem__(self, name: str) -> Cost:
         """A node by its dotted name: ``analysis["inception3a.branch2.1"]``."""

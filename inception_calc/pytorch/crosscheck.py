@@ -2,7 +2,8 @@
 
 ``check(spec, against, input, depth)`` is what ``inception-calc check`` runs: analyse the spec,
 build or fetch the real network, count it (:mod:`~inception_calc.pytorch.counters`) and reconcile the two
-by name (:mod:`~inception_calc.pytorch.reconcile`).
+by name (:mod:`~inception_calc.pytorch.reconcile`). An error names the parameter (``against``,
+``depth``, ``input``); the command line shows its flag there.
 """
 
 from __future__ import annotations
@@ -50,10 +51,10 @@ def torchvision_counterpart(network: Network, torchvision_rows: tuple[str, ...])
         parts.append(f"the spec's Inception row{'s' * (len(extra) != 1)} {_listed(extra)} "
                      f"{'are' if len(extra) != 1 else 'is'} not in torchvision's googlenet")
     raise CalcError(f"spec '{network.name}' has no torchvision counterpart: {' and '.join(parts)}, and "
-                    f"--against torchvision joins rows by name",
-                    where="--against torchvision",
+                    f"a check against torchvision joins rows by name",
+                    where="against",
                     fix="use a GoogLeNet spec (googlenet, googlenet-torchvision or a variant that keeps "
-                        "their row names), or --against built")
+                        "their row names), or check against the built network ('built')")
 
 
 def torchvision_input(input: tuple[int, int, int], model: "nn.Module") -> None:
@@ -64,8 +65,8 @@ def torchvision_input(input: tuple[int, int, int], model: "nn.Module") -> None:
         c, h, w = input
         raise CalcError(f"torchvision's googlenet takes {channels}-channel images (its conv1 is fixed at "
                         f"in_channels={channels}), and the input {c}x{h}x{w} has {c}",
-                        where="--input", fix=f"give a {channels}-channel input ({channels}x{h}x{w}, or {h}x{w}), "
-                                             "or check the spec with --against built")
+                        where="input", fix=f"give a {channels}-channel input ({channels}x{h}x{w}, or {h}x{w}), "
+                                            "or check the spec against the built network ('built')")
 
 
 def check(spec: "Network | str", against: str = "built", input: "tuple[int, int, int] | str | int | None" = None,
@@ -74,10 +75,10 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
     (and branch by branch at ``depth`` "branch"). torch's global RNG state is the same afterwards
     (the weights are drawn inside ``torch.random.fork_rng``)."""
     if against not in AGAINST:
-        raise CalcError(f"unknown network to check against: {against!r}", where="--against",
+        raise CalcError(f"unknown network to check against: {against!r}", where="against",
                         fix=f"use one of {', '.join(AGAINST)}")
     if depth not in CHECK_DEPTHS:
-        raise CalcError(f"unknown depth {depth!r}", where="--depth", fix=f"use one of {', '.join(CHECK_DEPTHS)}")
+        raise CalcError(f"unknown depth {depth!r}", where="depth", fix=f"use one of {', '.join(CHECK_DEPTHS)}")
     from inception_calc.pytorch.build import build, require_torch
     from inception_calc.pytorch.counters import count_module, require_fvcore, require_torchvision, torchvision_googlenet
 
@@ -99,7 +100,8 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
         except RuntimeError as exc:  # a spec the builder let through but torch refuses: one line, no traceback
             c, h, w = analysis.input
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            fix = ("torchvision's network is fixed whatever the spec says: try the spec's own input, or --against built"
+            fix = ("torchvision's network is fixed whatever the spec says: try the spec's own input, or check "
+                   "against the built network ('built')"
                    if torchvision is not None else "check the spec's layers")
             raise CalcError(f"the {source} network failed to run on a {c}x{h}x{w} input: {reason}",
                             where=analysis.spec, fix=f"{fix}; --debug shows the traceback") from exc

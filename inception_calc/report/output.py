@@ -3,6 +3,9 @@
 Only a regular file (or a new one) is replaced so; a device, a pipe or a terminal (``/dev/null``,
 ``/dev/stdout``) is written straight, as a shell redirect would, and a symbolic link keeps
 pointing where it did: the file it names is replaced.
+
+An error is located at the parameter that named the file, then the file (``path out/r.txt``); the
+command line gives its flag instead (``--save-json out/r.json``).
 """
 
 from __future__ import annotations
@@ -27,43 +30,44 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def _write_straight(path: Path, data: str | bytes) -> None:
+def _write_straight(path: Path, data: str | bytes, param: str) -> None:
     """Write to a device, a pipe or a terminal, which no rename can replace (nor should)."""
     try:
         with open(path, "wb" if isinstance(data, bytes) else "w",
                   **({} if isinstance(data, bytes) else {"encoding": "utf-8", "newline": ""})) as handle:
             handle.write(data)
     except OSError as exc:
-        raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}",
+        raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"{param} {path}",
                         fix="check that it can be written to, or give another file") from None
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> None:
+def write_atomic(path: str | Path, data: str | bytes, param: str = "path") -> None:
     """Write ``data`` to ``path`` so that a reader (or a crash) sees the old file or the new one,
-    never a torn one: write a temporary file in the same folder, flush it to disk, rename it."""
+    never a torn one: write a temporary file in the same folder, flush it to disk, rename it.
+    ``param`` names the parameter (or flag) that gave ``path``, for the errors."""
     path = Path(path)
     if "\x00" in str(path):
         raise CalcError(f"cannot write to {str(path)!r}: a file name cannot hold a NUL character",
-                        where="--output", fix="give another file name")
+                        where=param, fix="give another file name")
     try:
         kind = os.stat(path).st_mode  # follows a symbolic link
     except OSError:
         kind = None  # no such file yet (or a dangling link): created below
     if kind is not None and stat.S_ISDIR(kind):
-        raise CalcError("is a folder, not a file", where=f"--output {path}", fix="give a file name in it")
+        raise CalcError("is a folder, not a file", where=f"{param} {path}", fix="give a file name in it")
     if kind is not None and not stat.S_ISREG(kind):
-        _write_straight(path, data)
+        _write_straight(path, data, param)
         return
     if kind is not None and path.is_symlink():
         path = path.resolve()  # replace the file the link names, not the link
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise CalcError("the folder does not exist", where=f"--output {path}", fix=f"create {folder} first")
+        raise CalcError("the folder does not exist", where=f"{param} {path}", fix=f"create {folder} first")
     mode = "wb" if isinstance(data, bytes) else "w"
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise CalcError(f"cannot write there ({exc.strerror})", where=f"--output {path}",
+        raise CalcError(f"cannot write there ({exc.strerror})", where=f"{param} {path}",
                         fix="check the folder's permissions and the name's length, or give another file") from None
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as handle:
@@ -78,20 +82,22 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         except OSError:
             pass
         if isinstance(exc, OSError):  # a full disk, a quota: the old file stays
-            raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"--output {path}",
+            raise CalcError(f"cannot write there ({exc.strerror or exc})", where=f"{param} {path}",
                             fix="free some space, or give a file elsewhere; the old file is unchanged") from None
         raise
 
 
-def emit(text: str, output: str | None) -> None:
-    """Print ``text``, or write it to ``output`` atomically when one is given.
+def emit(text: str, output: str | None, param: str = "output") -> None:
+    """Print ``text``, or write it to ``output`` atomically when one is given (``param`` names the
+    parameter or flag that gave ``output``, for the errors).
 
-    Standard output is flushed here, so that a full disk is reported as the error it is; a text
-    the terminal's encoding cannot show is refused whole (the text is encoded before any of it is
-    written), with the way round it.
+    This is the commands' printer (a Python caller renders to a string instead), so its errors
+    about standard output point to the command's ``--output``. Standard output is flushed here, so
+    that a full disk is reported as the error it is; a text the terminal's encoding cannot show is
+    refused whole (the text is encoded before any of it is written), with the way round it.
     """
     if output:
-        write_atomic(output, text)
+        write_atomic(output, text, param)
         return
     try:
         sys.stdout.write(text)

@@ -10,6 +10,9 @@ not at all (:func:`~inception_calc.report.output.write_atomic`).
 
 A quantity whose largest value is over 100 times its smallest non-zero one is drawn on a log axis
 (the axis title says so).
+
+A chart that cannot be drawn or written is an error located at ``path``, the parameter naming its
+file (the command line puts its ``--plot`` there).
 """
 
 from __future__ import annotations
@@ -44,12 +47,13 @@ def compact(n: float) -> str:
     return f"{rounded:.3g}" if n else "0"
 
 
-def require_matplotlib() -> None:
-    """Raise the error naming the ``plot`` extra unless matplotlib can be imported."""
-    _matplotlib()
+def require_matplotlib(param: str = "path") -> None:
+    """Raise the error naming the ``plot`` extra unless matplotlib can be imported (located at
+    ``param``, the parameter or flag that asked for a chart)."""
+    _matplotlib(param)
 
 
-def _matplotlib() -> tuple[Any, Any, Any]:
+def _matplotlib(param: str = "path") -> tuple[Any, Any, Any]:
     """(Figure, FigureCanvasAgg, ticker), or a clear error naming the ``plot`` extra."""
     try:
         import matplotlib  # noqa: F401
@@ -57,19 +61,16 @@ def _matplotlib() -> tuple[Any, Any, Any]:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise CalcError("matplotlib is not installed", where="--plot",
+        raise CalcError("matplotlib is not installed", where=param,
                         fix="install the plot extra: pip install 'inception_calc[plot]'") from None
     return Figure, FigureCanvasAgg, ticker
 
 
-def _save(figure: Any, canvas_class: Any, path: str) -> None:
+def _save(figure: Any, canvas_class: Any, path: str, param: str = "path") -> None:
     canvas_class(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    try:
-        write_atomic(path, buffer.getvalue())
-    except CalcError as exc:
-        raise CalcError(exc.what, where=f"--plot {path}", fix=exc.fix) from None
+    write_atomic(path, buffer.getvalue(), param)
 
 
 def _use_log(values: Sequence[float]) -> bool:
@@ -125,8 +126,8 @@ def plot_report(analysis: "Analysis", path: str) -> None:
     """Per-row MACs and weights of one analysis (main rows that have any), to ``path``."""
     rows = [r for r in analysis.rows if not r.aux and (r.macs or r.weights)]
     if not rows:
-        raise CalcError("no row has weights or MACs; nothing to plot", where="--plot",
-                        fix="plot a network with convolutions or linear layers, or leave --plot out")
+        raise CalcError("no row has weights or MACs; nothing to plot", where="path",
+                        fix="plot a network with convolutions or linear layers, or draw no chart")
     c, h, w = analysis.input
     t = analysis.totals.inference
     title = (f"{analysis.spec} at {c}x{h}x{w}: {compact(t.macs)} MACs, {compact(t.weights)} weights in total\n"
@@ -138,11 +139,11 @@ def plot_report(analysis: "Analysis", path: str) -> None:
 
 def plot_comparison(comparison: "Comparison", path: str) -> None:
     """Each network's MACs and weights for every line the comparison ranks (its leaves: rows, or
-    branches and layers at a finer --depth) that has any, grouped by line, to ``path``."""
+    branches and layers at a finer depth) that has any, grouped by line, to ``path``."""
     lines = [ln for ln in comparison.lines if ln.leaf and any(n is not None and (n.macs or n.weights)
                                                               for n in ln.nodes)]
     if not lines:
-        raise CalcError("no line of the comparison has weights or MACs; nothing to plot", where="--plot",
+        raise CalcError("no line of the comparison has weights or MACs; nothing to plot", where="path",
                         fix="choose rows with convolutions or linear layers")
 
     def series(quantity: str) -> list[tuple[str, list[int]]]:
@@ -161,9 +162,9 @@ def plot_sweep(result: "Sweep", path: str) -> None:
     below the smallest accepted input are shaded, so the whole requested range shows."""
     points = [p for p in result.points if p.totals is not None]
     if not points:
-        raise CalcError("no size of the range fits the network; nothing to plot", where="--plot",
+        raise CalcError("no size of the range fits the network; nothing to plot", where="path",
                         fix=f"start the range at {result.smallest} or above" if result.smallest
-                        else "no square input up to 65536 fits this network; leave --plot out")
+                        else "no square input up to 65536 fits this network; draw no chart")
     Figure, Canvas, ticker = _matplotlib()
     figure = Figure(figsize=(8, 8), layout="constrained")
     axes = figure.subplots(3, 1, sharex=True)

@@ -18,7 +18,6 @@ count) are computed by pure formulas or by the engine and judged by the same rul
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 from inception_calc.core import formulas as f
 from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
+from inception_calc.core.files import parse_text, read_text
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost
 from inception_calc.core.network import Conv, Linear, Pool, Row
@@ -450,13 +450,19 @@ def paper_table(path: str | Path = DATA) -> PaperTable:
     path = Path(path)
     origin = path.name
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CalcError(f"cannot read the published table ({exc})", where=str(path)) from None
+        text = read_text(path, "published table")
+    except CalcError as exc:
+        if exc.what == "no such file":  # the core's fix points to the built-in specs
+            raise CalcError("no such file", where=exc.where, fix="check the path") from None
+        raise
+    data = parse_text(text, str(path))  # TOML: a table at the top level
     for key in data:
         if key not in TOP_FIELDS:
             raise CalcError(f"unknown field '{key}'", where=origin, fix=f"known fields: {', '.join(TOP_FIELDS)}")
-    analysis = analyze(data.get("spec", "googlenet"), data.get("input"))
+    try:
+        analysis = analyze(data.get("spec", "googlenet"), data.get("input"))
+    except CalcError as exc:  # the file's spec or input: say so (not the command's --input)
+        raise exc.located(origin) from None
     items = data.get("rows")
     if not isinstance(items, list) or not items:
         raise CalcError("no rows", where=origin, fix="add [[rows]] tables, one per row of the published table")

@@ -1,0 +1,197 @@
+"""A claim judged against the exact analysis: the node it names, the computed value, whether it
+holds, and, when it does not, the readings under which it would (hints).
+
+Standard library only (the verify command never imports torch).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Any
+
+from inception_calc.core.derivation import derivation
+from inception_calc.core.engine import analyze
+from inception_calc.core.errors import CalcError
+from inception_calc.core.results import Analysis, Cost, Sums
+from inception_calc.core.values import WrittenNumber, WrittenShape, grouped, parse_number, within_precision
+from inception_calc.studies.claims.grammar import SHAPES, TOTAL, Claim, Convention
+
+@dataclass(frozen=True)
+class Verdict:
+    """A claim judged: ``holds``; the ``computed`` value (an int, or a [C, H, W] shape); for
+    counts the ``difference`` claimed - computed and its share of the computed value; the
+    derivation of the node; and ``hints``: readings under which a failing claim would hold."""
+
+    claim: Claim
+    holds: bool
+    computed: int | tuple[int, int, int]
+    difference: Fraction | None = None
+    relative: float | None = None
+    derivation: str = ""
+    hints: tuple[str, ...] = field(default=())
+    input: tuple[int, int, int] = (0, 0, 0)  # the input size the claim was judged at
+
+
+# ----------------------------------------------------------------------------- the node and its value
+
+
+def resolve(analysis: Analysis, name: str, where: str = "") -> Cost | Sums:
+    """The node a claim names: ``total``, a row, ``row.branch`` or ``row.branch.layer``; a name
+    that is not there raises CalcError listing what is (the rows, or the parts of the row)."""
+    if name == TOTAL and not any(r.name == TOTAL for r in analysis.rows):
+        return analysis.totals.inference
+    parts = name.split(".")
+    rows = {r.name: r for r in analysis.rows}
+    if parts[0] == TOTAL and TOTAL not in rows:
+        raise CalcError(f"{TOTAL} takes no sub-name, got {name!r}", where=where,
+                        fix=f"claim {TOTAL}.QUANTITY: the inference total (the main rows, auxiliary heads left out)")
+    if parts[0] not in rows:
+        close = difflib.get_close_matches(parts[0], list(rows) + [TOTAL], n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise CalcError(f"no row {parts[0]!r} in {analysis.spec}", where=where,
+                        fix=f"{hint}known rows: {', '.join(rows)}, and {TOTAL} (the whole network)")
+    node = rows[parts[0]]
+    for part in parts[1:]:
+        children = {c.name: c for c in node.children}
+        kind = "branch" if node.children and node.children[0].level == "branch" else "layer"
+        wanted = f"{node.name}.{part}"
+        if wanted not in children:
+            known = ", ".join(c.name.rsplit(".", 1)[-1] for c in node.children)
+            fix = f"its {kind}es: {known}" if kind == "branch" else (
+                f"its layers: {known}" if known else f"{node.name} is a single layer: claim {node.name}.QUANTITY")
+            raise CalcError(f"{node.name} has no {kind} {part!r}", where=where, fix=fix)
+        node = children[wanted]
+    return node
+
+
+def computed_value(node: Cost | Sums, quantity: str, convention: Convention) -> int | tuple[int, int, int]:
+    """The analysis's value of ``quantity`` for ``node``; FLOPs follow the convention."""
+    if quantity == "flops" and convention.flops == "macs":
+        return node.macs
+    if quantity in SHAPES and isinstance(node, Sums):
+        raise CalcError(f"the whole network has no single {quantity}",
+                        fix=f"claim a row's {quantity}, e.g. fc.{quantity}")
+    return getattr(node, quantity)
+
+
+# ----------------------------------------------------------------------------- judging
+
+
+def _holds(written: WrittenNumber | WrittenShape, op: str, computed: int | tuple[int, int, int]) -> bool:
+    if isinstance(written, WrittenShape):
+        return written.matches(computed)  # shapes are exact under both operators
+    if op == "=":
+        return written.value == computed
+    return within_precision(computed, written.value, written.unit)
+
+
+def _total_derivation(analysis: Analysis, quantity: str, convention: Convention) -> str:
+    rows = [r for r in analysis.rows if not r.aux]
+    values = [computed_value(r, quantity, convention) for r in rows]
+    terms = " + ".join(f"{r.name} {grouped(v)}" for r, v in zip(rows, values) if v)
+    total = computed_value(analysis.totals.inference, quantity, convention)
+    return (f"total {quantity} of {analysis.spec} at input {'x'.join(map(str, analysis.input))}, inference (the main "
+            f"rows; auxiliary heads left out):\n  {quantity} = {terms or '0'} = {grouped(total)}\n")
+
+
+def _label(node: Cost | Sums) -> str:
+    return node.name if isinstance(node, Cost) else TOTAL
+
+
+def _hints(claim: Claim, node: Cost | Sums, analysis: Analysis) -> tuple[str, ...]:
+    """Readings under which a failing claim would hold: the other K, the other FLOPs meaning, a
+    sibling quantity (weights for params: biases left out), ``~`` for ``=``, the other shape order,
+    another row."""
+    written, hints = claim.written, []
+    if isinstance(written, WrittenShape):
+        if written.order == "CHW" and written.channels is not None:
+            as_hwc = WrittenShape(written.text, written.width, written.channels, written.height, "HWC")
+            if as_hwc.matches(computed_value(node, claim.quantity, claim.convention)):
+                hints.append(f"holds if {written.text} is read as H, W, C; brackets mean [C, H, W]: "
+                             f"write {written.channels}x{written.height}x{written.width}")
+        if claim.quantity == "out_shape":
+            shown = f"would give {written.height}x{written.width}"
+            hints += [f"{note}" for note in analysis.warnings
+                      if note.startswith(f"{_label(node)}") and shown in note]
+        other = "in_shape" if claim.quantity == "out_shape" else "out_shape"
+        if written.matches(getattr(node, other)):
+            hints.append(f"{written.text} is {_label(node)}'s {other}, not its {claim.quantity}")
+        return tuple(hints)
+    computed = computed_value(node, claim.quantity, claim.convention)
+    if claim.op == "=" and within_precision(computed, written.value, written.unit):
+        hints.append(f"holds at the written precision: write '~' instead of '='")
+    if written.k is not None:
+        other_k = 1024 if written.k == 1000 else 1000
+        reread = parse_number(written.text, other_k)
+        if _holds(reread, claim.op, computed):
+            hints.append(f"holds if K = {other_k} (k = {other_k})")
+    if claim.quantity == "flops":
+        other = replace(claim.convention, flops="macs" if claim.convention.flops == "2macs" else "2macs")
+        if _holds(written, claim.op, computed_value(node, "flops", other)):
+            meaning = "FLOPs means MACs" if other.flops == "macs" else "FLOPs = 2 x MACs"
+            hints.append(f"holds if {meaning} (flops = \"{other.flops}\")")
+    siblings = {
+        "weights": node.weights, "weights + biases": node.weights + node.biases, "params": node.params,
+        "macs": node.macs, "flops (2 x MACs)": 2 * node.macs, "activations": node.activations,
+    }
+    for label, value in (siblings.items() if not hints else ()):
+        if label != claim.quantity and value != computed and _holds(written, claim.op, value):
+            extra = ""
+            if claim.quantity == "params" and label == "weights":
+                counted = "biases" if not node.bn else "biases and batch-norm parameters"
+                extra = f": params also count the {grouped(node.biases + node.bn)} {counted}"
+            hints.append(f"{written.text} is {_label(node)}'s {label}{extra}")
+            break
+    if isinstance(node, Cost) and not hints:
+        others = [c.name for r in analysis.rows for c in r.walk("conv") if c.name != node.name
+                  and _holds(written, claim.op, computed_value(c, claim.quantity, claim.convention))]
+        if others:
+            shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+            hints.append(f"holds for {shown}: a different row?")
+    return tuple(hints)
+
+
+def _ratio(difference: Fraction, computed: int) -> float | None:
+    """difference / computed as a float; None when computed is 0, or the ratio is beyond a float's
+    range (a claim of 1e400 against a count of 10^8)."""
+    if not computed:
+        return None
+    try:
+        return float(difference / computed)
+    except OverflowError:
+        return None
+
+
+def evaluate(claim: Claim, analysis: Analysis, *, derive: bool = True) -> Verdict:
+    """Judge one claim against ``analysis`` (which must be the claim's spec at its input)."""
+    place = claim.where or f"claim {claim.text!r}"
+    node = resolve(analysis, claim.node, place)
+    try:
+        computed = computed_value(node, claim.quantity, claim.convention)
+    except CalcError as exc:  # total.out_shape
+        raise exc.located(place) from None
+    holds = _holds(claim.written, claim.op, computed)
+    difference = relative = None
+    if isinstance(claim.written, WrittenNumber):
+        difference = claim.written.value - computed
+        relative = _ratio(difference, computed)
+    text = ""
+    if derive:
+        text = (_total_derivation(analysis, claim.quantity, claim.convention) if isinstance(node, Sums)
+                else derivation(analysis, node.name))
+    hints = () if holds else _hints(claim, node, analysis)
+    return Verdict(claim, holds, computed, difference, relative, text, hints, analysis.input)
+
+
+def verify(claims: list[Claim], *, derive: bool = True) -> list[Verdict]:
+    """Judge every claim, each against its own spec and input (analysed once per pair). Every claim
+    is resolved before any verdict is returned, so a bad name stops the run before any output."""
+    analyses: dict[tuple[str, Any], Analysis] = {}
+    for claim in claims:
+        key = (claim.spec, claim.input)
+        if key not in analyses:
+            analyses[key] = analyze(claim.spec, claim.input)
+        resolve(analyses[key], claim.node, claim.where or f"claim {claim.text!r}")
+    return [evaluate(c, analyses[(c.spec, c.input)], derive=derive) for c in claims]

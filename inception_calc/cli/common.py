@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
+from typing import Iterator
 
+from inception_calc.core.errors import CalcError
 from inception_calc.core.results import DEPTHS
 
 
@@ -44,8 +47,6 @@ def plot_path(value: str | None) -> str | None:
         return None
     from pathlib import Path
 
-    from inception_calc.core.errors import CalcError
-
     if not value.lower().endswith(".png"):
         raise CalcError(f"{value!r} is not a .png file", where="--plot", fix="give a file name ending in .png")
     folder = Path(value).parent
@@ -55,3 +56,17 @@ def plot_path(value: str | None) -> str | None:
 
     require_matplotlib()  # refuse before any work is done or printed
     return value
+
+
+@contextmanager
+def as_flags(**names: str) -> Iterator[None]:
+    """Library errors in the words of the command line: a :class:`CalcError` located at a
+    parameter of the function called (``where="rows"``) is raised again located at the flag or
+    argument that gave it (``as_flags(rows="--rows")``: ``--rows: no row named ...``). Any other
+    error (a spec file's line, a row of the network) passes unchanged."""
+    try:
+        yield
+    except CalcError as exc:
+        if exc.where not in names:
+            raise
+        raise CalcError(exc.what, where=names[exc.where], fix=exc.fix) from exc

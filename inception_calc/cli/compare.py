@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from inception_calc.studies.compare import FORMATS, compare, render
+from inception_calc.studies.compare import compare
+from inception_calc.report.compare import FORMATS, render
 from inception_calc.report.output import emit
 from inception_calc.cli import common
 
@@ -26,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
     rows = [r.strip() for item in args.rows or () for r in item.split(",") if r.strip()]
-    comparison = compare(args.specs, args.input, rows, args.depth)
+    with common.as_flags(specs="SPEC", input="--input", rows="--rows", depth="--depth"):
+        comparison = compare(args.specs, args.input, rows, args.depth)
     text = render(comparison, args.format)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_comparison

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from inception_calc.report.output import emit
-from inception_calc.studies.sweep import FORMATS, render, sizes_in, sweep
+from inception_calc.report.sweep import FORMATS, render
+from inception_calc.studies.sweep import sizes_in, sweep
 from inception_calc.cli import common
 
 HELP = "totals (weights, params, MACs, activations) for each square input size in a range"
@@ -23,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
-    result = sweep(args.spec, sizes_in(args.input))
+    with common.as_flags(sizes="--input"):
+        result = sweep(args.spec, sizes_in(args.input))
     text = render(result, args.format)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_sweep

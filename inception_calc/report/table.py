@@ -17,12 +17,14 @@ Text, :func:`text_table`::
 tabulate lays it out: its ``simple`` format pads each cell to the widest of its column (display
 width: a wide character counts 2 where tabulate finds ``wcwidth``), two spaces between columns,
 each column left- or right-aligned as its :class:`Column` says, cells as written
-(``disable_numparse``: ``1,234`` and ``-`` stay text) and leading spaces kept
-(``preserve_whitespace``, tabulate >= 0.10: the indentation). The kit adds what tabulate does not
-do as these reports always have:
+(``disable_numparse``: ``1,234`` and ``-`` stay text). The kit adds what tabulate does not do as
+these reports always have:
 
 - the titles go to tabulate as the first row, not as ``headers``: tabulate widens a titled column
   to its title plus two (``MIN_PADDING``);
+- indentation: tabulate strips a cell's outer spaces (its ``preserve_whitespace`` option would keep
+  them, but tabulate 0.9, which the project allows, lacks it), so a cell's leading spaces go to it
+  as a private-use character of the same width, and come back as spaces;
 - every rule is one unbroken line of dashes as wide as the table: tabulate draws a rule per column
   (``-----  ----``), above and below the table and at each ``SEPARATING_LINE``; the kit puts one
   line of dashes of the same width there, cut at ``rule_limit`` characters if asked;
@@ -106,6 +108,17 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+_SPACE = "\ue000"  # a private-use character: not printable, so printable() leaves none in a cell
+
+
+def _kept(cell: str) -> str:
+    """A cell for tabulate: printable, trailing spaces dropped, leading spaces (indentation) as
+    ``_SPACE``, which tabulate does not strip and the kit turns back into spaces."""
+    text = printable(cell).rstrip()
+    body = text.lstrip(" ")
+    return _SPACE * (len(text) - len(body)) + body
+
+
 def _checked(cols: Sequence[Column], rows: Sequence[Cells], what: str) -> list[list[str]]:
     out = []
     for k, row in enumerate(rows):
@@ -133,9 +146,9 @@ def text_table(cols: Sequence[Column], rows: Sequence[Cells], totals: Sequence[C
 
     if not cols:
         raise ValueError("a table needs at least one column")
-    head = [[printable(c.title) for c in cols]] if header else []
-    body = [[printable(c).rstrip() for c in row] for row in _checked(cols, rows, "row")]
-    sums = [[printable(c).rstrip() for c in row] for row in _checked(cols, totals, "total")]
+    head = [[_kept(c.title) for c in cols]] if header else []
+    body = [[_kept(c) for c in row] for row in _checked(cols, rows, "row")]
+    sums = [[_kept(c) for c in row] for row in _checked(cols, totals, "total")]
     data: list[Any] = [*head, *([SEPARATING_LINE] if header else []), *body]
     if sums:
         data += [*([SEPARATING_LINE] if data else []), *sums]
@@ -143,13 +156,14 @@ def text_table(cols: Sequence[Column], rows: Sequence[Cells], totals: Sequence[C
         return []
     # "simple" without titles frames the table with a rule above and below it, and draws one at
     # each SEPARATING_LINE: the columns' dashes, two spaces apart; every other entry is one line
-    laid = tabulate(data, tablefmt="simple", colalign=[c.align for c in cols], disable_numparse=True,
-                    preserve_whitespace=True).split("\n")
+    laid = tabulate(data, tablefmt="simple", colalign=[c.align for c in cols],
+                    disable_numparse=True).split("\n")
     if len(laid) != len(data) + 2:  # printable() leaves no line break in a cell
         raise RuntimeError(f"tabulate gave {len(laid)} lines for {len(data)} entries and 2 rules")
     rule = "-" * len(laid[0].rstrip())
     rule = rule if rule_limit is None else rule[:rule_limit]
-    lines = [rule if entry is SEPARATING_LINE else line.rstrip() for entry, line in zip(data, laid[1:-1])]
+    lines = [rule if entry is SEPARATING_LINE else line.replace(_SPACE, " ").rstrip()
+             for entry, line in zip(data, laid[1:-1])]
     if group > 0 and body:
         first = len(head) + bool(head)  # the body's first line: after the titles and their rule
         spaced = [x for k, line in enumerate(lines[first:first + len(body)])

@@ -1,4 +1,5 @@
-"""Summarise the JSON results of ``inception-calc bench`` runs in one folder (standard library only).
+"""Summarise the JSON results of ``inception-calc bench`` runs in one folder (standard library and this
+checkout's inception_calc only: its table kit writes the markdown tables).
 
     python3 benchmarks/gpu_summary.py summary RESULTS_DIR   # prints the summary; writes summary.md, summary.json
     python3 benchmarks/gpu_summary.py best RESULTS_DIR KIND  # the bench flags of KIND's fastest eager config
@@ -24,6 +25,9 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout beside this script, run from anywhere
+from inception_calc.report.table import columns, markdown_table  # noqa: E402
 
 DTYPE_ORDER = ("fp32", "tf32", "bf16", "fp16")
 MODE_ORDER = ("eager", "cuda-graphs", "compiled")
@@ -102,9 +106,9 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|",
-            *("| " + " | ".join(row) + " |" for row in rows)]
+def _table(headers: list[str], rows: list[list[str]], text: tuple[str, ...] = ("model", "config")) -> list[str]:
+    """A markdown table: the ``text`` columns left-aligned, the figures right-aligned."""
+    return markdown_table(columns(headers, right=[h for h in headers if h not in text]), rows)
 
 
 def _rates(peak: dict[str, Any], dtypes: Any = DTYPE_ORDER) -> str:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
 from inception_calc import CalcError
 from inception_calc.cli.main import main
-from inception_calc.studies.compare import compare, render
+from inception_calc.report.compare import render
+from inception_calc.studies.compare import compare
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +144,28 @@ def test_refusals(capsys):
     assert "compare needs at least two networks, got 1" in capsys.readouterr().err
     assert main(["compare", "googlenet", "googlenet:naive", "--rows", "inception9z"]) == 2
     assert "--rows: no row named 'inception9z' in any of the networks; use one of: conv1" in capsys.readouterr().err
-    with pytest.raises(CalcError, match="unknown depth"):
-        compare(["googlenet", "googlenet"], depth="deep")
+    assert main(["compare", "googlenet", "googlenet:naive", "--input", "2x"]) == 2
+    assert "--input: cannot read input size '2x'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kwargs, where, message", [
+    (dict(specs=["googlenet"]), "specs", "compare needs at least two networks, got 1"),
+    (dict(specs="googlenet"), "specs", "got 1"),  # one name is one network, not nine letters
+    (dict(depth="deep"), "depth", "unknown depth 'deep'"),
+    (dict(rows=["inception9z"]), "rows", "no row named 'inception9z'"),
+    (dict(rows=[3]), "rows", "rows must be row names, got [3]"),
+    (dict(input="2x"), "input", "cannot read input size '2x'"),
+])
+def test_library_errors_name_the_parameter(kwargs, where, message):
+    """The library speaks of its parameters (the command line maps them to --rows, --depth, ...)."""
+    with pytest.raises(CalcError, match=re.escape(message)) as error:
+        compare(**{"specs": ["googlenet", "googlenet:naive"], **kwargs})
+    assert error.value.where == where
+
+
+def test_one_row_by_name():
+    # a bare name is that row, not its letters
+    assert compare(["googlenet", "googlenet:naive"], rows="inception3a").rows == ("inception3a",)
 
 
 def test_cli(capsys):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
 from inception_calc import CalcError, analyze
 from inception_calc.cli.main import main
-from inception_calc.studies.sweep import render, sizes_in, sweep
+from inception_calc.report.sweep import notes, render
+from inception_calc.studies.sweep import sizes_in, sweep
 
 
 def test_sizes_in():
@@ -30,10 +32,25 @@ def test_sizes_in():
     ("1:100000:1", "gives 100000 sizes, more than 2000"),
 ])
 def test_bad_ranges(text, message, capsys):
-    with pytest.raises(CalcError, match=message):
+    with pytest.raises(CalcError, match=message) as error:
         sizes_in(text)
+    assert error.value.where == "sizes"  # the library names its parameter; the command line, its flag
     assert main(["sweep", "googlenet", "--input", text]) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("inception-calc sweep: error: --input: ") and message in err
+
+
+@pytest.mark.parametrize("sizes, message", [
+    ([0], "a size must be a positive integer of at most 2^63 - 1, got 0"),
+    ([224, True], "got True"),
+    ([2**63], "got 9223372036854775808"),       # 2^63 - 1 is the largest
+    ("224", "sizes must be integers, got the text '224'"),
+    (range(1, 10**9), "more than 2000 sizes"),  # refused before a billion sizes are listed
+])
+def test_bad_sizes(sizes, message):
+    with pytest.raises(CalcError, match=re.escape(message)) as error:
+        sweep("googlenet", sizes)
+    assert error.value.where == "sizes"
 
 
 def test_googlenet_sweep():
@@ -49,10 +66,10 @@ def test_googlenet_sweep():
     # at 256 the map after maxpool4 is 8x8 (conv1 128, 64, 32, 16, 8), the 7x7/1 pool gives 2x2, and fc sees
     # 1,024 * 2 * 2 = 4,096 features: 4,096,000 weights instead of 1,024,000, 3,072,000 more
     assert at[256].weights - at[224].weights == 3_072_000
-    notes = "\n".join(result.notes())
-    assert "smallest input googlenet accepts: 3x223x223" in notes
-    assert "skipped, too small: 96, 128, 160, 192" in notes
-    assert "weights change with the input size" in notes
+    lines = "\n".join(notes(result))
+    assert "smallest input googlenet accepts: 3x223x223" in lines
+    assert "skipped, too small: 96, 128, 160, 192" in lines
+    assert "weights change with the input size" in lines
 
 
 def test_formats(capsys):
@@ -88,4 +105,4 @@ def test_sizes_that_cannot_concatenate(tmp_path):
     # the smallest input that runs: N = 3 gives conv floor(2/2)+1 = 2 beside pool ceil(0/2)+1 = 1 (no
     # concatenation); N = 4 gives conv floor(3/2)+1 = 2 beside pool ceil(1/2)+1 = 2
     assert result.smallest == 4
-    assert "smallest input port accepts: 3x4x4" in result.notes()[0]
+    assert "smallest input port accepts: 3x4x4" in notes(result)[0]

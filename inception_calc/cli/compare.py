@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from inception_calc.studies.compare import FORMATS, compare, render
+from inception_calc.studies.compare import compare
+from inception_calc.report.compare import FORMATS, render
 from inception_calc.report.output import emit
 from inception_calc.cli import common
 
 HELP = "compare networks (or variants: googlenet googlenet:naive) row by row against the first"
+FLAGS = {"specs": "SPEC", "rows": "--rows", "depth": "--depth"}  # compare()'s parameters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ import json
 
 from inception_calc.core.sources import builtin_names, load_builtin
 from inception_calc.report.output import emit
+from inception_calc.report.table import columns, text_table
 
 HELP = "list the built-in specs with a one-line description and their source"
 
@@ -22,10 +23,7 @@ def run(args: argparse.Namespace) -> int:
                 for n in networks]
         emit(json.dumps(data, indent=2) + "\n", None)
         return 0
-    width = max(len(n.name) for n in networks)
-    lines = []
-    for n in networks:
-        lines.append(f"{n.name.ljust(width)}  {n.description}")
-        lines.append(f"{' ' * width}  source: {n.source}")
-    emit("\n".join(lines) + "\n", None)
+    # two lines a spec, the name beside its description, its source under the description
+    rows = [line for n in networks for line in ([n.name, n.description], ["", f"source: {n.source}"])]
+    emit("\n".join(text_table(columns(("name", "description")), rows, header=False)) + "\n", None)
     return 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 
 from inception_calc.report.output import emit
-from inception_calc.studies.sweep import FORMATS, render, sizes_in, sweep
+from inception_calc.report.sweep import FORMATS, render
+from inception_calc.studies.sweep import sizes_in, sweep
 from inception_calc.cli import common
 
 HELP = "totals (weights, params, MACs, activations) for each square input size in a range"
+FLAGS = {"sizes": "--input"}  # sweep()'s parameters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

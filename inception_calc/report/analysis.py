@@ -7,20 +7,18 @@ shapes as C, H, W.
 
 from __future__ import annotations
 
-import csv
-import io
-from typing import Sequence
-
 from inception_calc.core.values import grouped, hwc, percent
 from inception_calc.core.results import CONVENTION, Analysis, Cost, Sums
+from inception_calc.report.table import columns, csv_table, indented, markdown_table, text_table
 
 FORMATS = ("table", "markdown", "csv", "json")
 HEADERS = ("name", "layer", "in", "out", "weights", "params", "MACs", "MACs %", "activations")
 NUMERIC = frozenset({"weights", "params", "MACs", "MACs %", "activations"})
+COLUMNS = columns(HEADERS, right=NUMERIC, nowrap={"name"})
 
 
-def _node_cells(node: Cost, indent: str, total_macs: int) -> list[str]:
-    return [indent + node.name, node.summary, hwc(node.in_shape), hwc(node.out_shape), grouped(node.weights),
+def _node_cells(node: Cost, total_macs: int) -> list[str]:
+    return [indented(node.name), node.summary, hwc(node.in_shape), hwc(node.out_shape), grouped(node.weights),
             grouped(node.params), grouped(node.macs), percent(node.macs, total_macs), grouped(node.activations)]
 
 
@@ -34,7 +32,7 @@ def _body(analysis: Analysis, depth: str, aux: bool) -> tuple[list[list[str]], l
     body = []
     for row in analysis.shown_rows(aux):
         for node in row.walk(depth):
-            body.append(_node_cells(node, "  " * node.name.count("."), total))
+            body.append(_node_cells(node, total))
     totals = [_total_cells("total (inference)", analysis.totals.inference, percent(total, total))]
     if aux or analysis.totals.training != analysis.totals.inference:
         totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, ""))
@@ -57,37 +55,16 @@ def _footer_lines(analysis: Analysis, aux: bool) -> list[str]:
     return lines
 
 
-def _text_table(rows: list[list[str]], totals: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in [list(HEADERS), *rows, *totals]) for i in range(len(HEADERS))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if HEADERS[i] in NUMERIC else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    rule = "-" * len(line(["-" * w for w in widths]))
-    return [line(HEADERS), rule, *map(line, rows), rule, *map(line, totals)]
-
-
-def _markdown_table(rows: list[list[str]], totals: list[list[str]]) -> list[str]:
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.strip().replace("|", "\\|") if i else c.replace(" ", "&nbsp;")
-                                 for i, c in enumerate(cells)) + " |"
-
-    align = ["---:" if h in NUMERIC else "---" for h in HEADERS]
-    bold = [[f"**{c}**" if c else c for c in t] for t in totals]
-    return [line(HEADERS), "| " + " | ".join(align) + " |", *map(line, rows), *map(line, bold)]
-
-
 def to_table(analysis: Analysis, depth: str = "layer", aux: bool = False) -> str:
     rows, totals = _body(analysis, depth, aux)
-    return "\n".join([*_header_lines(analysis), "", *_text_table(rows, totals), "",
+    return "\n".join([*_header_lines(analysis), "", *text_table(COLUMNS, rows, totals), "",
                       *_footer_lines(analysis, aux)]).rstrip() + "\n"
 
 
 def to_markdown(analysis: Analysis, depth: str = "layer", aux: bool = False) -> str:
     head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header_lines(analysis))]
     foot = [f"- {line}" for line in _footer_lines(analysis, aux)]
-    return "\n\n".join(["\n\n".join(head), "\n".join(_markdown_table(*_body(analysis, depth, aux))),
+    return "\n\n".join(["\n\n".join(head), "\n".join(markdown_table(COLUMNS, *_body(analysis, depth, aux))),
                         *(["\n".join(foot)] if foot else [])]) + "\n"
 
 
@@ -97,18 +74,13 @@ CSV_COLUMNS = ("name", "level", "kind", "summary", "aux", "in_c", "in_h", "in_w"
 
 def to_csv(analysis: Analysis, depth: str = "layer", aux: bool = False) -> str:
     """One line per node, exact integers; then one line per total (level ``total``)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in analysis.shown_rows(aux):
-        for node in row.walk(depth):
-            writer.writerow([node.name, node.level, node.kind, node.summary, int(node.aux), *node.in_shape,
-                             *node.out_shape, node.weights, node.biases, node.bn, node.params, node.macs,
-                             node.flops, node.activations])
+    rows = [[node.name, node.level, node.kind, node.summary, int(node.aux), *node.in_shape, *node.out_shape,
+             node.weights, node.biases, node.bn, node.params, node.macs, node.flops, node.activations]
+            for row in analysis.shown_rows(aux) for node in row.walk(depth)]
     for label, sums in (("total.inference", analysis.totals.inference), ("total.training", analysis.totals.training)):
-        writer.writerow([label, "total", "", "", int(label.endswith("training")), "", "", "", "", "", "",
-                         sums.weights, sums.biases, sums.bn, sums.params, sums.macs, sums.flops, sums.activations])
-    return out.getvalue()
+        rows.append([label, "total", "", "", int(label.endswith("training")), "", "", "", "", "", "",
+                     sums.weights, sums.biases, sums.bn, sums.params, sums.macs, sums.flops, sums.activations])
+    return csv_table(CSV_COLUMNS, rows)
 
 
 def to_json(analysis: Analysis, depth: str = "layer", aux: bool = False) -> str:

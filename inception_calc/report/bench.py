@@ -6,16 +6,19 @@ too); the CSV has one line per run (``name`` = ``forward``) followed by its rows
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from inception_calc.bench.results import SUM_TOLERANCE, BenchResult, LayerTime, Run
-from inception_calc.report.check import text_table
 from inception_calc.core.errors import CalcError
 from inception_calc.report.plot import _matplotlib, _save
 from inception_calc.core.values import grouped
+from inception_calc.report.table import RULE_LIMIT, columns, csv_table, indented, text_table
+
+RUN_HEADERS = ("batch", "config", "status", "median ms", "p10-p90 ms", "images/s", "TFLOP/s", "% peak", "compile s")
+RUN_COLUMNS = columns(RUN_HEADERS, right=RUN_HEADERS[3:])  # status is text: right-aligned from "median ms" on
+LAYER_HEADERS = ("name", "median ms", "share", "TFLOP/s", "FLOP/byte", "bound TFLOP/s", "% of bound")
+LAYER_COLUMNS = columns(LAYER_HEADERS, right=LAYER_HEADERS[1:])
 
 DTYPE_MEANING = {
     "fp32": "fp32 = IEEE fp32: TF32 off for matmul and cuDNN convolutions",
@@ -60,32 +63,27 @@ def header_lines(result: BenchResult) -> list[str]:
 
 
 def runs_table(result: BenchResult) -> list[str]:
-    headers = ("batch", "config", "status", "median ms", "p10-p90 ms", "images/s", "TFLOP/s", "% peak",
-               "compile s")
     rows = []
     for run in result.runs:
         spread = "-" if run.timing is None else f"{run.timing.p10_ms:.3f}-{run.timing.p90_ms:.3f}"
         rows.append([str(run.batch), run.config, run.status, _ms(run.median_ms), spread, _rate(run.images_per_s),
                      _rate(run.achieved_tflops), _pct(run.fraction_of_peak),
                      "-" if run.compile_s is None else f"{run.compile_s:.1f}"])
-    # the status column is text: right-align only from "median ms" on
-    lines = text_table(headers, rows, frozenset(headers[3:]))
+    lines = text_table(RUN_COLUMNS, rows, rule_limit=RULE_LIMIT)
     lines += [f"batch {r.batch} {r.config}: {r.error}" for r in result.runs if r.error]
     return lines
 
 
 def layer_lines(result: BenchResult, run: Run) -> list[str]:
-    headers = ("name", "median ms", "share", "TFLOP/s", "FLOP/byte", "bound TFLOP/s", "% of bound")
     rows = []
     for layer in run.layers:
-        indent = "  " * layer.name.count(".")
-        rows.append([indent + layer.name, _ms(layer.median_ms), _pct(layer.share), _rate(layer.achieved_tflops),
+        rows.append([indented(layer.name), _ms(layer.median_ms), _pct(layer.share), _rate(layer.achieved_tflops),
                      f"{layer.intensity:.1f}", _rate(layer.bound_tflops), _pct(layer.fraction_of_bound)])
     title = (f"per layer, batch {run.batch} {run.config}: each row module timed alone on its own input "
              f"(captured on one forward pass){' in eager mode' if run.layers_eager else ''}"
              f"{', each in its own CUDA graph' if run.cuda_graphs else ''}; "
              "share of the rows' sum; bound = min(peak, FLOP/byte x bandwidth)")
-    lines = [title, "", *text_table(headers, rows, frozenset(headers[1:])), ""]
+    lines = [title, "", *text_table(LAYER_COLUMNS, rows, rule_limit=RULE_LIMIT), ""]
     if run.layer_sum_ms is not None and run.median_ms:
         ratio = run.layer_sum_ms / run.median_ms
         if run.layers_eager:
@@ -122,23 +120,21 @@ def _blank(value: Any) -> Any:
 
 def to_csv(result: BenchResult) -> str:
     """One line per run (name ``forward``, level ``network``), then one per timed row and branch."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for run in result.runs:
         t = run.timing
         head = [result.spec, result.device["name"], run.batch, run.dtype, run.channels_last, run.compiled,
                 run.cuda_graphs, run.status]
-        writer.writerow([_blank(v) for v in [
+        rows.append([_blank(v) for v in [
             *head, "forward", "network", run.median_ms, t and t.p10_ms, t and t.p90_ms, t and t.iters, None,
             run.images_per_s, result.flops_per_image * run.batch, None, run.achieved_tflops, run.fraction_of_peak,
             None, None, run.bound_ms, run.fraction_of_bound, run.compile_s, run.error]])
         for layer in run.layers:
-            writer.writerow([_blank(v) for v in [
+            rows.append([_blank(v) for v in [
                 *head, layer.name, layer.level, layer.median_ms, layer.timing.p10_ms, layer.timing.p90_ms,
                 layer.timing.iters, layer.share, None, layer.flops, layer.bytes, layer.achieved_tflops, None,
                 layer.intensity, layer.bound_tflops, layer.bound_ms, layer.fraction_of_bound, None, ""]])
-    return out.getvalue()
+    return csv_table(CSV_COLUMNS, rows)
 
 
 def to_json(result: BenchResult) -> str:

@@ -8,18 +8,19 @@ does not count, and the layers that differ, grouped by what differs and then row
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from inception_calc.pytorch.reconcile import EXACT, EXPLAINED, MISMATCH, QUANTITY_TITLES, Difference, Quantity, Reconciliation, RowCheck
 from inception_calc.core.values import grouped
+from inception_calc.report.table import (
+    RULE_LIMIT, Column, columns, csv_table, indented, markdown_table, text_table)
 
 HEADERS = ("name", "verdict", "params", "numel", "MACs", "fvcore conv+linear", "fvcore total", "FlopCounterMode",
            "why")
 NUMERIC = frozenset(HEADERS[2:8])
+COLUMNS = columns(HEADERS, right=NUMERIC)
 SHOWN_NAMES = 6
 TERM_FORMULAS = (
     ("fvcore batch_norm", "fvcore counts aten::batch_norm in eval mode as 2 x its elements N*C*H*W "
@@ -73,7 +74,7 @@ def why(row: RowCheck) -> str:
 
 
 def _cells(row: RowCheck, indent: bool) -> list[str]:
-    name = ("  " * row.name.count(".") if indent else "") + row.name
+    name = indented(row.name) if indent else row.name
     return [name, row.verdict, _num(_analytic(row, "params")), _num(_counted(row, "params")),
             _num(_analytic(row, "macs")), _num(_counted(row, "macs")), _num(_counted(row, "fvcore")),
             _num(_counted(row, "flop_counter")), why(row)]
@@ -146,6 +147,7 @@ def _group_lines(r: Reconciliation) -> list[str]:
 
 
 DIFF_HEADERS = ("layer", r"spec", "real", "what differs", "weights", "params", "MACs")
+DIFF_COLUMNS = columns(DIFF_HEADERS, right={"weights", "params", "MACs"})
 
 
 def _diff_cells(d: Difference) -> list[str]:
@@ -161,31 +163,16 @@ def _diff_cells(d: Difference) -> list[str]:
             pair(d.spec_params, d.real_params), pair(d.spec_macs, d.real_macs)]
 
 
-def text_table(headers: Sequence[str], rows: list[list[str]], numeric: frozenset[str]) -> list[str]:
-    """Header, rule (at most 120 characters) and rows in padded columns, two spaces apart: the
-    ``numeric`` columns right-aligned, the others left-aligned; trailing spaces stripped.
-    (bench_report's tables use it too.)"""
-    widths = [max(len(r[i]) for r in [list(headers), *rows]) for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if headers[i] in numeric else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    rule = "-" * min(120, len(line(["-" * w for w in widths])))
-    return [line(headers), rule, *map(line, rows)]
+Table = Callable[[Sequence[Column], list[list[str]]], list[str]]
 
 
-def _markdown_table(headers: Sequence[str], rows: list[list[str]], numeric: frozenset[str]) -> list[str]:
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.strip().replace("|", "\\|") for c in cells) + " |"
-
-    align = ["---:" if h in numeric else "---" for h in headers]
-    return [line(headers), "| " + " | ".join(align) + " |", *map(line, rows)]
+def _text(cols: Sequence[Column], rows: list[list[str]]) -> list[str]:
+    return text_table(cols, rows, rule_limit=RULE_LIMIT)
 
 
-def _sections(r: Reconciliation, table: Any, item: str) -> list[tuple[str, list[str]]]:
+def _sections(r: Reconciliation, table: Table, item: str) -> list[tuple[str, list[str]]]:
     rows = [_cells(row, True) for row in r.rows]
-    sections = [("", table(HEADERS, rows, NUMERIC)), ("", [_summary(r)])]
+    sections = [("", table(COLUMNS, rows)), ("", [_summary(r)])]
     if _terms_lines(r):
         sections.append(("convention terms (the analysis counts MACs of conv and linear weights only):",
                          [item + t for t in _terms_lines(r)]))
@@ -196,8 +183,7 @@ def _sections(r: Reconciliation, table: Any, item: str) -> list[tuple[str, list[
     if differ:
         sections.append((f"layers that differ, {r.spec} -> {r.against}, by what differs:",
                          [item + g if not g.startswith("    ") else g for g in _group_lines(r)]))
-        sections.append(("layer by layer:", table(DIFF_HEADERS, [_diff_cells(d) for d in differ],
-                                                  frozenset({"weights", "params", "MACs"}))))
+        sections.append(("layer by layer:", table(DIFF_COLUMNS, [_diff_cells(d) for d in differ])))
     calls = [d for d in r.differences if d.kind == "functional"]
     if calls:
         sections.append(("layers the real network runs as function calls (no module; counted in the caller):",
@@ -207,7 +193,7 @@ def _sections(r: Reconciliation, table: Any, item: str) -> list[tuple[str, list[
 
 def to_table(r: Reconciliation) -> str:
     lines = [*_header(r)]
-    for title, body in _sections(r, text_table, "  "):
+    for title, body in _sections(r, _text, "  "):
         lines += ["", *([title] if title else []), *body]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -215,7 +201,7 @@ def to_table(r: Reconciliation) -> str:
 def to_markdown(r: Reconciliation) -> str:
     head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header(r))]
     parts = ["\n\n".join(head)]
-    for title, body in _sections(r, _markdown_table, "- "):
+    for title, body in _sections(r, markdown_table, "- "):
         body = [b.replace("    ", "  - ", 1) if b.startswith("    ") else b for b in body]
         parts.append("\n".join(([f"**{title}**", ""] if title else []) + body))
     return "\n\n".join(parts) + "\n"
@@ -227,19 +213,13 @@ CSV_COLUMNS = ("name", "level", "row_verdict", "quantity", "analytic", "counted"
 
 def to_csv(r: Reconciliation) -> str:
     """One line per row and quantity; then one line per differing layer (level ``difference``)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in r.rows:
-        for q in row.quantities:
-            writer.writerow([row.name, row.level, row.verdict, q.name, _csv_value(q.analytic),
-                             _csv_value(q.counted), q.verdict, "" if q.difference is None else q.difference,
-                             "; ".join(f"{t.name}={'' if t.size is None else t.size} ({t.formula})" for t in q.terms),
-                             q.note])
-    for d in r.differences:
-        writer.writerow([d.name, "difference", "", d.kind, d.spec_summary, d.real_summary, "", "", "",
-                         "; ".join(f"{k} {a} -> {b}" for k, a, b in d.fields) or d.note])
-    return out.getvalue()
+    rows = [[row.name, row.level, row.verdict, q.name, _csv_value(q.analytic), _csv_value(q.counted), q.verdict,
+             "" if q.difference is None else q.difference,
+             "; ".join(f"{t.name}={'' if t.size is None else t.size} ({t.formula})" for t in q.terms), q.note]
+            for row in r.rows for q in row.quantities]
+    rows += [[d.name, "difference", "", d.kind, d.spec_summary, d.real_summary, "", "", "",
+              "; ".join(f"{k} {a} -> {b}" for k, a, b in d.fields) or d.note] for d in r.differences]
+    return csv_table(CSV_COLUMNS, rows)
 
 
 def _csv_value(value: Any) -> str:

@@ -5,18 +5,18 @@ counts from the analysis)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from inception_calc.studies.paper_table import COLUMNS, RULE, Judgement, PaperRow, PaperTable, explained_by
 from inception_calc.core.values import grouped
 from inception_calc.core.values import parse_number, plain, within_precision
+from inception_calc.report.table import columns, csv_table, markdown_table, text_table
 
 FORMATS = ("table", "markdown", "csv", "json")
 HEADERS = ("name", "type", "output", "params", "computed", "read as", "params fit", "ops", "computed", "ops fit",
            "params~ops")
+TABLE_COLUMNS = columns(HEADERS, right={"params", "computed", "ops"})  # the figures; "read as" and the fits are text
 VERDICT = {"rounds": "rounds", "within one unit": "1 unit", "no": "NO"}
 
 
@@ -111,16 +111,7 @@ def _head(table: PaperTable) -> list[str]:
 
 
 def to_table(table: PaperTable) -> str:
-    rows = [_cells(r) for r in table.rows]
-    widths = [max(len(r[i]) for r in [list(HEADERS), *rows]) for i in range(len(HEADERS))]
-    right = {"params", "computed", "ops"}
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if HEADERS[i] in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    rule = "-" * len(line(["-" * w for w in widths]))
-    body = [line(list(HEADERS)), rule, *map(line, rows), rule]
+    body = text_table(TABLE_COLUMNS, [_cells(r) for r in table.rows], rule_below=True)
     sections = [("arithmetic", _arithmetic_lines(table)), ("alternatives, causes and notes", _notes(table)),
                 ("sums", _sums(table))]
     text = [*_head(table), "", *body]
@@ -131,14 +122,9 @@ def to_table(table: PaperTable) -> str:
 
 
 def to_markdown(table: PaperTable) -> str:
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    align = ["---", "---", "---", "---:", "---:", "---", "---", "---:", "---:", "---", "---"]
     head = [f"**{table.title}** ({table.source})", f"_computed from {table.spec} at input "
             f"{'x'.join(map(str, table.input))}; rule: {RULE}_"]
-    parts = ["\n\n".join(head), "\n".join([line(list(HEADERS)), "| " + " | ".join(align) + " |",
-                                           *(line(_cells(r)) for r in table.rows)])]
+    parts = ["\n\n".join(head), "\n".join(markdown_table(TABLE_COLUMNS, [_cells(r) for r in table.rows]))]
     for title, lines in (("Arithmetic", _arithmetic_lines(table)), ("Alternatives, causes and notes", _notes(table)),
                          ("Sums", _sums(table))):
         parts.append(f"**{title}**\n\n" + "\n".join(("  - " if x.startswith(" ") else "- ") + x.strip()
@@ -155,9 +141,7 @@ CSV_COLUMNS = ("name", "type", "spec_row", "output_published", "output_computed"
 
 
 def to_csv(table: PaperTable) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    lines = []
     for row in table.rows:
         record: dict[str, Any] = {"name": row.name, "type": row.type, "spec_row": row.spec_row}
         for check in row.checks:
@@ -173,8 +157,8 @@ def to_csv(table: PaperTable) -> str:
                            f"{quantity}_alternative": alt.label if alt else ""})
         if row.agreement:
             record["params_agree_with_ops"] = row.agreement.fit
-        writer.writerow([record.get(c, "") for c in CSV_COLUMNS])
-    return out.getvalue()
+        lines.append([record.get(c, "") for c in CSV_COLUMNS])
+    return csv_table(CSV_COLUMNS, lines)
 
 
 def to_dict(table: PaperTable) -> dict[str, Any]:

@@ -2,16 +2,16 @@
 
 ``sweep("googlenet", sizes_in("96:512:32"))`` analyses the network at 3 x N x N for each N; a size
 at which the network does not fit (too small, or branches that cannot be concatenated) is skipped
-with the reason. The smallest input the network accepts is always stated
-(:func:`~inception_calc.core.engine.smallest_input`). Standard library only.
+with the reason. The smallest input the network accepts is always found
+(:func:`~inception_calc.core.engine.smallest_input`). Computation only, standard library only:
+:mod:`inception_calc.report.sweep` renders it, :mod:`inception_calc.report.plot` draws it. Errors
+name the parameter at fault (``sizes``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
+from itertools import islice
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -19,11 +19,9 @@ from inception_calc.core.engine import analyze, fits, smallest_input
 from inception_calc.core.errors import CalcError
 from inception_calc.core.errors import quote as quoted
 from inception_calc.core.sources import load_spec
-from inception_calc.core.values import grouped
-from inception_calc.core.results import CONVENTION, Sums
+from inception_calc.core.results import Sums
 from inception_calc.core.network import MAX_SIZE
 
-FORMATS = ("table", "markdown", "csv", "json")
 MAX_SIZES = 2000
 _NUMBER = re.compile(r"\s*-?\d+\s*")  # what int() reads, less '_' and '+'
 
@@ -35,30 +33,30 @@ def sizes_in(text: str) -> tuple[int, ...]:
     fix = "write START:STOP:STEP with positive integers, e.g. 96:512:32"
     parts = str(text).split(":")
     if any(c in str(text).lower() for c in "x×,") and len(parts) == 1:
-        raise CalcError(f"sweep takes square sizes N (C x N x N), not {quoted(text)}", where="--input",
+        raise CalcError(f"sweep takes square sizes N (C x N x N), not {quoted(text)}", where="sizes",
                         fix="write N or START:STOP:STEP, e.g. 96:512:32; for one non-square input use "
                             "'inception-calc report --input HxW'")
     if not all(_NUMBER.fullmatch(p) for p in parts):
-        raise CalcError(f"cannot read the size range {quoted(text)}", where="--input", fix=fix)
+        raise CalcError(f"cannot read the size range {quoted(text)}", where="sizes", fix=fix)
     if any(len(p.strip()) > 19 for p in parts):  # 2^63 - 1 has 19 digits
-        raise CalcError(f"{quoted(text)}: a size is more than 2^63 - 1", where="--input", fix=fix)
+        raise CalcError(f"{quoted(text)}: a size is more than 2^63 - 1", where="sizes", fix=fix)
     numbers = [int(p) for p in parts]
     if len(numbers) == 1:
         numbers = [numbers[0], numbers[0], 1]
     elif len(numbers) == 2:
         numbers.append(1)
     if len(numbers) != 3:
-        raise CalcError(f"cannot read the size range {quoted(text)}", where="--input", fix=fix)
+        raise CalcError(f"cannot read the size range {quoted(text)}", where="sizes", fix=fix)
     start, stop, step = numbers
     if start < 1 or step < 1:
-        raise CalcError(f"START and STEP must be positive, got {quoted(text)}", where="--input", fix=fix)
+        raise CalcError(f"START and STEP must be positive, got {quoted(text)}", where="sizes", fix=fix)
     if max(numbers) > MAX_SIZE:
-        raise CalcError(f"{quoted(text)}: a size is more than 2^63 - 1", where="--input", fix=fix)
+        raise CalcError(f"{quoted(text)}: a size is more than 2^63 - 1", where="sizes", fix=fix)
     if stop < start:
-        raise CalcError(f"STOP {stop} is below START {start}", where="--input", fix=fix)
+        raise CalcError(f"STOP {stop} is below START {start}", where="sizes", fix=fix)
     count = (stop - start) // step + 1
     if count > MAX_SIZES:
-        raise CalcError(f"{quoted(text)} gives {count} sizes, more than {MAX_SIZES}", where="--input",
+        raise CalcError(f"{quoted(text)} gives {count} sizes, more than {MAX_SIZES}", where="sizes",
                         fix="use a larger step")
     return tuple(range(start, stop + 1, step))
 
@@ -72,8 +70,13 @@ class Point:
     skipped: str = ""
 
 
+TOO_SMALL = "too small"  # a Point's reason when the network does not fit the size at all
+
+
 @dataclass(frozen=True)
 class Sweep:
+    """One network's inference totals at each size asked for, in order, and its smallest input."""
+
     spec: str
     channels: int
     points: tuple[Point, ...]
@@ -83,29 +86,40 @@ class Sweep:
     def measured(self) -> tuple[Point, ...]:
         return tuple(p for p in self.points if p.totals is not None)
 
-    def notes(self) -> list[str]:
-        c, n = self.channels, self.smallest
-        lines = [f"smallest input {self.spec} accepts: {c}x{n}x{n}" if n else
-                 f"{self.spec} accepts no square input up to 65536"]
-        small = [p.size for p in self.points if p.skipped == "too small"]
-        if small:
-            lines.append(f"skipped, too small: {_sizes(small)}")
-        for p in self.points:
-            if p.skipped and p.skipped != "too small":
-                lines.append(f"skipped {c}x{p.size}x{p.size}: {p.skipped}")
-        weights = {p.totals.weights for p in self.measured if p.totals}
-        if len(weights) > 1:
-            lines.append("weights change with the input size: a fixed-window pool before a linear layer "
-                         "hands it a larger map at larger inputs")
-        return lines
+    @property
+    def too_small(self) -> tuple[int, ...]:
+        """The sizes skipped because the network does not fit them."""
+        return tuple(p.size for p in self.points if p.skipped == TOO_SMALL)
+
+    @property
+    def refused(self) -> tuple[Point, ...]:
+        """The sizes skipped for another reason (branches that cannot be concatenated), with it."""
+        return tuple(p for p in self.points if p.skipped and p.skipped != TOO_SMALL)
+
+    @property
+    def weights_vary(self) -> bool:
+        """Whether the weights differ between sizes (a fixed-window pool before a linear layer)."""
+        return len({p.totals.weights for p in self.measured if p.totals}) > 1
 
 
-def _sizes(sizes: list[int]) -> str:
-    return ", ".join(map(str, sizes)) if len(sizes) <= 8 else f"{sizes[0]} to {sizes[-1]} ({len(sizes)} sizes)"
+def _checked_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
+    """``sizes`` as a tuple, each a positive integer of at most 2^63 - 1, at most MAX_SIZES of them."""
+    if isinstance(sizes, (str, bytes)):
+        raise CalcError(f"sizes must be integers, got the text {quoted(sizes)}", where="sizes",
+                        fix="give a list of sizes, or read a range with sizes_in('96:512:32')")
+    sizes = tuple(islice(sizes, MAX_SIZES + 1))  # a range of a billion sizes is refused, not built
+    bad = [n for n in sizes if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SIZE]
+    if bad:
+        raise CalcError(f"a size must be a positive integer of at most 2^63 - 1, got {quoted(bad[0])}",
+                        where="sizes", fix="give square sizes N, e.g. range(96, 513, 32)")
+    if len(sizes) > MAX_SIZES:
+        raise CalcError(f"more than {MAX_SIZES} sizes", where="sizes", fix="use a larger step")
+    return sizes
 
 
 def sweep(spec: Any, sizes: Sequence[int]) -> Sweep:
     """Totals of ``spec`` at each C x N x N input, N in ``sizes`` (C: the spec's own channels)."""
+    sizes = _checked_sizes(sizes)
     network = load_spec(spec)
     channels = network.input[0]
     smallest = smallest_input(network, channels)
@@ -114,78 +128,9 @@ def sweep(spec: Any, sizes: Sequence[int]) -> Sweep:
         shape = (channels, n, n)
         try:
             if not fits(network, shape):
-                points.append(Point(n, None, "too small"))
+                points.append(Point(n, None, TOO_SMALL))
                 continue
             points.append(Point(n, analyze(network, shape).totals.inference))
         except CalcError as exc:
             points.append(Point(n, None, exc.what))
     return Sweep(network.name, channels, tuple(points), smallest)
-
-
-HEADERS = ("input", "weights", "params", "MACs", "activations")
-
-
-def _cells(result: Sweep) -> list[list[str]]:
-    c = result.channels
-    return [[f"{c}x{p.size}x{p.size}", grouped(p.totals.weights), grouped(p.totals.params), grouped(p.totals.macs),
-             grouped(p.totals.activations)] for p in result.measured if p.totals]
-
-
-def _head(result: Sweep) -> str:
-    return f"{result.spec}: inference totals by input size"
-
-
-def to_table(result: Sweep) -> str:
-    cells = _cells(result)
-    widths = [max(len(r[i]) for r in [list(HEADERS), *cells]) for i in range(len(HEADERS))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
-
-    rule = "-" * len(line(["-" * w for w in widths]))
-    return "\n".join([_head(result), f"convention: {CONVENTION}", "", line(HEADERS), rule, *map(line, cells), "",
-                      *result.notes()]) + "\n"
-
-
-def to_markdown(result: Sweep) -> str:
-    align = "| --- | " + " | ".join("---:" for _ in HEADERS[1:]) + " |"
-    rows = ["| " + " | ".join(r) + " |" for r in _cells(result)]
-    return "\n".join([f"**{_head(result)}**", "", f"_convention: {CONVENTION}_", "",
-                      "| " + " | ".join(HEADERS) + " |", align, *rows, "",
-                      *(f"- {n}" for n in result.notes())]) + "\n"
-
-
-def to_csv(result: Sweep) -> str:
-    """One line per size: exact integers, or empty counts and the reason for a skipped size."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(("size", "channels", "weights", "biases", "bn", "params", "macs", "flops", "activations",
-                     "skipped"))
-    for p in result.points:
-        t = p.totals
-        values = [t.weights, t.biases, t.bn, t.params, t.macs, t.flops, t.activations] if t else [""] * 7
-        writer.writerow([p.size, result.channels, *values, p.skipped])
-    return out.getvalue()
-
-
-def to_dict(result: Sweep) -> dict[str, Any]:
-    return {
-        "spec": result.spec,
-        "channels": result.channels,
-        "smallest_input": result.smallest,
-        "convention": CONVENTION,
-        "points": [{"size": p.size, **({"totals": p.totals.to_dict()} if p.totals else {"skipped": p.skipped})}
-                   for p in result.points],
-        "notes": result.notes(),
-    }
-
-
-def to_json(result: Sweep) -> str:
-    return json.dumps(to_dict(result), indent=2) + "\n"
-
-
-RENDERERS = {"table": to_table, "markdown": to_markdown, "csv": to_csv, "json": to_json}
-
-
-def render(result: Sweep, fmt: str = "table") -> str:
-    return RENDERERS[fmt](result)

@@ -1,0 +1,190 @@
+"""Render a :class:`~inception_calc.studies.compare.Comparison` as a text table, markdown, CSV or JSON.
+
+Formatting only: every number comes from the comparison. The table gives one line per name and
+network (a blank line between names), each network's value and its difference from the first
+(``Δ``: the other minus the first, with the relative change); then the totals, of the rows shown
+when only some were asked for, and of every main row; then the lines that change most. CSV and
+JSON give exact integers; an absent node is empty (CSV) or ``null`` (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from inception_calc.core.results import CONVENTION, Cost, Sums
+from inception_calc.core.values import grouped, hwc
+from inception_calc.report.table import Column, columns, csv_table, indented, markdown_table, text_table
+from inception_calc.studies.compare import QUANTITIES, Comparison, relative
+
+FORMATS = ("table", "markdown", "csv", "json")
+LINE_HEADERS = ("name", "network", "out", "weights", "Δ weights", "MACs", "Δ MACs")
+TOTAL_HEADERS = ("network", "weights", "Δ weights", "params", "Δ params", "MACs", "Δ MACs", "activations")
+NUMERIC = frozenset({"weights", "Δ weights", "params", "Δ params", "MACs", "Δ MACs", "activations"})
+LINE_COLUMNS = columns(LINE_HEADERS, right=NUMERIC, nowrap={"name"})
+TOTAL_COLUMNS = columns(TOTAL_HEADERS, right=NUMERIC, nowrap={"network"})
+CHANGE_COLUMNS = columns(("name", "change"))  # the most-changed list: names lined up, no titles shown
+
+
+def signed(n: int) -> str:
+    return f"{n:+,}"
+
+
+def signed_percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:+.1f}%"
+
+
+def _delta_cell(base: Cost | None, node: Cost | None, quantity: str) -> str:
+    if node is None or base is None:
+        return "absent" if node is None else "new"
+    delta = getattr(node, quantity) - getattr(base, quantity)
+    rel = relative(getattr(base, quantity), delta)
+    return signed(delta) + ("" if rel is None or not delta else f" ({signed_percent(rel)})")
+
+
+def _line_cells(comparison: Comparison) -> list[list[str]]:
+    cells = []
+    for line in comparison.lines:
+        base = line.nodes[0]
+        for i, node in enumerate(line.nodes):
+            name = indented(line.name) if i == 0 else ""
+            if node is None:
+                cells.append([name, comparison.labels[i], "absent", "-", "", "-", ""])
+                continue
+            first = i == 0
+            cells.append([name, comparison.labels[i], hwc(node.out_shape), grouped(node.weights),
+                          "" if first else _delta_cell(base, node, "weights"), grouped(node.macs),
+                          "" if first else _delta_cell(base, node, "macs")])
+    return cells
+
+
+def _sums_delta(base: Sums, sums: Sums, quantity: str) -> str:
+    delta = getattr(sums, quantity) - getattr(base, quantity)
+    return signed(delta) + f" ({signed_percent(relative(getattr(base, quantity), delta))})"
+
+
+def _total_cells(comparison: Comparison, sums: tuple[Sums, ...]) -> list[list[str]]:
+    cells = []
+    for i, s in enumerate(sums):
+        d = (lambda q: "") if i == 0 else (lambda q, s=s: _sums_delta(sums[0], s, q))
+        cells.append([comparison.labels[i], grouped(s.weights), d("weights"), grouped(s.params), d("params"),
+                      grouped(s.macs), d("macs"), grouped(s.activations)])
+    return cells
+
+
+def _changes_lines(comparison: Comparison) -> list[str]:
+    lines = []
+    for i in range(1, len(comparison.analyses)):
+        changes = comparison.most_changed(i)
+        lines.append(f"most changed, {comparison.labels[i]} against {comparison.labels[0]} (by MACs):")
+        if not changes:
+            lines.append("  none: every line has the same MACs and weights")
+            continue
+        cells = [[c.name, f"MACs {signed(c.macs)}"
+                          f"{'' if c.relative_macs is None else f' ({signed_percent(c.relative_macs)})'}"
+                          f", weights {signed(c.weights)}"] for c in changes]
+        lines += ["  " + line for line in text_table(CHANGE_COLUMNS, cells, header=False)]
+    return lines
+
+
+def _header(comparison: Comparison) -> list[str]:
+    c, h, w = comparison.analyses[0].input
+    rows = f"; rows {', '.join(comparison.rows)}" if comparison.is_subset else ""
+    return [f"comparison at input {c}x{h}x{w} (C x H x W), depth {comparison.depth}{rows}; "
+            f"Δ = each network minus {comparison.labels[0]}; shapes H x W x C",
+            f"convention: {CONVENTION}"]
+
+
+def _sections(comparison: Comparison) -> list[tuple[str, tuple[Column, ...], list[list[str]]]]:
+    sections = [("", LINE_COLUMNS, _line_cells(comparison))]
+    if comparison.is_subset:
+        sections.append((f"total of the rows shown ({', '.join(comparison.rows)})", TOTAL_COLUMNS,
+                         _total_cells(comparison, comparison.shown_totals())))
+    sections.append(("total (inference: main rows, auxiliary heads left out)", TOTAL_COLUMNS,
+                     _total_cells(comparison, comparison.totals())))
+    return sections
+
+
+def to_table(comparison: Comparison) -> str:
+    out = _header(comparison)
+    n = len(comparison.analyses)
+    for title, cols, cells in _sections(comparison):
+        # the lines table: one group of n lines per name, a blank line between names
+        out += ["", *([title] if title else []), *text_table(cols, cells, group=0 if title else n)]
+    out += ["", *_changes_lines(comparison)]
+    return "\n".join(out) + "\n"
+
+
+def to_markdown(comparison: Comparison) -> str:
+    head = _header(comparison)
+    out = [f"**{head[0]}**", "", f"_{head[1]}_"]
+    for title, cols, cells in _sections(comparison):
+        out += ["", *([f"**{title}**", ""] if title else []), *markdown_table(cols, cells)]
+    changes = _changes_lines(comparison)
+    out += [""] + [f"- {line.strip()}" if line.startswith("  ") else f"\n{line}\n" for line in changes]
+    return "\n".join(out).replace("\n\n\n", "\n\n") + "\n"
+
+
+CSV_COLUMNS = ("name", "level", "network", "present", "out_c", "out_h", "out_w", "weights", "params", "macs",
+               "activations", "d_weights", "d_params", "d_macs", "rel_weights", "rel_macs")
+
+
+def _numbers(node: Cost | Sums | None, base: Cost | Sums | None) -> list[Any]:
+    if node is None:
+        return [""] * 12  # out_c, out_h, out_w, 4 quantities, 3 differences, 2 ratios
+    shape = list(node.out_shape) if isinstance(node, Cost) else ["", "", ""]
+    values = [getattr(node, q) for q in QUANTITIES]
+    if base is None:
+        return [*shape, *values, "", "", "", "", ""]
+    deltas = [getattr(node, q) - getattr(base, q) for q in ("weights", "params", "macs")]
+    rel = [relative(getattr(base, "weights"), deltas[0]), relative(getattr(base, "macs"), deltas[2])]
+    return [*shape, *values, *deltas, *("" if r is None else repr(r) for r in rel)]
+
+
+def to_csv(comparison: Comparison) -> str:
+    """One line per (name, network): exact integers; deltas and ratios against the first network
+    (empty for the first, or where a value is absent); then the totals (level ``total``)."""
+    rows = [[line.name, line.level, comparison.labels[i], int(node is not None),
+             *_numbers(node, line.nodes[0] if i and line.nodes[0] is not None else None)]
+            for line in comparison.lines for i, node in enumerate(line.nodes)]
+    sums = comparison.totals()
+    rows += [["total.inference", "total", comparison.labels[i], 1, *_numbers(s, sums[0] if i else None)]
+             for i, s in enumerate(sums)]
+    return csv_table(CSV_COLUMNS, rows)
+
+
+def to_dict(comparison: Comparison) -> dict[str, Any]:
+    def node_dict(node: Cost | None, base: Cost | None) -> dict[str, Any] | None:
+        if node is None:
+            return None
+        data: dict[str, Any] = {"out_shape": list(node.out_shape), **{q: getattr(node, q) for q in QUANTITIES}}
+        if base is not None:
+            for q in ("weights", "params", "macs"):
+                data[f"d_{q}"] = getattr(node, q) - getattr(base, q)
+                data[f"rel_{q}"] = relative(getattr(base, q), data[f"d_{q}"])
+        return data
+
+    return {
+        "networks": list(comparison.labels),
+        "input": list(comparison.analyses[0].input),
+        "depth": comparison.depth,
+        "rows": list(comparison.rows),
+        "convention": CONVENTION,
+        "lines": [{"name": line.name, "level": line.level,
+                   "values": [node_dict(n, line.nodes[0] if i else None) for i, n in enumerate(line.nodes)]}
+                  for line in comparison.lines],
+        "totals": [s.to_dict() for s in comparison.totals()],
+        "most_changed": [[{"name": c.name, "d_macs": c.macs, "d_weights": c.weights, "rel_macs": c.relative_macs}
+                          for c in comparison.most_changed(i)] for i in range(1, len(comparison.analyses))],
+    }
+
+
+def to_json(comparison: Comparison) -> str:
+    return json.dumps(to_dict(comparison), indent=2) + "\n"
+
+
+RENDERERS = {"table": to_table, "markdown": to_markdown, "csv": to_csv, "json": to_json}
+
+
+def render(comparison: Comparison, fmt: str = "table") -> str:
+    return RENDERERS[fmt](comparison)

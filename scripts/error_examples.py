@@ -6,8 +6,9 @@
 
 Each example runs ``inception_calc.cli.main`` in a fresh temporary folder holding the example's
 files, and prints the command, the files, what the tool wrote and its exit status. docs/errors.md's
-blocks are this script's output (tests/test_docs.py checks that they are current), and
-tests/test_error_examples.py checks every example's exit status, its one line and its message.
+blocks are this script's output, one per group (scripts/docgen.py writes them; tests/test_generated.py
+checks that they are current), and tests/test_error_examples.py checks every example's exit status,
+its one line and its message.
 """
 
 from __future__ import annotations

@@ -1,16 +1,19 @@
-"""Shared test helpers: the CLI run as a real process, and the golden-file switch.
+"""Shared test helpers: the CLI run as a real process, and the checkout's scripts as modules.
 
-Golden files (tests/golden/) are rewritten only on request: ``UPDATE_GOLDEN=1 python -m pytest`` or
-``python -m pytest --update-golden``; review the diff before committing them.
+Tests never write golden files or docs: ``python scripts/docgen.py`` does (tests/test_generated.py
+checks them). ``UPDATE_GOLDEN=1`` and ``--update-golden``, which once made the tests write them,
+now stop the run and say so.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -22,12 +25,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
-                     help="rewrite tests/golden/* from the current output instead of comparing")
+                     help="gone: tests only check; run python scripts/docgen.py to regenerate")
 
 
-@pytest.fixture
-def update_golden(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-golden") or os.environ.get("UPDATE_GOLDEN") == "1")
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--update-golden") or os.environ.get("UPDATE_GOLDEN") == "1":
+        pytest.exit("tests no longer write golden files or docs: run python scripts/docgen.py "
+                    "(--check says what is stale, --list names every generated file and block)", returncode=4)
+
+
+def script(path: str) -> ModuleType:
+    """The checkout's script ``path`` (``scripts/docgen.py``) as a module, loaded once under its
+    file's stem, the name its own imports give it."""
+    name = Path(path).stem
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before running it: its dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 @dataclass(frozen=True)

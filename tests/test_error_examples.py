@@ -4,18 +4,12 @@ and the last-resort handler for an unexpected exception (exit 70), with --debug 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
-from conftest import ROOT
+from conftest import script
 from inception_calc.cli.main import main
 
-_spec = importlib.util.spec_from_file_location("error_examples", ROOT / "scripts" / "error_examples.py")
-examples = importlib.util.module_from_spec(_spec)
-sys.modules["error_examples"] = examples
-_spec.loader.exec_module(examples)
+examples = script("scripts/error_examples.py")
 
 ALL = [(group, example) for group, items in examples.GROUPS.items() for example in items]
 
@@ -38,9 +32,10 @@ def test_error_example(group, example):
 
 
 def test_docs_show_every_group():
-    text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
-    for group in examples.GROUPS:
-        assert f"<!-- output of: python scripts/error_examples.py {group} -->" in text, group
+    # one block of docs/errors.md per group (tests/test_generated.py: each is there and current)
+    sources = {e.name: e.source for e in script("scripts/docgen.py").REGISTRY if e.target == "docs/errors.md"}
+    assert sources == {f"docs/errors.md#{group}": f"python scripts/error_examples.py {group}"
+                       for group in examples.GROUPS}
 
 
 def test_an_unexpected_exception_is_one_line_and_exit_70(monkeypatch, capsys):

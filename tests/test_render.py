@@ -1,7 +1,9 @@
-"""Golden files for the rendered GoogLeNet report at 224, and the CLI printing exactly them.
+"""The CLI prints exactly the golden files of the rendered GoogLeNet report at 224, and the golden
+files agree with each other.
 
-The golden files are the reviewed output. To regenerate them after an intended change, run
-``UPDATE_GOLDEN=1 python -m pytest tests/test_render.py`` (or ``--update-golden``) and review the diff.
+The golden files are the reviewed output of inception_calc.report.analysis.render. scripts/docgen.py
+writes them (``python scripts/docgen.py 'tests/golden/*'`` after an intended change; review the
+diff) and tests/test_generated.py checks that they are what render() gives now.
 """
 
 from __future__ import annotations
@@ -13,33 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
-from inception_calc.report.analysis import grouped, hwc, percent, render
+from conftest import run_cli, script
+from inception_calc.report.analysis import grouped, hwc, percent
 
 GOLDEN = Path(__file__).parent / "golden"
-
-CASES = [  # (golden file, format, depth)
-    ("googlenet_224_layer.txt", "table", "layer"),
-    ("googlenet_224_layer.md", "markdown", "layer"),
-    ("googlenet_224_layer.csv", "csv", "layer"),
-    ("googlenet_224_layer.json", "json", "layer"),
-    ("googlenet_224_branch.txt", "table", "branch"),
-    ("googlenet_224_conv.txt", "table", "conv"),
-]
-
-
-def check_golden(name: str, text: str, update: bool) -> None:
-    path = GOLDEN / name
-    if update:
-        path.write_text(text, encoding="utf-8", newline="")
-        return
-    assert path.is_file(), f"{path} is missing: run UPDATE_GOLDEN=1 python -m pytest {__file__}"
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs; if intended, regenerate with UPDATE_GOLDEN=1"
-
-
-@pytest.mark.parametrize("name, fmt, depth", CASES)
-def test_render_matches_golden(googlenet, update_golden, name, fmt, depth):
-    check_golden(name, render(googlenet, fmt, depth), update_golden)
+CASES = script("scripts/docgen.py").GOLDEN  # (golden file, format, depth)
 
 
 @pytest.mark.parametrize("name, fmt, depth", CASES)

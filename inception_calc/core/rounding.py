@@ -5,8 +5,9 @@ A window pool gives ``floor((H + 2p - k) / s) + 1`` or the ceil form of it
 ``(H + 2p - k)`` is not a multiple of ``s`` (less PyTorch's dropped last window). An analysis notes
 every pool whose rounding changed its output at that input (``Analysis.warnings``).
 
-This module sits below the results: it needs only the network model and the formulas, so that the
-results can ask for their warnings without reaching up to the engine.
+Each layer kind says whether it has such a rule (``LayerKind.rounding_alternative``). This module
+sits below the results: it needs only the network model and the layer kinds, so that the results
+can ask for their warnings without reaching up to the engine.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from inception_calc.report.output import emit
 from inception_calc.cli import common
 
 HELP = "derive a row's (or branch's, or layer's) size, weights and MACs step by step"
+FLAGS = {"name": "ROW"}  # derivation()'s parameter
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -166,7 +166,7 @@ def plot_roofline(result: BenchResult, path: str) -> None:
     backend and figures are untouched); written whole or not at all."""
     runs = [run for run in result.runs if run.layers]
     if not runs:
-        raise CalcError("there is no per-layer timing to plot", where=f"--plot {path}",
+        raise CalcError("there is no per-layer timing to plot", where=f"path {path}",
                         fix="drop --no-layers, and make sure at least one run finished")
     figure_class, canvas_class, _ = _matplotlib()
     panels = len(runs)

@@ -343,8 +343,7 @@ def test_torchvision_missing_is_one_clear_line_before_any_timing():
                    "'--progress', '--no-layers', '--iters', '1', '--warmup', '0', '--repeats', '1']))")
     assert done.returncode == 2, done.stderr
     assert done.stderr == ("inception-calc bench: error: torchvision is not installed, and bench googlenet-torchvision "
-                           "needs torchvision >= 0.15; pip install 'torchvision>=0.15' (or the project: pip install "
-                           "-e .)\n")
+                           "needs it; install the torch extra: pip install 'inception_calc[torch]'\n")
 
 
 def test_plot_without_matplotlib_is_refused_before_any_timing():

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from inception_calc.core.engine import analyze, named_layers
 from inception_calc.core.errors import CalcError
+from inception_calc.core.extras import require
 from inception_calc.core.network import LRN, Conv, Dropout, Layer, Linear, Network, Pool, Softmax
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,12 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def require_torch() -> Any:
-    """torch, or a clear error naming the package and how to install it."""
-    try:
-        import torch
-    except ImportError:
-        raise CalcError("torch is not installed", where="import torch", fix="pip install 'torch>=2.0' (or the project: pip install -e .)") from None
-    return torch
+    """torch, or a CalcError naming the ``torch`` extra that installs it."""
+    return require("torch", "torch")
 
 
 def _modules() -> dict[str, type]:

@@ -19,6 +19,7 @@ from conftest import ROOT, SRC
 from inception_calc import analyze, network_from_dict
 
 DOCS = sorted((ROOT / "docs").glob("*.md"))
+NEEDS = {"errors.md": "matplotlib"}  # a doc whose generated blocks show an extra at work (--plot's own errors)
 BLOCK = re.compile(r"<!-- output of: (?P<cmd>.+?) -->\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.DOTALL)
 
 
@@ -38,6 +39,8 @@ def test_docs_exist():
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_generated_blocks_are_current(doc, update_golden):
+    if doc.name in NEEDS:
+        pytest.importorskip(NEEDS[doc.name])
     text = doc.read_text(encoding="utf-8")
     blocks = list(BLOCK.finditer(text))
     if update_golden:

@@ -13,7 +13,7 @@ verify, compare, sweep, paper-table, specs). The rest come with an extra (pyproj
 
 from __future__ import annotations
 
-import importlib
+import sys
 from types import ModuleType
 
 from inception_calc.core.errors import CalcError
@@ -36,8 +36,9 @@ def require(module: str, extra: str, needed_by: str = "", *, where: str = "") ->
     if extra not in EXTRAS:
         raise ValueError(f"unknown extra {extra!r}: one of {', '.join(EXTRAS)}")  # a programming error
     try:
-        return importlib.import_module(module)
+        __import__(module)  # not importlib.import_module: this way ``python -X importtime`` lists the module too
     except ImportError as exc:
         missing = exc.name or module
         what = f"{missing} is not installed" + (f", and {needed_by} needs it" if needed_by else "")
         raise CalcError(what, where=where, fix=install_hint(extra)) from None
+    return sys.modules[module]

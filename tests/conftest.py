@@ -81,3 +81,86 @@ def torchvision_counts(torchvision_model):
     from inception_calc.pytorch.counters import count_module
 
     return count_module(torchvision_model, (3, 224, 224), "torchvision googlenet")
+
+
+# ----------------------------------------------------------------------------- markers: the fast lane
+#
+# ``python -m pytest -m "not torch and not slow"`` runs the analytic suite, in seconds and without torch.
+# A test is marked ``torch`` here when it needs the torch extra: its module imports torch, torchvision,
+# fvcore, timm or the torch side (inception_calc.pytorch) at module level (``import torch`` or
+# ``pytest.importorskip("torch")``), the test itself imports one, or it uses a fixture below that builds
+# the real network. A test that reaches torch only
+# through the CLI (``check``, ``bench``) is marked by hand. Without torch, every ``torch`` test is skipped.
+
+TORCH_PACKAGES = frozenset({"torch", "torchvision", "fvcore", "timm"})
+TORCH_SIDE = "inception_calc.pytorch"  # build, counters, crosscheck: what they are for needs torch
+
+
+def _is_torch(module: str) -> bool:
+    return module.split(".")[0] in TORCH_PACKAGES or module == TORCH_SIDE or module.startswith(TORCH_SIDE + ".")
+TORCH_FIXTURES = frozenset({"torchvision_model", "torchvision_counts"})
+
+
+def _imports_torch(nodes: list) -> bool:
+    """Whether these statements (not the functions and classes they define) import a torch package."""
+    import ast
+
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Import) and any(_is_torch(alias.name) for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and not node.level and _is_torch(node.module or ""):
+            return True
+        if (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "importorskip"
+                and node.args and isinstance(node.args[0], ast.Constant) and _is_torch(str(node.args[0].value))):
+            return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+_NEEDS_TORCH: dict[object, bool] = {}  # per test module path and per test function
+
+
+def _needs_torch(item: pytest.Item) -> bool:
+    import ast
+    import inspect
+    import textwrap
+
+    path = Path(str(item.fspath))
+    if path not in _NEEDS_TORCH:
+        _NEEDS_TORCH[path] = _imports_torch(ast.parse(path.read_text()).body)
+    if _NEEDS_TORCH[path] or TORCH_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    function = getattr(item, "function", None)
+    if function is None:
+        return False
+    if function not in _NEEDS_TORCH:
+        try:
+            source = textwrap.dedent(inspect.getsource(inspect.unwrap(function)))
+            _NEEDS_TORCH[function] = _imports_torch(ast.parse(source).body[0].body)
+        except (OSError, TypeError, SyntaxError, IndexError, AttributeError):
+            _NEEDS_TORCH[function] = False
+    return _NEEDS_TORCH[function]
+
+
+def _have_torch() -> bool:
+    import importlib.util
+
+    try:
+        return all(importlib.util.find_spec(name) for name in ("torch", "torchvision", "fvcore"))
+    except (ImportError, ValueError):
+        return False
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    have_torch = _have_torch()
+    skip = pytest.mark.skip(reason="needs the torch extra: pip install 'inception_calc[torch]'")
+    for item in items:
+        if item.get_closest_marker("torch") is None and _needs_torch(item):
+            item.add_marker(pytest.mark.torch)
+        if item.get_closest_marker("torch") is not None and not have_torch:
+            item.add_marker(skip)

@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch")
 
 from inception_calc import analyze, builtin_names  # noqa: E402
 from inception_calc.bench.run import (  # noqa: E402
-    SUM_TOLERANCE, TORCHVISION_MODELS, Settings, bench, calibrate, precision,
+    TORCHVISION_MODELS, Settings, bench, calibrate, precision,
 )
 from inception_calc.report.bench import CSV_COLUMNS, plot_roofline, to_csv, to_json, to_table  # noqa: E402
 from inception_calc.pytorch.build import build  # noqa: E402
@@ -114,15 +114,9 @@ def test_layer_costs_are_the_analysis_rows(cpu_result):
     assert run.layer_sum_ms == pytest.approx(sum(layer.median_ms for layer in rows), rel=1e-12)
 
 
-def test_rows_add_up_to_the_whole_forward(one_thread):
-    """Within SUM_TOLERANCE; on a shared machine one of three attempts must show it."""
-    ratios = []
-    for _ in range(3):
-        (run,) = bench("googlenet", None, Settings(**{**TINY, "repeats": 7})).runs
-        ratios.append(run.layer_sum_ms / run.median_ms)
-        if abs(ratios[-1] - 1) <= SUM_TOLERANCE:
-            break
-    assert abs(ratios[-1] - 1) <= SUM_TOLERANCE, f"rows / whole = {ratios}"
+# Whether the rows' times add up to the whole forward within SUM_TOLERANCE is a timing: a benchmark
+# figure (python benchmarks/bench_rows_sum.py), not an assertion. What a test can fix is the arithmetic:
+# layer_sum_ms is the rows' medians added up (test_layer_costs_are_the_analysis_rows).
 
 
 def test_json_holds_the_contract_keys(cpu_result):
@@ -387,8 +381,7 @@ def test_torchvision_missing_is_one_clear_line_before_any_timing():
                    "'--progress', '--no-layers', '--iters', '1', '--warmup', '0', '--repeats', '1']))")
     assert done.returncode == 2, done.stderr
     assert done.stderr == ("inception-calc bench: error: torchvision is not installed, and bench googlenet-torchvision "
-                           "needs torchvision >= 0.15; pip install 'torchvision>=0.15' (or the project: pip install "
-                           "-e .)\n")
+                           "needs it; install the torch extra: pip install 'inception_calc[torch]'\n")
 
 
 def test_plot_without_matplotlib_is_refused_before_any_timing():

@@ -10,11 +10,13 @@ from __future__ import annotations
 from math import prod
 
 import pytest
-import torch
-from torch import nn
 
-from inception_calc import CalcError, analyze, network_from_dict
-from inception_calc.pytorch.build import build, check_expressible
+torch = pytest.importorskip("torch")  # the torch extra: without it, this module is skipped, not an error
+
+from torch import nn  # noqa: E402
+
+from inception_calc import CalcError, analyze, network_from_dict  # noqa: E402
+from inception_calc.pytorch.build import build, check_expressible  # noqa: E402
 
 # 224: every pool's rounding agrees; 225 and 230x250: ceil and floor give different maps
 # (the analysis warns of each: the tests below assert it, so the sizes keep their point).

@@ -5,14 +5,17 @@ from __future__ import annotations
 import warnings
 
 import pytest
-import torch
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
-from inception_calc import CalcError
-from inception_calc.core import formulas as f
-from inception_calc.pytorch.counters import check_version, count_module, layer_of_module, version_tuple
-from inception_calc.core.network import LRN, Conv, Dropout, Linear, Pool
+torch = pytest.importorskip("torch")  # the torch extra: without it, this module is skipped, not an error
+pytest.importorskip("fvcore")
+
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from inception_calc import CalcError  # noqa: E402
+from inception_calc.core import formulas as f  # noqa: E402
+from inception_calc.pytorch.counters import check_version, count_module, layer_of_module, version_tuple  # noqa: E402
+from inception_calc.core.network import LRN, Conv, Dropout, Linear, Pool  # noqa: E402
 
 with warnings.catch_warnings():  # fvcore's import scripts a function: torch.jit.script's FutureWarning
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")

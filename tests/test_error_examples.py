@@ -16,6 +16,8 @@ ALL = [(group, example) for group, items in examples.GROUPS.items() for example 
 
 @pytest.mark.parametrize("group, example", ALL, ids=[f"{g}: {e.title}" for g, e in ALL])
 def test_error_example(group, example):
+    if "--plot" in example.argv:
+        pytest.importorskip("matplotlib")  # the plot extra: without it, --plot stops before its own checks
     code, out, err = examples.run(example)
     assert code == example.code, (code, out, err)
     if code in (0, 1):

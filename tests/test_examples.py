@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT, SRC
 
 
@@ -18,6 +20,7 @@ def run(*argv: str) -> str:
 
 
 def test_report_api_example():
+    pytest.importorskip("pandas")  # the example ends with a DataFrame
     out = run(sys.executable, "examples/report_api.py")
     assert "inception3a: (192, 28, 28) -> (256, 28, 28), 163,328 weights, 128,049,152 MACs" in out
     assert "weights 18,432 + 110,592 = 129,024" in out  # 192 * 96 + 96 * 128 * 9

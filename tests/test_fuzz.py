@@ -58,6 +58,7 @@ settings.register_profile("fuzz-ci", derandomize=True, deadline=None, database=N
                                                  HealthCheck.filter_too_much])
 settings.register_profile("fuzz-campaign", parent=settings.get_profile("fuzz-ci"), derandomize=False)
 PROFILE = settings.get_profile("fuzz-campaign" if CAMPAIGN else "fuzz-ci")
+pytestmark = pytest.mark.slow  # about a minute even in the short pass: outside the fast lane
 
 
 def fuzz(ci_examples: int, campaign_share: float = 1.0) -> settings:

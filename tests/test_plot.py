@@ -36,6 +36,7 @@ def png_size(path: Path) -> tuple[int, int]:
     ["sweep", "googlenet", "--input", "192:320:32"],
 ])
 def test_plots_are_valid_pngs(argv, tmp_path, capsys):
+    pytest.importorskip("matplotlib")  # the plot extra
     target = tmp_path / "chart.png"
     assert main([*argv, "--plot", str(target)]) == 0
     assert capsys.readouterr().out  # the table is still printed
@@ -49,6 +50,7 @@ def test_plot_refusals(tmp_path, capsys):
     assert "--plot: " in capsys.readouterr().err
     assert main(["report", "--plot", str(tmp_path / "missing" / "chart.png")]) == 2
     assert "the folder does not exist" in capsys.readouterr().err
+    pytest.importorskip("matplotlib")  # the plot extra: the chart's own refusal comes once matplotlib is found
     assert main(["sweep", "googlenet", "--input", "32:64:32", "--plot", str(tmp_path / "s.png")]) == 2
     assert "no size of the range fits the network; nothing to plot; start the range at 223" in capsys.readouterr().err
 

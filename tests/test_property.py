@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import warnings
 
-import torch
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inception_calc import analyze, network_from_dict
-from inception_calc.core import formulas
-from inception_calc.pytorch.build import build
+torch = pytest.importorskip("torch")  # the torch extra: without it, this module is skipped, not an error
+pytest.importorskip("fvcore")
+
+from inception_calc import analyze, network_from_dict  # noqa: E402
+from inception_calc.core import formulas  # noqa: E402
+from inception_calc.pytorch.build import build  # noqa: E402
 
 with warnings.catch_warnings():  # fvcore's import scripts a function: torch.jit.script's FutureWarning
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
-import torchvision
-from torchvision.models import GoogLeNet_Weights
 
-from inception_calc import analyze
-from inception_calc.cli.main import main
+torch = pytest.importorskip("torch")  # the torch extra: without it, this module is skipped, not an error
+torchvision = pytest.importorskip("torchvision")
+
+from torchvision.models import GoogLeNet_Weights  # noqa: E402
+
+from inception_calc import analyze  # noqa: E402
+from inception_calc.cli.main import main  # noqa: E402
 
 META = GoogLeNet_Weights.IMAGENET1K_V1.meta
 

@@ -232,8 +232,10 @@ class Analysis:
         return json.dumps(self.to_dict(depth, aux), indent=indent)
 
     def to_dataframe(self, depth: str = "layer", aux: bool = False) -> "pandas.DataFrame":
-        """One line per node down to ``depth``; shapes as (C, H, W) tuples, counts as integers."""
-        import pandas
+        """One line per node down to ``depth``; shapes as (C, H, W) tuples, counts as integers (the pandas extra)."""
+        from inception_calc.core.extras import require
+
+        pandas = require("pandas", "pandas", "Analysis.to_dataframe()")
 
         records = []
         for row in self.shown_rows(aux):

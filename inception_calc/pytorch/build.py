@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from inception_calc.core.engine import analyze, named_layers
 from inception_calc.core.errors import CalcError
+from inception_calc.core.extras import require
 from inception_calc.core.kinds import KINDS, Conv, Layer
 from inception_calc.core.network import Network
 
@@ -29,12 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def require_torch() -> Any:
-    """torch, or a clear error naming the package and how to install it."""
-    try:
-        import torch
-    except ImportError:
-        raise CalcError("torch is not installed", where="import torch", fix="pip install 'torch>=2.0' (or the project: pip install -e .)") from None
-    return torch
+    """torch, or a CalcError naming the ``torch`` extra that installs it."""
+    return require("torch", "torch")
 
 
 def _modules() -> dict[str, type]:

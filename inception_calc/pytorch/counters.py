@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 from inception_calc.core.errors import CalcError
+from inception_calc.core.extras import require
 from inception_calc.core.kinds import KINDS, Layer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,16 +126,10 @@ def check_version(package: str, found: str, needed: tuple[int, ...], needed_by: 
 
 
 def _require(package: str, needed: tuple[int, ...], needed_by: str = "the check") -> Any:
-    import importlib
-
-    need = ".".join(map(str, needed))
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
-            module = importlib.import_module(package)
-    except ImportError:
-        raise CalcError(f"{package} is not installed, and {needed_by} needs {package} >= {need}",
-                        fix=f"pip install '{package}>={need}' (or the project: pip install -e .)") from None
+    """``package`` at ``needed`` or newer, or a CalcError naming the torch extra (missing) or the version (too old)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
+        module = require(package, "torch", needed_by)
     found = getattr(module, "__version__", None)
     if found is None:  # fvcore keeps its version in the distribution metadata only
         from importlib.metadata import PackageNotFoundError, version

@@ -21,6 +21,7 @@ import io
 from typing import TYPE_CHECKING, Any, Sequence
 
 from inception_calc.core.errors import CalcError
+from inception_calc.core.extras import require
 from inception_calc.report.output import write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,14 +56,11 @@ def require_matplotlib(param: str = "path") -> None:
 
 def _matplotlib(param: str = "path") -> tuple[Any, Any, Any]:
     """(Figure, FigureCanvasAgg, ticker), or a clear error naming the ``plot`` extra."""
-    try:
-        import matplotlib  # noqa: F401
-        from matplotlib import ticker
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise CalcError("matplotlib is not installed", where=param,
-                        fix="install the plot extra: pip install 'inception_calc[plot]'") from None
+    require("matplotlib", "plot", where=param)
+    from matplotlib import ticker
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     return Figure, FigureCanvasAgg, ticker
 
 

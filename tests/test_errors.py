@@ -1,4 +1,4 @@
-"""Every bad input issue 2 promises to reject, through the real CLI process: one line on stderr that
+"""Every bad input the analytic commands promise to reject, through the real CLI process: one line on stderr that
 names where the problem is and how to fix it, exit status 2, nothing on stdout, never a traceback."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fuzzing (issue 7): the spec loader, the claim parser and value reader, and the CLI, fed random
+"""Fuzzing: the spec loader, the claim parser and value reader, and the CLI, fed random
 and mutated input by hypothesis.
 
 The only outcomes allowed are a correct result, checked against invariants (rows add to totals,

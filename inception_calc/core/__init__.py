@@ -1,1 +1,2 @@
-"""The standard-library analytic core: written values, formulas, the network model, spec files, variants, the engine, results and derivations."""
+"""The standard-library analytic core: written values, formulas, layer kinds, the network model, spec
+files, variants, the engine, results and derivations (docs/architecture.md)."""

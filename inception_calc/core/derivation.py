@@ -40,7 +40,8 @@ def derivation(analysis: Analysis, name: str) -> str:
     except KeyError:
         rows = ", ".join(r.name for r in analysis.rows)
         raise CalcError(f"no row, branch or layer named {name!r} in {analysis.spec}", where="name",
-                        fix=f"use one of: {rows} (or a dotted branch or layer name, e.g. inception3a.branch2)") from None
+                        fix=f"use one of: {rows} (or a dotted branch or layer name, e.g. inception3a.branch2)"
+                        ) from None
     layers = named_layers(analysis.network)
     leaves = [n for n in node.walk("conv") if n.name in layers]
     c, h, w = analysis.input

@@ -51,7 +51,8 @@ def parse_text(text: str, where: str, fmt: str = "toml") -> Any:
                         fix="a spec nests tables and lists a few levels deep; remove the extra levels") from None
     except UnicodeEncodeError as exc:
         raise CalcError(f"malformed JSON: a text holds {quote(exc.object[exc.start:exc.end])}, half a surrogate "
-                        "pair, not a character", where=where, fix="write the character itself, or both halves") from None
+                        "pair, not a character", where=where,
+                        fix="write the character itself, or both halves") from None
     except ValueError as exc:  # int(): "Exceeds the limit (4300 digits) for integer string conversion"
         raise CalcError(f"malformed {fmt.upper()}: a number with more than 4300 digits ({str(exc).split(':')[0]})",
                         where=where, fix="no size or count needs more than 19 digits") from None

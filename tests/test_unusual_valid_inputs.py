@@ -1,5 +1,5 @@
-"""Large and strange but valid inputs through every analytic command (issue 7), beyond
-test_reliability.py: a non-square input through report (every format), compare, verify and explain;
+"""Large and strange but valid inputs through every analytic command, beyond
+test_whole_output_and_exact_integers.py: a non-square input through report (every format), compare, verify and explain;
 sweep's answer to one; huge inputs through verify and compare, with exact integers in JSON.
 
 Every expected number is derived by hand in the comments from the output-size formulas and the
@@ -109,7 +109,7 @@ def test_paper_table_is_at_224_and_takes_no_input(capsys):
 
 # ----------------------------------------------------------------------------- huge inputs
 
-# GoogLeNet at 4096 (test_reliability.py derives it): conv1 2048 x 2048 x 9,408 = 39,460,012,032 MACs;
+# GoogLeNet at 4096 (test_whole_output_and_exact_integers.py derives it): conv1 2048 x 2048 x 9,408 = 39,460,012,032 MACs;
 # inception3a at 512 x 512: 262,144 x 163,328 = 42,815,455,232; fc 122 x 122 x 1024 x 1000 = 15,241,216,000.
 # At N = 2^32: conv1 gives (2^32 + 6 - 7) // 2 + 1 = 2^31 per side, so its MACs are
 # 2^31 x 2^31 x 9,408 = 2^62 x 9,408 = 43,386,742,061,364,865,400,832, past 2^64 (about 1.8 x 10^19);

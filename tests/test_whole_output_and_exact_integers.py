@@ -1,4 +1,4 @@
-"""Nothing half-written, and exact integers at any size (issue 7).
+"""Nothing half-written, and exact integers at any size.
 
 Expected numbers are derived by hand in the comments, from the paper's channel counts and the
 output-size formulas, never by calling the engine.

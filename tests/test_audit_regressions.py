@@ -1,4 +1,4 @@
-"""What the reliability audit and the fuzzers of issue 7 found, each kept as a plain test (the errors
+"""What the reliability audit and the fuzzers found, each kept as a plain test (the errors
 themselves are in tests/test_error_examples.py, one per line of docs/errors.md)."""
 
 from __future__ import annotations

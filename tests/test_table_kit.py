@@ -204,3 +204,20 @@ def _imports(*argv: str) -> set[str]:
 ])
 def test_tabulate_is_imported_only_for_text_tables(argv, tabulate):
     assert ("tabulate" in _imports(*argv)) is tabulate
+
+
+def test_report_imports_no_other_command():
+    """The parser names every command's formats without importing its renderer: report imports
+    neither the comparison nor the sweep."""
+    modules = _imports("-m", "inception_calc", "report", "--format", "csv")
+    assert "inception_calc.report.analysis" in modules  # the listing is real
+    assert not {"inception_calc.studies.compare", "inception_calc.report.compare", "inception_calc.studies.sweep",
+                "inception_calc.report.sweep"} & modules
+
+
+def test_the_commands_name_their_renderers_formats():
+    from inception_calc.cli import compare as compare_cli, sweep as sweep_cli
+    from inception_calc.report import compare, sweep
+
+    assert compare_cli.FORMATS == compare.FORMATS == tuple(compare.RENDERERS)
+    assert sweep_cli.FORMATS == sweep.FORMATS == tuple(sweep.RENDERERS)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from inception_calc.studies.compare import compare
-from inception_calc.report.compare import FORMATS, render
 from inception_calc.report.output import emit
 from inception_calc.cli import common
 
 HELP = "compare networks (or variants: googlenet googlenet:naive) row by row against the first"
 FLAGS = {"specs": "SPEC", "rows": "--rows", "depth": "--depth"}  # compare()'s parameters
+FORMATS = ("table", "markdown", "csv", "json")  # report.compare.RENDERERS' keys, named here: the parser imports no more
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from inception_calc.report.compare import render
+    from inception_calc.studies.compare import compare
+
     plot = common.plot_path(args.plot)
     rows = [r.strip() for item in args.rows or () for r in item.split(",") if r.strip()]
     comparison = compare(args.specs, args.input, rows, args.depth)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 
 from inception_calc.report.output import emit
-from inception_calc.report.sweep import FORMATS, render
-from inception_calc.studies.sweep import sizes_in, sweep
 from inception_calc.cli import common
 
 HELP = "totals (weights, params, MACs, activations) for each square input size in a range"
 FLAGS = {"sizes": "--input"}  # sweep()'s parameters
+FORMATS = ("table", "markdown", "csv", "json")  # report.sweep.RENDERERS' keys, named here: the parser imports no more
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from inception_calc.report.sweep import render
+    from inception_calc.studies.sweep import sizes_in, sweep
+
     plot = common.plot_path(args.plot)
     result = sweep(args.spec, sizes_in(args.input))
     text = render(result, args.format)

@@ -15,7 +15,8 @@ removed from the children's environment, and one warm-up run of each writes the 
     ``FlopCountAnalysis(model, torch.zeros(1, 3, 224, 224)).total()``: median of --fvcore-runs runs;
     the ratio (b) / (a);
 (c) the engine in process: full GoogLeNet analyses per second, ``analyze(network, (3, 224, 224))``
-    on a pre-loaded network, best of several ``timeit`` repeats.
+    on a pre-loaded network, best of several ``timeit`` repeats; beside it, without a target, the
+    same with the engine's row memo cleared before each analysis (c'), and a new size each time (c'').
 
 Targets (issue 10, on the 2-core development machine): (a) at most 1.3x the floor (f), in at most
 60 MiB, with torch never imported; (b) / (a) at least 30x; (c) at least 10,000 analyses/s. Each is
@@ -97,18 +98,37 @@ def heavy_imports_of_report() -> list[str]:
     return sorted(n for n in names if n.split(".")[0] in HEAVY)
 
 
-def engine_analyses_per_second(repeats: int = 7) -> tuple[float, int]:
-    """Best-of-``repeats`` rate of full GoogLeNet analyses on a pre-loaded network, in this process."""
+def engine_analyses_per_second(repeats: int = 7) -> dict[str, tuple[float, int]]:
+    """Best-of-``repeats`` rates of full GoogLeNet analyses on a pre-loaded network, in this process:
+
+    ``repeated``: at one size, as every earlier figure of this benchmark (rows memoized by input
+    shape are shared); ``cold``: the memo cleared before each analysis, so nothing is reused (the
+    rate includes the clearing); ``sweep``: a new square size each time, 224 to 1023 in turn, as
+    ``sweep`` and the smallest-input search meet them (rows after a stride share shapes)."""
     sys.path.insert(0, str(SRC))
     from inception_calc import analyze, load_spec
+    from inception_calc.core.engine import clear_memo
 
     network = load_spec("googlenet")
     analyze(network, (3, 224, 224))  # plan it once, as any caller after its first analysis
-    timer = timeit.Timer(lambda: analyze(network, (3, 224, 224)))
-    number, _ = timer.autorange()
-    number = max(number, 200)
-    best = min(timer.repeat(repeat=repeats, number=number)) / number
-    return 1 / best, number
+    sizes = iter(range(10**9))
+
+    def cold() -> None:
+        clear_memo()
+        analyze(network, (3, 224, 224))
+
+    def sweep() -> None:
+        n = 224 + next(sizes) % 800
+        analyze(network, (3, n, n))
+
+    rates = {}
+    for name, call in (("repeated", lambda: analyze(network, (3, 224, 224))), ("cold", cold), ("sweep", sweep)):
+        timer = timeit.Timer(call)
+        number, _ = timer.autorange()
+        number = max(number, 200)
+        best = min(timer.repeat(repeat=repeats, number=number)) / number
+        rates[name] = (1 / best, number)
+    return rates
 
 
 def verdict(ok: bool) -> str:
@@ -146,14 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     fvcore_total = int(fvcore[0][2].split()[-1])
     speedup = fvcore_s / report_s
 
-    rate, number = engine_analyses_per_second()
+    rates = engine_analyses_per_second()
+    rate, number = rates["repeated"]
 
     figures = {
         "report_wall_s": report_s, "report_peak_mib": report_mib, "report_heavy_imports": heavy,
         "report_runs": args.runs, "floor_wall_s": floor_s, "floor_peak_mib": floor_mib, "over_floor": over_floor,
         "fvcore_wall_s": fvcore_s, "fvcore_peak_mib": fvcore_mib,
         "fvcore_total": fvcore_total, "fvcore_runs": args.fvcore_runs, "speedup": speedup,
-        "analyses_per_s": rate, "cpus": os.cpu_count(), "python": sys.version.split()[0],
+        "analyses_per_s": rate, "analyses_per_s_cold": rates["cold"][0], "analyses_per_s_sweep": rates["sweep"][0],
+        "cpus": os.cpu_count(), "python": sys.version.split()[0],
     }
     checks = {
         "over_floor": over_floor <= FLOOR_TARGET,
@@ -180,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
          f">= {SPEEDUP_TARGET:.0f}x", checks["speedup"], f"({args.fvcore_runs} runs; total {fvcore_total:,})")
     print(f"{'(c) analyze(googlenet, 3x224x224) in process':46} {1e6 / rate:>12.0f} us {'':10}   "
           f"{rate:>10,.0f}/s   {'>= ' + format(ANALYSES_TARGET, ',.0f'):>10}  {verdict(checks['analyses_per_s']):4}  "
-          f"(best of 7 x {number})")
+          f"(best of 7 x {number}; rows memoized by shape)")
+    for key, label in (("cold", "(c') the same, memo cleared before each"), ("sweep", "(c'') a new size each, 224 to 1023")):
+        r, n = rates[key]
+        print(f"{label:46} {1e6 / r:>12.0f} us {'':10}   {r:>10,.0f}/s   {'':>10}  {'':4}  (best of 7 x {n})")
     print()
     print(f"  (f) is python -c \"{FLOOR_SCRIPT}\"")
     print(f"  {verdict(checks['report_memory'])}  report peak RSS {report_mib:.1f} MiB <= {REPORT_TARGET_MIB:.0f} MiB")

@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.core.errors import CalcError
 from inception_calc.report.output import emit, write_atomic
 from inception_calc.bench.roofline import DTYPES
 from inception_calc.cli import common
 
-HELP = "time forward passes on a GPU (or the CPU) and set them beside the analytic FLOPs, per layer and roofline"
+HELP = COMMANDS["bench"]
 
 BENCH_FORMATS = ("table", "json", "csv")  # bench_report.RENDERERS' keys, named here: the parser imports no timing
 FLAGS = {

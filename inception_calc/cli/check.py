@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.report.output import emit
 from inception_calc.cli import common
 
-HELP = "count the real PyTorch network (fvcore, FlopCounterMode, numel) and reconcile it with the analysis"
+HELP = COMMANDS["check"]
 
 FORMATS = ("table", "markdown", "csv", "json")  # check_render.RENDERERS' keys, named here: the parser imports no more
 FLAGS = {"against": "--against", "depth": "--depth"}  # crosscheck.check's parameters

@@ -1,10 +1,22 @@
 """The CLI's subcommands, one module each, in the order ``--help`` lists them.
 
-Each module has ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``, and
+Each module has ``HELP`` (its line of :data:`COMMANDS`), ``add_arguments(parser)`` and ``run(args) -> int``, and
 imports nothing heavy at module level (torch, pandas and fvcore are imported inside ``run``), so
 that ``inception-calc report`` starts fast. A module may have ``FLAGS``, ``{parameter: flag}``: the
 library errors located at a parameter of the command's call are shown at the flag that gave it
 (``common.flag_errors``; ``common.FLAGS`` holds those every command shares).
 """
 
-COMMANDS = ("report", "explain", "check", "bench", "compare", "sweep", "verify", "paper-table", "specs")
+COMMANDS = {
+    "report": "per-layer (and per-branch) output sizes, weights, params and MACs of a network",
+    "explain": "derive a row's (or branch's, or layer's) size, weights and MACs step by step",
+    "check": "count the real PyTorch network (fvcore, FlopCounterMode, numel) and reconcile it with the analysis",
+    "bench": "time forward passes on a GPU (or the CPU) and set them beside the analytic FLOPs, per layer and roofline",
+    "compare": "compare networks (or variants: googlenet googlenet:naive) row by row against the first",
+    "sweep": "totals (weights, params, MACs, activations) for each square input size in a range",
+    "verify": "check hand-computed claims (shapes, weights, params, MACs, FLOPs) and show each derivation",
+    "paper-table": "Table 1 of the GoogLeNet paper beside the computed sizes, params and ops, each figure judged",
+    "specs": "list the built-in specs with a one-line description and their source",
+}
+"""Each command and its one-line help, in the order ``--help`` lists them. The help lives here, not in
+the command's module, so that the parser imports only the module of the command being run."""

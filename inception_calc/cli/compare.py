@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.report.output import emit
 from inception_calc.cli import common
 
-HELP = "compare networks (or variants: googlenet googlenet:naive) row by row against the first"
+HELP = COMMANDS["compare"]
 FLAGS = {"specs": "SPEC", "rows": "--rows", "depth": "--depth"}  # compare()'s parameters
 FORMATS = ("table", "markdown", "csv", "json")  # report.compare.RENDERERS' keys, named here: the parser imports no more
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.core.engine import analyze
 from inception_calc.core.derivation import derivation
 from inception_calc.report.output import emit
 from inception_calc.cli import common
 
-HELP = "derive a row's (or branch's, or layer's) size, weights and MACs step by step"
+HELP = COMMANDS["explain"]
 FLAGS = {"name": "ROW"}  # derivation()'s parameter
 
 

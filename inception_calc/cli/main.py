@@ -17,6 +17,7 @@ import sys
 from typing import Sequence
 
 from inception_calc.cli import common
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.core.errors import CalcError
 
 PROG = "inception-calc"
@@ -32,28 +33,37 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from inception_calc.cli.commands import COMMANDS
-
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``only``, only that command's arguments are added (and
+    only its module imported): ``inception-calc report`` need not import what ``verify`` or
+    ``paper-table`` need. The others are still listed, with their help line."""
     parser = _Parser(prog=PROG, allow_abbrev=False,
                      description="Exact, closed-form cost analysis of GoogLeNet (Inception v1) and its variants.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        module = importlib.import_module(f"inception_calc.cli.{name.replace('-', '_')}")
-        command = sub.add_parser(name, help=module.HELP, description=module.HELP, allow_abbrev=False)
+    for name, help in COMMANDS.items():
+        command = sub.add_parser(name, help=help, description=help, allow_abbrev=False)
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show a traceback on error")
-        module.add_arguments(command)
-        command.set_defaults(run=module.run, flags={**common.FLAGS, **getattr(module, "FLAGS", {})})
+        if only is None or name == only:
+            module = importlib.import_module(f"inception_calc.cli.{name.replace('-', '_')}")
+            module.add_arguments(command)
+            command.set_defaults(run=module.run, flags={**common.FLAGS, **getattr(module, "FLAGS", {})})
     return parser
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command ``argv`` names: its first word that is not an option (the top level has only
+    ``--debug``, which takes no value), if that is a command."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     if not argv:
         argv = ["report"]
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.report.output import emit
 from inception_calc.report.paper import FORMATS, render
 from inception_calc.studies.paper_table import paper_table
 from inception_calc.cli import common
 
-HELP = "Table 1 of the GoogLeNet paper beside the computed sizes, params and ops, each figure judged"
+HELP = COMMANDS["paper-table"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.core.engine import analyze
 from inception_calc.report.output import emit
 from inception_calc.report.analysis import FORMATS, render
 from inception_calc.cli import common
 
-HELP = "per-layer (and per-branch) output sizes, weights, params and MACs of a network"
+HELP = COMMANDS["report"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.core.sources import builtin_names, load_builtin
 from inception_calc.report.output import emit
 from inception_calc.report.table import columns, text_table
 
-HELP = "list the built-in specs with a one-line description and their source"
+HELP = COMMANDS["specs"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

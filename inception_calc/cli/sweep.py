@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.report.output import emit
 from inception_calc.cli import common
 
-HELP = "totals (weights, params, MACs, activations) for each square input size in a range"
+HELP = COMMANDS["sweep"]
 FLAGS = {"sizes": "--input"}  # sweep()'s parameters
 FORMATS = ("table", "markdown", "csv", "json")  # report.sweep.RENDERERS' keys, named here: the parser imports no more
 

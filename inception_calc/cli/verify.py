@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from inception_calc.cli.commands import COMMANDS
 from inception_calc.cli import common
 from inception_calc.core.errors import CalcError
 from inception_calc.core.inputs import input_size_parts
@@ -22,7 +23,7 @@ from inception_calc.report.claims import to_json, to_text
 from inception_calc.report.output import emit
 from inception_calc.studies.claims import FLOPS_MEANINGS, K_VALUES, Settings, claims_from_dict, load_claims, verify
 
-HELP = "check hand-computed claims (shapes, weights, params, MACs, FLOPs) and show each derivation"
+HELP = COMMANDS["verify"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

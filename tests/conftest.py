@@ -124,15 +124,20 @@ def _imports_torch(nodes: list) -> bool:
 _NEEDS_TORCH: dict[object, bool] = {}  # per test module path and per test function
 
 
+def _module_needs_torch(path: Path) -> bool:
+    import ast
+
+    if path not in _NEEDS_TORCH:
+        _NEEDS_TORCH[path] = _imports_torch(ast.parse(path.read_text(encoding="utf-8")).body)
+    return _NEEDS_TORCH[path]
+
+
 def _needs_torch(item: pytest.Item) -> bool:
     import ast
     import inspect
     import textwrap
 
-    path = Path(str(item.fspath))
-    if path not in _NEEDS_TORCH:
-        _NEEDS_TORCH[path] = _imports_torch(ast.parse(path.read_text()).body)
-    if _NEEDS_TORCH[path] or TORCH_FIXTURES & set(getattr(item, "fixturenames", ())):
+    if _module_needs_torch(Path(str(item.fspath))) or TORCH_FIXTURES & set(getattr(item, "fixturenames", ())):
         return True
     function = getattr(item, "function", None)
     if function is None:
@@ -164,3 +169,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.torch)
         if item.get_closest_marker("torch") is not None and not have_torch:
             item.add_marker(skip)
+
+
+def _excluded_markers(markexpr: str) -> set[str]:
+    """The markers a ``-m`` expression rules out whatever else a test has: the ``not NAME`` terms of an
+    expression that is only terms joined by ``and`` (``"not torch and not slow"``); none for any other."""
+    words = markexpr.split()
+    if not words or "or" in words or "(" in markexpr or ")" in markexpr:
+        return set()
+    terms = " ".join(words).split(" and ")
+    return {term.split()[1] for term in terms if len(term.split()) == 2 and term.split()[0] == "not"}
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``-m "not torch ..."``, a test module that imports the torch side at module level is not even
+    imported (every test in it would be deselected): the fast lane does not pay for importing torch."""
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_") \
+            and "torch" in _excluded_markers(config.getoption("markexpr") or "") \
+            and _module_needs_torch(collection_path):
+        return True
+    return None

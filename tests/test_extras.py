@@ -159,3 +159,16 @@ def test_to_dataframe_without_the_pandas_extra_names_it(monkeypatch):
         inception_calc.analyze("googlenet").to_dataframe()
     assert caught.value.line() == ("pandas is not installed, and Analysis.to_dataframe() needs it; "
                                    "install the pandas extra: pip install 'inception_calc[pandas]'")
+
+
+# ----------------------------------------------------------------------------- the fast lane
+
+
+def test_the_fast_lane_leaves_out_the_torch_modules_only_where_the_expression_rules_torch_out():
+    from conftest import _excluded_markers
+
+    assert _excluded_markers("not torch and not slow") == {"torch", "slow"}
+    assert _excluded_markers("  not   torch ") == {"torch"}
+    assert _excluded_markers("cuda and not torch") == {"torch"}
+    for expression in ("", "torch", "not torch or cuda", "not (torch and slow)", "not slow"):
+        assert "torch" not in _excluded_markers(expression), expression

@@ -60,6 +60,7 @@ POOL_ONLY = {"name": "x", "rows": [{"name": "pool", "kind": "maxpool", "kernel":
 
 def test_library_plot_errors_name_the_path_parameter(tmp_path, capsys):
     """A Python caller is told about ``path``, plot_report's parameter; the command line about --plot."""
+    pytest.importorskip("matplotlib")  # without it, the error is the missing extra (the test below)
     from inception_calc import analyze, network_from_dict
     from inception_calc.core.errors import CalcError
     from inception_calc.report.plot import plot_report

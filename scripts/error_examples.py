@@ -73,7 +73,7 @@ GROUPS: dict[str, list[Example]] = {
         Example("unknown row kind", ("report", "spec.toml"), "unknown row kind",
                 files={"spec.toml": 'name = "x"\n[[rows]]\nname = "stem"\nkind = "convolution"\n'}),
         Example("unknown layer kind", ("report", "spec.toml"), "unknown layer kind",
-                files={"spec.toml": 'name = "x"\n[[rows]]\nname = "s"\nkind = "stack"\nlayers = [{kind = "relu"}]\n'}),
+                files={"spec.toml": 'name = "x"\n[[rows]]\nname = "s"\nkind = "stack"\nlayers = [{kind = "gelu"}]\n'}),
         Example("missing field", ("report", "spec.toml"), "field 'out': missing", files=spec("kernel = 3\n")),
         Example("not an integer", ("report", "spec.toml"), "must be an integer", files=spec("out = 1.5\nkernel = 3\n")),
         Example("zero or negative", ("report", "spec.toml"), "must be a positive integer, got 0",

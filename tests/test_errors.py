@@ -93,8 +93,8 @@ def test_malformed_json(tmp_path):
 @pytest.mark.parametrize("case, rows, fragments", [
     ("unknown row kind", '[[rows]]\nname = "stem"\nkind = "convolution"\nout = 8\nkernel = 3\n',
      ["row 1 'stem', field 'kind'", "unknown row kind 'convolution'", "use one of conv, maxpool"]),
-    ("unknown layer kind", '[[rows]]\nname = "s"\nkind = "stack"\nlayers = [{kind = "relu"}]\n',
-     ["row 1 's', layer 0, field 'kind'", "unknown layer kind 'relu'", "use one of conv"]),
+    ("unknown layer kind", '[[rows]]\nname = "s"\nkind = "stack"\nlayers = [{kind = "gelu"}]\n',
+     ["row 1 's', layer 0, field 'kind'", "unknown layer kind 'gelu'", "use one of conv"]),
     ("missing conv field", '[[rows]]\nname = "stem"\nkind = "conv"\nkernel = 3\n',
      ["row 1 'stem', field 'out'", "missing", "give the number of output channels"]),
     ("missing inception column",

@@ -38,7 +38,7 @@ def test_registry_refuses_a_second_kind_of_the_same_name_spec_kind_or_type():
 
 
 def test_every_spec_kind_maps_to_a_kind_and_the_loader_uses_its_fields():
-    assert set(LAYER_FIELDS) == {"conv", "maxpool", "avgpool", "lrn", "dropout", "linear", "softmax"}
+    assert set(LAYER_FIELDS) == {"conv", "maxpool", "avgpool", "lrn", "bn", "relu", "dropout", "linear", "softmax"}
     for spec_kind, names in LAYER_FIELDS.items():
         assert names == KINDS.for_spec(spec_kind).field_names()
 

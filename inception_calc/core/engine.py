@@ -19,7 +19,8 @@ from inception_calc.core.results import Analysis, Cost, Shape, Sums, Totals, mak
 from inception_calc.core.kinds import KINDS, Layer, WindowTooLarge
 from inception_calc.core.kinds.base import Counts
 from inception_calc.core.inputs import parse_input
-from inception_calc.core.network import Branch, Network, Row
+from inception_calc.core.network import (Block, Branch, Network, Row, branch_summary, collapsed, combined_summary,
+                                          layer_prefix, node_names)
 from inception_calc.core.sources import load_spec
 
 elements = f.elements
@@ -33,12 +34,24 @@ class _Step(NamedTuple):
     summary: str
     cost: Callable[[Layer, Shape], Counts]
     layer: Layer
+    level: str  # "conv"; "branch" for a layer standing in for its branch (a branch that is no module)
 
 
 class _PlannedBranch(NamedTuple):
     name: str  # dotted: inception3a.branch2
     summary: str
-    steps: tuple[_Step, ...]
+    steps: "tuple[_Step | _PlannedBlock, ...]"
+    scale: float
+
+
+class _PlannedBlock(NamedTuple):
+    """A nested block: its branches, how they combine, and the ReLU after."""
+
+    name: str
+    kind: str  # "concat" | "add"
+    summary: str
+    branches: tuple[_PlannedBranch, ...]
+    level: str = "conv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +66,7 @@ class _PlannedRow:
 
     row: Row
     summary: str
-    layout: str  # single | sequence | concat
+    layout: str  # single | sequence | concat | add
     aux: bool
     branches: tuple[_PlannedBranch, ...]
     costs: dict[Shape, Cost]
@@ -70,24 +83,42 @@ def clear_memo() -> None:
 
 
 def row_summary(row: Row) -> str:
-    """A row's one-line description: its layer; its layers in order (``1x1 64 > 3x3 192``); or its
-    branches side by side (``1x1 64 | 1x1 96 > 3x3 128 | ...``)."""
+    """A row's one-line description: its layer; its layers in order (``1x1 64 > 3x3 192``); its
+    branches side by side (``1x1 64 | 1x1 96 > 3x3 128 | ...``) or added (``identity + 0.17 x (...)``)."""
     if row.layout == "single":
         return row.branches[0].layers[0].summary
-    return " | ".join(branch_summary(b) for b in row.branches)
+    return combined_summary(row.branches, row.combine, row.relu)
 
 
-def branch_summary(branch: Branch) -> str:
-    return " > ".join(layer.short for layer in branch.layers)
+def _plan_branch(names: list[str], prefix: str, branch: Branch) -> _PlannedBranch:
+    steps: list[_Step | _PlannedBlock] = []
+    for name, node in zip(names, branch.layers):
+        if isinstance(node, Block):
+            inner = name if node.module else prefix
+            steps.append(_PlannedBlock(name, node.combine, node.summary,
+                                       tuple(_plan_sub(inner, b) for b in node.branches)))
+        else:
+            steps.append(_Step(name, node.kind, node.summary, KINDS.of(node).cost, node, "conv"))
+    return _PlannedBranch(f"{prefix}.{branch.name}" if branch.name else prefix, branch_summary(branch), tuple(steps),
+                          branch.scale)
+
+
+def _plan_sub(prefix: str, branch: Branch) -> _PlannedBranch:
+    """A branch of a nested block (or of a row): a branch that is no module and holds one layer is
+    planned as that layer at branch level."""
+    planned = _plan_branch(node_names(prefix, branch), layer_prefix(prefix, branch), branch)
+    if collapsed(branch):
+        step = planned.steps[0]
+        return planned._replace(name=step.name, steps=(step._replace(level="branch"),))
+    return planned._replace(name=f"{prefix}.{branch.name}")
 
 
 def _plan_row(row: Row) -> _PlannedRow:
-    branches = []
-    for branch in row.branches:
-        steps = tuple(_Step(name, layer.kind, layer.summary, KINDS.of(layer).cost, layer)
-                      for layer, name in zip(branch.layers, row.layer_names(branch)))
-        branches.append(_PlannedBranch(f"{row.name}.{branch.name}", branch_summary(branch), steps))
-    return _PlannedRow(row, row_summary(row), row.layout, row.after is not None, tuple(branches), {})
+    if row.layout in ("single", "sequence"):
+        branches = (_plan_branch(row.layer_names(row.branches[0]), row.name, row.branches[0]),)
+    else:
+        branches = tuple(_plan_sub(row.name, b) for b in row.branches)
+    return _PlannedRow(row, row_summary(row), row.layout, row.after is not None, branches, {})
 
 
 _PLANS: dict[int, tuple[Network, tuple[_PlannedRow, ...]]] = {}
@@ -104,42 +135,92 @@ def _plan(network: Network) -> tuple[_PlannedRow, ...]:
     return cached[1]
 
 
-# A layer's counts as the walk records them: (step, in_shape, out_shape, weights, biases, bn, macs).
-_Record = tuple[_Step, Shape, Shape, int, int, int, int]
+# What the walk records of a node: (step, in_shape, out_shape, weights, biases, bn, macs, branches),
+# ``branches`` the records of a nested block's branches (None for a layer).
+_Record = tuple
+# What it records of a branch: (planned, in_shape, records, out_shape, weights, biases, bn, macs).
+_BranchRecord = tuple
 
 
-def _run(row: _PlannedRow, steps: tuple[_Step, ...], shape: Shape) -> tuple[list[_Record], Shape, int, int, int, int]:
-    """Cost a branch's layers in order: their records, the output shape and the branch's sums."""
+def _run(row: str, steps: tuple, shape: Shape, concat: bool = True) -> tuple[list[_Record], Shape, int, int, int, int]:
+    """Cost a branch's nodes in order: their records, the output shape and the branch's sums."""
     records = []
     weights = biases = bn = macs = 0
-    step = steps[0]
-    try:
-        for step in steps:
-            out, w, b, n, m = step.cost(step.layer, shape)
-            records.append((step, shape, out, w, b, n, m))
-            weights += w
-            biases += b
-            bn += n
-            macs += m
-            shape = out
-    except CalcError as exc:
-        raise (exc if step.name == row.row.name else exc.located(f"layer '{step.name}'")) from None
-    except WindowTooLarge as exc:
-        where = "" if step.name == row.row.name else f", layer '{step.name}'"
-        raise WindowTooLarge(f"{where} ({step.summary}): {exc}") from None
+    for step in steps:
+        if type(step) is _Step:
+            try:
+                out, w, b, n, m = step.cost(step.layer, shape)
+            except CalcError as exc:
+                raise (exc if step.name == row else exc.located(f"layer '{step.name}'")) from None
+            except WindowTooLarge as exc:
+                where = "" if step.name == row else f", layer '{step.name}'"
+                raise WindowTooLarge(f"{where} ({step.summary}): {exc}") from None
+            records.append((step, shape, out, w, b, n, m, None))
+        else:
+            branches, out, w, b, n, m = _combine(row, step.name, step.kind, step.branches, shape, concat)
+            records.append((step, shape, out, w, b, n, m, branches))
+        weights += w
+        biases += b
+        bn += n
+        macs += m
+        shape = out
     return records, shape, weights, biases, bn, macs
 
 
-def _layer_costs(records: list[_Record], aux: bool, level: str) -> tuple[Cost, ...]:
-    return tuple(make_cost(step.name, step.kind, step.summary, shape, out, w, b, n, m, elements(*out), (), aux, level)
-                 for step, shape, out, w, b, n, m in records)
+def _combine(row: str, name: str, combine: str, planned: tuple[_PlannedBranch, ...], shape: Shape,
+             concat: bool = True) -> tuple[list[_BranchRecord], Shape, int, int, int, int]:
+    """Run each branch on ``shape`` and combine them: concatenated (equal H x W) or added (equal
+    C x H x W). ``name`` is the block's (the row's for its own branches); errors name it and the branches."""
+    branches = []
+    weights = biases = bn = macs = channels = 0
+    for branch in planned:
+        records, out, w, b, n, m = _run(row, branch.steps, shape, concat)
+        branches.append((branch, shape, records, out, w, b, n, m))
+        weights += w
+        biases += b
+        bn += n
+        macs += m
+        channels += out[0]
+    first = branches[0][3]
+    where = None if name == row else f"block '{name}'"
+    if combine == "add":
+        if concat and any(record[3] != first for record in branches):
+            shapes = ", ".join(f"{p.name} {out[0]}x{out[1]}x{out[2]}" for p, _, _, out, *_ in branches)
+            error = CalcError(f"branches give different shapes ({shapes}), which cannot be added",
+                              fix="give every branch of an addition the same channels (C x H x W): the shortcut "
+                                  "the main path's stride and output channels")
+            raise error.located(where) if where else error
+        return branches, first, weights, biases, bn, macs
+    spatial = first[1:]
+    if concat and any(record[3][1:] != spatial for record in branches):
+        sizes = ", ".join(f"{p.name} {out[1]}x{out[2]}" for p, _, _, out, *_ in branches)
+        error = CalcError(f"branches give maps of different sizes ({sizes}), which cannot be concatenated",
+                          fix="give every branch the same stride, 'same' padding and the same rounding")
+        raise error.located(where) if where else error
+    return branches, (channels, *spatial), weights, biases, bn, macs
 
 
-def _branch_costs(branches: list[tuple[_PlannedBranch, Shape, list[_Record], Shape, int, int, int, int]],
-                  aux: bool) -> tuple[Cost, ...]:
-    return tuple(make_cost(planned.name, "branch", planned.summary, shape, out, w, b, n, m, elements(*out),
-                           _layer_costs(records, aux, "conv"), aux, "branch")
-                 for planned, shape, records, out, w, b, n, m in branches)
+def _node_costs(records: list[_Record], aux: bool) -> tuple[Cost, ...]:
+    costs = []
+    for step, shape, out, w, b, n, m, branches in records:
+        if branches is None:
+            costs.append(make_cost(step.name, step.kind, step.summary, shape, out, w, b, n, m, elements(*out), (),
+                                   aux, step.level))
+        else:
+            costs.append(make_cost_lazily(step.name, step.kind, step.summary, shape, out, w, b, n, m, elements(*out),
+                                          partial(_branch_costs, branches, aux), aux, step.level))
+    return tuple(costs)
+
+
+def _branch_costs(branches: list[_BranchRecord], aux: bool) -> tuple[Cost, ...]:
+    costs = []
+    for planned, shape, records, out, w, b, n, m in branches:
+        if len(planned.steps) == 1 and planned.steps[0].level == "branch":
+            costs.append(_node_costs(records, aux)[0])
+        else:
+            costs.append(make_cost_lazily(planned.name, "branch", planned.summary, shape, out, w, b, n, m,
+                                          elements(*out), partial(_node_costs, records, aux), aux, "branch"))
+    return tuple(costs)
 
 
 def _row_cost(planned: _PlannedRow, shape: Shape, concat: bool = True) -> Cost:
@@ -149,30 +230,15 @@ def _row_cost(planned: _PlannedRow, shape: Shape, concat: bool = True) -> Cost:
     row, aux = planned.row, planned.aux
     if planned.layout == "single":
         step = planned.branches[0].steps[0]
-        (_, _, out, w, b, n, m), = _run(planned, planned.branches[0].steps, shape)[0]
+        (_, _, out, w, b, n, m, _), = _run(row.name, planned.branches[0].steps, shape)[0]
         return make_cost(step.name, step.kind, step.summary, shape, out, w, b, n, m, elements(*out), (), aux,
                          "layer")
     if planned.layout == "sequence":
-        records, out, w, b, n, m = _run(planned, planned.branches[0].steps, shape)
+        records, out, w, b, n, m = _run(row.name, planned.branches[0].steps, shape, concat)
         return make_cost_lazily(row.name, row.kind, planned.summary, shape, out, w, b, n, m, elements(*out),
-                                partial(_layer_costs, records, aux, "conv"), aux, "layer")
-    branches = []
-    weights = biases = bn = macs = channels = 0
-    for branch in planned.branches:
-        records, out, w, b, n, m = _run(planned, branch.steps, shape)
-        branches.append((branch, shape, records, out, w, b, n, m))
-        weights += w
-        biases += b
-        bn += n
-        macs += m
-        channels += out[0]
-    spatial = branches[0][3][1:]
-    if concat and any(branch[3][1:] != spatial for branch in branches):
-        sizes = ", ".join(f"{planned.name} {out[1]}x{out[2]}" for planned, _, _, out, *_ in branches)
-        raise CalcError(f"branches give maps of different sizes ({sizes}), which cannot be concatenated",
-                        fix="give every branch the same stride, 'same' padding and the same rounding")
-    out = (channels, *spatial)
-    return make_cost_lazily(row.name, row.kind, planned.summary, shape, out, weights, biases, bn, macs,
+                                partial(_node_costs, records, aux), aux, "layer")
+    branches, out, w, b, n, m = _combine(row.name, row.name, row.combine, planned.branches, shape, concat)
+    return make_cost_lazily(row.name, row.kind, planned.summary, shape, out, w, b, n, m,
                             elements(*out), partial(_branch_costs, branches, aux), aux, "layer")
 
 
@@ -269,5 +335,4 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
 
 def named_layers(network: Network) -> dict[str, Layer]:
     """Every primitive layer of the network by its dotted name (``inception3a.branch2.1``)."""
-    return {step.name: step.layer for planned in _plan(network) for _, _, steps in planned.branches
-            for step in steps}
+    return {name: layer for row in network.rows for name, layer in row.named_layers()}

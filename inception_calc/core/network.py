@@ -19,12 +19,13 @@ names below it, as torchvision's ``googlenet`` names them:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Iterator, Union
 
 from inception_calc.core.fields import MAX_SIZE
-from inception_calc.core.kinds import LRN, Conv, Dropout, Layer, Linear, Pool, Softmax
+from inception_calc.core.kinds import LRN, BatchNorm, Conv, Dropout, Layer, Linear, Pool, ReLU, Softmax
 from inception_calc.core.kinds.base import Pair
 
-__all__ = ["LRN", "MAX_SIZE", "Branch", "Conv", "Dropout", "InceptionOptions", "Layer", "Linear", "Network", "Pair",
+__all__ = ["COMBINES", "LRN", "BatchNorm", "ReLU", "MAX_SIZE", "Block", "Branch", "Node", "collapsed", "node_names", "Conv", "Dropout", "InceptionOptions", "Layer", "Linear", "Network", "Pair",
            "Pool", "Row", "Softmax", "inception_branches"]
 """The primitive layers are defined, one module per kind, in :mod:`inception_calc.core.kinds`; they
 are importable from here too."""
@@ -32,8 +33,86 @@ are importable from here too."""
 
 @dataclass(frozen=True, slots=True)
 class Branch:
+    """A sequence of nodes (primitive layers and nested :class:`Block` s) run one after another.
+
+    ``scale``: in a block that adds its branches, this branch's output is multiplied by it
+    (Inception-ResNet's ``x + 0.17 * conv(...)``). ``module``: whether the branch is a module of its
+    own in the built network; when False it only groups its layers in the analysis and their names
+    sit at the enclosing level (torchvision's ``Mixed_5b.branch5x5_1`` and ``Mixed_5b.branch5x5_2``
+    are one branch of Mixed_5b, but no module holds the two). A branch with no layers is the identity.
+    """
+
     name: str
-    layers: tuple[Layer, ...]
+    layers: "tuple[Node, ...]"
+    scale: float = 1.0
+    module: bool = True
+
+
+COMBINES = ("concat", "add")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A nested parallel block inside a branch: its branches run on the block's input and are
+    concatenated along the channels (``combine = "concat"``, InceptionE's 1x3 beside 3x1) or added
+    (``"add"``: a residual, every branch giving the same C x H x W, each times its ``scale``), then
+    a ReLU when ``relu``. Named like a layer (its ``name``, else its index in the branch)."""
+
+    branches: tuple[Branch, ...]
+    combine: str = "concat"
+    relu: bool = False
+    name: str = ""
+    module: bool = True
+
+    @property
+    def kind(self) -> str:
+        return self.combine
+
+    @property
+    def short(self) -> str:
+        return "(" + combined_summary(self.branches, self.combine, self.relu) + ")"
+
+    summary = short
+
+
+Node = Union[Layer, Block]
+"""What a branch holds: a primitive layer or a nested block."""
+
+
+def branch_summary(branch: Branch) -> str:
+    """``1x1 64 > 3x3 192``; ``identity`` for a branch with no layers."""
+    return " > ".join(node.short for node in branch.layers) or "identity"
+
+
+def combined_summary(branches: tuple[Branch, ...], combine: str, relu: bool) -> str:
+    """Branches side by side (``a | b``) or added (``identity + 0.17 x (a)``), then ``> relu``."""
+    if combine == "add":
+        parts = [branch_summary(b) if b.scale == 1 else f"{b.scale:g} x ({branch_summary(b)})" for b in branches]
+        text = " + ".join(parts)
+    else:
+        text = " | ".join(branch_summary(b) for b in branches)
+    return text + (" > relu" if relu else "")
+
+
+def layer_prefix(prefix: str, branch: Branch) -> str:
+    """The prefix of the names of ``branch``'s nodes: the branch's own dotted name when it is a
+    module (or a row's unnamed sequence), else the enclosing level's."""
+    return f"{prefix}.{branch.name}" if branch.name and branch.module else prefix
+
+
+def node_names(prefix: str, branch: Branch) -> list[str]:
+    """The dotted name of each node of ``branch`` below ``prefix``: its own name, else its index;
+    the sole unnamed layer of a branch that is no module takes the branch's name."""
+    inner = layer_prefix(prefix, branch)
+    if not branch.module and branch.name and len(branch.layers) == 1 and not branch.layers[0].name:
+        return [f"{prefix}.{branch.name}"]
+    return [f"{inner}.{node.name or i}" for i, node in enumerate(branch.layers)]
+
+
+def collapsed(branch: Branch) -> bool:
+    """A branch that is no module and holds one primitive layer is that layer: the analysis shows
+    the layer in the branch's place (``repeat.0.branch0``) rather than a branch holding it."""
+    return not branch.module and len(branch.layers) == 1 and not isinstance(branch.layers[0], Block)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +204,8 @@ class Row:
     after: str | None = None
     note: str = ""
     inception: InceptionOptions | None = None
+    combine: str = "concat"
+    relu: bool = False
 
     @property
     def is_aux(self) -> bool:
@@ -132,17 +213,44 @@ class Row:
 
     @property
     def layout(self) -> str:
-        if len(self.branches) > 1:
+        """``single`` (the row is one layer), ``sequence`` (one unnamed branch of nodes), ``concat``
+        or ``add`` (branches combined)."""
+        if self.combine == "add":
+            return "add"
+        if len(self.branches) > 1 or self.relu or self.branches[0].name:
             return "concat"
-        return "single" if len(self.branches[0].layers) == 1 else "sequence"
+        only = self.branches[0].layers
+        return "single" if len(only) == 1 and not isinstance(only[0], Block) else "sequence"
 
     def layer_names(self, branch: Branch) -> list[str]:
-        """The dotted name of each layer of ``branch``, as the built module names it."""
-        layout = self.layout
-        if layout == "single":
+        """The dotted name of each node of ``branch`` (one of this row's), as the built module names it."""
+        if self.layout == "single":
             return [self.name]
-        prefix = self.name if layout == "sequence" else f"{self.name}.{branch.name}"
-        return [f"{prefix}.{layer.name or i}" for i, layer in enumerate(branch.layers)]
+        return node_names(self.name, branch)
+
+    def named_layers(self) -> Iterator[tuple[str, Layer]]:
+        """Every primitive layer of the row, nested blocks included, with its dotted name, in order."""
+        return ((name, node) for name, node, _ in self.named_nodes() if not isinstance(node, Block))
+
+    def named_blocks(self) -> Iterator[tuple[str, Block]]:
+        """Every nested block of the row with its dotted name, outer blocks first."""
+        return ((name, node) for name, node, _ in self.named_nodes() if isinstance(node, Block))
+
+    def named_nodes(self) -> Iterator[tuple[str, "Node", str]]:
+        """Every node of the row (layers and nested blocks, depth first) with its dotted name and the
+        prefix its branches' names take (a block's own name, or its parent's when it is no module)."""
+        for branch in self.branches:
+            prefix = self.name if self.layout == "single" else layer_prefix(self.name, branch)
+            yield from _named_nodes(self.layer_names(branch), prefix, branch)
+
+
+def _named_nodes(names: list[str], prefix: str, branch: Branch) -> Iterator[tuple[str, "Node", str]]:
+    for name, node in zip(names, branch.layers):
+        inner = name if getattr(node, "module", False) else prefix
+        yield name, node, inner
+        if isinstance(node, Block):
+            for sub in node.branches:
+                yield from _named_nodes(node_names(inner, sub), layer_prefix(inner, sub), sub)
 
 
 @dataclass(frozen=True)

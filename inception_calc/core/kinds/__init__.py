@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Union
 
-from inception_calc.core.kinds import conv, dropout, linear, lrn, pool, softmax
+from inception_calc.core.kinds import bn, conv, dropout, linear, lrn, pool, relu, softmax
 from inception_calc.core.kinds.base import CONV_OPTIONS, Field, LayerKind, WindowTooLarge, layer_default
+from inception_calc.core.kinds.bn import BatchNorm
 from inception_calc.core.kinds.conv import Conv
 from inception_calc.core.kinds.dropout import Dropout
 from inception_calc.core.kinds.linear import Linear
 from inception_calc.core.kinds.lrn import LRN
 from inception_calc.core.kinds.pool import Pool
+from inception_calc.core.kinds.relu import ReLU
 from inception_calc.core.kinds.softmax import Softmax
 
-Layer = Union[Conv, Pool, LRN, Dropout, Linear, Softmax]
+Layer = Union[Conv, Pool, LRN, BatchNorm, ReLU, Dropout, Linear, Softmax]
 
 
 class Registry:
@@ -62,7 +64,7 @@ class Registry:
         return tuple(self._by_spec)
 
 
-KINDS = Registry((conv.KIND, pool.KIND, lrn.KIND, dropout.KIND, linear.KIND, softmax.KIND))
+KINDS = Registry((conv.KIND, pool.KIND, lrn.KIND, bn.KIND, relu.KIND, dropout.KIND, linear.KIND, softmax.KIND))
 
-__all__ = ["CONV_OPTIONS", "KINDS", "LRN", "Conv", "Dropout", "Field", "Layer", "LayerKind", "Linear", "Pool",
+__all__ = ["CONV_OPTIONS", "KINDS", "LRN", "BatchNorm", "Conv", "ReLU", "Dropout", "Field", "Layer", "LayerKind", "Linear", "Pool",
            "Registry", "Softmax", "WindowTooLarge", "layer_default"]

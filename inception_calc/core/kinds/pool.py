@@ -19,7 +19,7 @@ from inception_calc.core.kinds.base import (REQUIRED, Counts, Field, LayerKind, 
                                             pair_text, size_line, window)
 
 ROUNDINGS = (f.FLOOR, f.CEIL)
-WINDOW_FIELDS = ("kernel", "stride", "pad", "rounding")
+WINDOW_FIELDS = ("kernel", "stride", "pad", "rounding", "count_include_pad")
 THE_KERNEL = Marker("the kernel")
 ADAPTIVE_ONLY = Marker("none (a window pool)")
 
@@ -34,6 +34,7 @@ class Pool:
     pad: Pair = (0, 0)
     rounding: str = "floor"  # "floor" | "ceil"
     output: Pair | None = None  # adaptive pooling: the output size; kernel/stride unused
+    count_include_pad: bool = True  # average pooling: whether the padding counts in the divisor
     name: str = ""
 
     @property
@@ -44,7 +45,8 @@ class Pool:
     def summary(self) -> str:
         if self.output:
             return f"adaptive {self.op} pool to {self.output[0]}x{self.output[1]}"
-        return f"{self.op} pool {window(self.kernel, self.stride, self.pad)}, {self.rounding}"
+        excluded = ", padding not counted" if not self.count_include_pad else ""
+        return f"{self.op} pool {window(self.kernel, self.stride, self.pad)}, {self.rounding}{excluded}"
 
     @property
     def short(self) -> str:
@@ -66,6 +68,8 @@ class PoolKind(LayerKind):
         Field("rounding", "choice", "how the output size rounds: no default, frameworks disagree", REQUIRED,
               choices=ROUNDINGS),
         Field("output", "pair", "adaptive pooling: the output size (then no window fields)", ADAPTIVE_ONLY),
+        Field("count_include_pad", "bool", "average pooling: whether the zero padding counts in each window's "
+              "divisor (PyTorch's default; timm's Inception v4 and Inception-ResNet-v2 set it false)"),
     )
 
     def read(self, spec_kind: str, table: dict, place: Place, inherited: dict, named: bool = True) -> Pool:
@@ -87,7 +91,13 @@ class PoolKind(LayerKind):
                                                 "pooling pads at most kernel // 2 on each side")
         stride = fields["stride"].read(table, place, kernel)
         rounding = fields["rounding"].read(table, place, None)
-        return Pool(op=op, kernel=kernel, stride=stride, pad=pad, rounding=rounding, name=name)
+        include = fields["count_include_pad"]
+        if op == "max" and "count_include_pad" in table:
+            raise (place / "field 'count_include_pad'").error(
+                "applies to average pooling only (a max ignores the padding)", "remove count_include_pad")
+        count_include_pad = include.read(table, place, self.default(include, inherited))
+        return Pool(op=op, kernel=kernel, stride=stride, pad=pad, rounding=rounding,
+                    count_include_pad=count_include_pad, name=name)
 
     def cost(self, layer: Pool, shape: Shape) -> Counts:
         c, h, w = shape
@@ -121,8 +131,10 @@ class PoolKind(LayerKind):
         nn = kit.nn
         if layer.output:
             return (nn.AdaptiveMaxPool2d if layer.op == "max" else nn.AdaptiveAvgPool2d)(layer.output)
-        cls = nn.MaxPool2d if layer.op == "max" else nn.AvgPool2d
-        return cls(layer.kernel, layer.stride, layer.pad, ceil_mode=layer.rounding == f.CEIL)
+        if layer.op == "max":
+            return nn.MaxPool2d(layer.kernel, layer.stride, layer.pad, ceil_mode=layer.rounding == f.CEIL)
+        return nn.AvgPool2d(layer.kernel, layer.stride, layer.pad, ceil_mode=layer.rounding == f.CEIL,
+                            count_include_pad=layer.count_include_pad)
 
     def recognise(self, module: Any, kit: Any) -> Pool | None:
         nn = kit.nn
@@ -134,8 +146,9 @@ class PoolKind(LayerKind):
             op = "max" if isinstance(module, nn.MaxPool2d) else "avg"
             if op == "max" and pair(module.dilation) != (1, 1):
                 return None
+            include = bool(getattr(module, "count_include_pad", True))
             return Pool(op=op, kernel=pair(module.kernel_size), stride=pair(module.stride), pad=pair(module.padding),
-                        rounding=f.CEIL if module.ceil_mode else f.FLOOR)
+                        rounding=f.CEIL if module.ceil_mode else f.FLOOR, count_include_pad=include)
         if isinstance(module, (nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d)):
             op = "max" if isinstance(module, nn.AdaptiveMaxPool2d) else "avg"
             return Pool(op=op, output=pair(module.output_size))
@@ -144,8 +157,11 @@ class PoolKind(LayerKind):
     def signature(self, layer: Pool) -> dict[str, str]:
         if layer.output:
             return {"layer": f"adaptive {layer.op} pool", "output": f"{layer.output[0]}x{layer.output[1]}"}
-        return {"layer": f"{layer.op} pool", "kernel": f"{layer.kernel[0]}x{layer.kernel[1]}",
-                "stride": pair_text(layer.stride), "pad": pair_text(layer.pad), "rounding": layer.rounding}
+        signature = {"layer": f"{layer.op} pool", "kernel": f"{layer.kernel[0]}x{layer.kernel[1]}",
+                     "stride": pair_text(layer.stride), "pad": pair_text(layer.pad), "rounding": layer.rounding}
+        if layer.op == "avg" and layer.pad != (0, 0):
+            signature["padding counted"] = "yes" if layer.count_include_pad else "no"
+        return signature
 
     def fvcore_elements(self, layer: Pool, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         """fvcore counts adaptive average pooling as 1 per input element (max pooling: no handle)."""

@@ -123,12 +123,16 @@ def read_choice(table: dict, key: str, place: Place, choices: tuple[str, ...], d
     return value
 
 
-def read_name(table: dict, place: Place, *, required: bool) -> str:
+def read_name(table: dict, place: Place, *, required: bool, dotted: bool = True) -> str:
+    """A row, branch or layer name: letters, digits, ``_`` and ``-``; with ``dotted``, a dotted
+    module path of such parts (``features.6``, ``rep.0.conv1``), as PyTorch names nested modules."""
     value = table.get("name", "")
     if value == "" and not required:
         return ""
-    if not isinstance(value, str) or not value.replace("_", "").replace("-", "").isalnum():
+    parts = value.split(".") if isinstance(value, str) and dotted else [value]
+    if not all(isinstance(p, str) and p.replace("_", "").replace("-", "").isalnum() for p in parts):
+        shape = "a dotted module path of such names (features.6)" if dotted else "no dots"
         raise (place / "field 'name'").error(
-            f"must be a name of letters, digits, '_' or '-', got {quote(value)}",
-            "dots are reserved for branch and layer names below a row")
+            f"must be a name of letters, digits, '_' or '-', or {shape}, got {quote(value)}",
+            "write a name such as conv1, branch_pool or features.6")
     return value

@@ -29,11 +29,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import re
+from dataclasses import replace
+
 from inception_calc.core.errors import CalcError, quote
-from inception_calc.core.fields import Place, check_known, read_bool, read_choice, read_int, read_name
+from inception_calc.core.fields import Place, check_known, read_bool, read_choice, read_int, read_name, read_number
 from inception_calc.core.inputs import parse_input
 from inception_calc.core.kinds import CONV_OPTIONS, KINDS, Layer, layer_default
-from inception_calc.core.network import Branch, Conv, InceptionOptions, Network, Row, inception_branches
+from inception_calc.core.network import (COMBINES, Block, Branch, Conv, InceptionOptions, Network, Node, Row,
+                                          inception_branches, named_nodes)
 from inception_calc.core.variants import apply_variants, parse_variants
 
 INCEPTION_COLUMNS = ("n1x1", "n3x3red", "n3x3", "n5x5red", "n5x5", "pool_proj")
@@ -44,7 +48,11 @@ INCEPTION_OPTIONS = (
     "kernel3x3", "kernel5x5", "pool", "pool_kernel", "pool_rounding", "branch1", "reduce", "project", "stride",
     *CONV_OPTIONS,
 )
-ROW_KINDS = (*LAYER_FIELDS, "stack", "concat", "inception", "aux")
+ROW_KINDS = (*LAYER_FIELDS, "stack", "concat", "add", "inception", "aux")
+BLOCK_FIELDS = ("kind", "name", "branches", "module", "activation", *CONV_OPTIONS)
+"""The fields of a nested block (a layer table of kind ``concat`` or ``add``)."""
+BRANCH_FIELDS = ("name", "layers", "module", "scale")
+ACTIVATIONS = ("none", "relu")
 TOP_FIELDS = ("name", "description", "source", "input", "defaults", "rows", "notes", "base", "variants")
 
 # ----------------------------------------------------------------------------- layers
@@ -69,12 +77,37 @@ def _layer(table: Any, place: Place, inherited: dict, *, named: bool = True) -> 
     return kind.read(spec_kind, table, place, inherited, named=named)
 
 
-def _layers(table: dict, place: Place, inherited: dict) -> tuple[Layer, ...]:
-    layers = table.get("layers")
-    if not isinstance(layers, list) or not layers:
+def _node(table: Any, place: Place, inherited: dict) -> Node:
+    """A node of a branch: a primitive layer, or a nested block (``kind = "concat"`` or ``"add"``)."""
+    if isinstance(table, dict) and table.get("kind") in COMBINES:
+        return _block(table, place, inherited)
+    return _layer(table, place, inherited)
+
+
+def _block(table: dict, place: Place, inherited: dict) -> Block:
+    """A nested block: branches on the block's input, concatenated or added, then its activation."""
+    combine = table["kind"]
+    check_known(table, BLOCK_FIELDS, place, f"a nested {combine} block")
+    name = read_name(table, place, required=False)
+    if name:
+        place = Place(*place.parts[:-1], f"{place.parts[-1]} '{name}'")
+    inner = {**inherited, **_conv_options(table, place, inherited)}
+    return Block(_branches(table, place, inner, combine), combine=combine, relu=_activation(table, place),
+                 name=name, module=read_bool(table, "module", place, True))
+
+
+def _activation(table: dict, place: Place) -> bool:
+    """A block's activation after it combines its branches: ``"relu"`` or ``"none"`` (the default)."""
+    return read_choice(table, "activation", place, ACTIVATIONS, "none") == "relu"
+
+
+def _layers(table: dict, place: Place, inherited: dict, *, empty: bool = False) -> tuple[Node, ...]:
+    """A branch's nodes; ``empty``: the list may be empty (a branch of an addition: the identity)."""
+    layers = table.get("layers", [] if empty else None)
+    if not isinstance(layers, list) or not (layers or empty):
         raise (place / "field 'layers'").error(
             "missing or empty", 'give layers = [{kind = "conv", out = 64, kernel = 1}, ...]')
-    result = tuple(_layer(t, place / f"layer {i}", inherited) for i, t in enumerate(layers))
+    result = tuple(_node(t, place / f"layer {i}", inherited) for i, t in enumerate(layers))
     names = [layer.name for layer in result if layer.name]
     if len(names) != len(set(names)):
         raise place.error(f"layer names repeat: {names}", "give each layer its own name")
@@ -132,19 +165,30 @@ def _inception(table: dict, place: Place, inherited: dict) -> tuple[tuple[Branch
     return inception_branches(columns, options), tuple(columns.items()), options
 
 
-def _concat(table: dict, place: Place, inherited: dict) -> tuple[Branch, ...]:
+def _branches(table: dict, place: Place, inherited: dict, combine: str = "concat") -> tuple[Branch, ...]:
+    """The branches of a concat or add row or block. A branch may set ``module = false`` (it only
+    groups its layers, whose names sit at the enclosing level) and, in an addition, ``scale`` (its
+    output is multiplied by it) and no layers at all (the identity)."""
     items = table.get("branches")
-    if not isinstance(items, list) or len(items) < 2:
+    example = 'give branches = [{layers = [...]}, {layers = [...]}]'
+    if not isinstance(items, list) or not items:
+        raise (place / "field 'branches'").error("has no branch; a block needs a list of at least two branches",
+                                                 example)
+    if len(items) < 2:
         raise (place / "field 'branches'").error(
-            "needs a list of at least two branches", 'give branches = [{layers = [...]}, {layers = [...]}]')
+            f"has one branch; a {combine} block combines at least two", f"{example}, or write its layers as a stack")
     branches = []
     for i, item in enumerate(items, start=1):
         bplace = place / f"branch {i}"
         if not isinstance(item, dict):
             raise bplace.error(f"must be a table with layers, got {quote(item)}", "write {layers = [...]}")
-        check_known(item, ("name", "layers"), bplace, "a branch")
+        check_known(item, BRANCH_FIELDS if combine == "add" else ("name", "layers", "module"), bplace,
+                    f"a branch of {'an addition' if combine == 'add' else 'a concatenation'}")
         name = read_name(item, bplace, required=False) or f"branch{i}"
-        branches.append(Branch(name, _layers(item, bplace, inherited)))
+        bplace = Place(*bplace.parts[:-1], f"{bplace.parts[-1]} '{name}'")
+        scale = read_number(item, "scale", bplace, 1.0, low=0.0) if combine == "add" else 1.0
+        branches.append(Branch(name, _layers(item, bplace, inherited, empty=combine == "add"), scale=scale,
+                               module=read_bool(item, "module", bplace, True)))
     names = [b.name for b in branches]
     if len(names) != len(set(names)):
         raise place.error(f"branch names repeat: {names}", "give each branch its own name")
@@ -163,16 +207,16 @@ def _row(table: Any, place: Place, inherited: dict) -> Row:
     note = table.get("note", "")
     if not isinstance(note, str):
         raise (place / "field 'note'").error(f"must be text, got {quote(note)}", 'write note = "..."')
-    common = ("name", "kind", "note")
+    common = ("name", "kind", "note", "repeat")
     if kind == "inception":
         check_known(table, (*common, *INCEPTION_COLUMNS, *DOUBLE_COLUMNS, *INCEPTION_OPTIONS), place,
                      "an inception row")
         branches, columns, options = _inception(table, place, inherited)
         return Row(name, kind, branches, columns=columns, note=note, inception=options)
-    if kind == "concat":
-        check_known(table, (*common, "branches", *CONV_OPTIONS), place, "a concat row")
-        return Row(name, kind, _concat(table, place, {**inherited, **_conv_options(table, place, inherited)}),
-                   note=note)
+    if kind in COMBINES:
+        check_known(table, (*common, "branches", "activation", *CONV_OPTIONS), place, f"a {kind} row")
+        branches = _branches(table, place, {**inherited, **_conv_options(table, place, inherited)}, kind)
+        return Row(name, kind, branches, note=note, combine=kind, relu=_activation(table, place))
     if kind in ("stack", "aux"):
         extra = ("after",) if kind == "aux" else ()
         check_known(table, (*common, "layers", *extra, *CONV_OPTIONS), place, f"a {kind} row")
@@ -186,6 +230,36 @@ def _row(table: Any, place: Place, inherited: dict) -> Row:
     layer_table = {k: v for k, v in table.items() if k not in ("name", "note")}
     layer = _layer(layer_table, place, inherited, named=False)
     return Row(name, kind, (Branch("", (layer,)),), note=note)
+
+
+def _repeated(row: Row, table: dict, place: Place) -> tuple[Row, ...]:
+    """The row, or with ``repeat = N`` N copies of it, the number its name ends with counting up
+    (``features.6`` with repeat = 4: features.6 to features.9; ``repeat.0`` with 10: repeat.0 to repeat.9)."""
+    count = read_int(table, "repeat", place, default=1)
+    if count == 1:
+        return (row,)
+    match = re.fullmatch(r"(.*?)(\d+)", row.name)
+    if match is None:
+        raise (place / f"'{row.name}'" / "field 'repeat'").error(
+            "a repeated row's name must end with a number, which counts up", f"name it {row.name}.0 or {row.name}1")
+    stem, first = match.group(1), int(match.group(2))
+    if count > 10_000:
+        raise (place / f"'{row.name}'" / "field 'repeat'").error(f"repeats {count} times; at most 10000",
+                                                                 "write a smaller repeat")
+    return tuple(replace(row, name=f"{stem}{first + k}") for k in range(count))
+
+
+def _check_names(rows: tuple[Row, ...], top: Place) -> None:
+    """Every row, branch, block and layer name of the network is unique (dotted row names such as
+    ``features.6`` could otherwise meet a layer of another row)."""
+    owner: dict[str, str] = {row.name: row.name for row in rows}  # rows that repeat: the check after this one
+    for i, row in enumerate(rows, start=1):
+        for name in named_nodes(row):
+            if name in owner:
+                raise (top / f"row {i} '{row.name}'").error(
+                    f"the name '{name}' is given twice (also in row '{owner[name]}')",
+                    "give every row, branch and layer its own dotted name")
+            owner[name] = row.name
 
 
 def _defaults(table: Any, place: Place) -> dict:
@@ -225,7 +299,9 @@ def network_from_rows(data: dict, origin: str = "spec") -> Network:
     rows_data = data.get("rows")
     if not isinstance(rows_data, list) or not rows_data:
         raise (top / "field 'rows'").error("missing or empty", "add [[rows]] tables, one per layer")
-    rows = tuple(_row(t, top / f"row {i}", inherited) for i, t in enumerate(rows_data, start=1))
+    rows = tuple(copy for i, t in enumerate(rows_data, start=1)
+                 for copy in _repeated(_row(t, top / f"row {i}", inherited), t, top / f"row {i}"))
+    _check_names(rows, top)
     seen: dict[str, int] = {}
     for i, row in enumerate(rows, start=1):
         if row.name in seen:

@@ -25,7 +25,7 @@ from inception_calc.core.fields import MAX_SIZE
 from inception_calc.core.kinds import LRN, BatchNorm, Conv, Dropout, Layer, Linear, Pool, ReLU, Softmax
 from inception_calc.core.kinds.base import Pair
 
-__all__ = ["COMBINES", "LRN", "BatchNorm", "ReLU", "MAX_SIZE", "Block", "Branch", "Node", "collapsed", "node_names", "Conv", "Dropout", "InceptionOptions", "Layer", "Linear", "Network", "Pair",
+__all__ = ["COMBINES", "LRN", "BatchNorm", "ReLU", "MAX_SIZE", "Block", "Branch", "Node", "collapsed", "named_nodes", "node_names", "Conv", "Dropout", "InceptionOptions", "Layer", "Linear", "Network", "Pair",
            "Pool", "Row", "Softmax", "inception_branches"]
 """The primitive layers are defined, one module per kind, in :mod:`inception_calc.core.kinds`; they
 are importable from here too."""
@@ -242,6 +242,27 @@ class Row:
         for branch in self.branches:
             prefix = self.name if self.layout == "single" else layer_prefix(self.name, branch)
             yield from _named_nodes(self.layer_names(branch), prefix, branch)
+
+
+def named_nodes(row: Row) -> list[str]:
+    """The dotted names of every node below ``row`` as the analysis names them: branches (a branch
+    that is no module and holds one layer is that layer), nested blocks and their branches, layers."""
+    names: list[str] = []
+
+    def branch(prefix: str, b: Branch, top: bool) -> None:
+        if not (top and row.layout == "sequence") and not collapsed(b):
+            names.append(f"{prefix}.{b.name}")
+        inner = layer_prefix(prefix, b)
+        for name, node in zip(node_names(prefix, b), b.layers):
+            names.append(name)
+            if isinstance(node, Block):
+                for sub in node.branches:
+                    branch(name if node.module else inner, sub, False)
+
+    if row.layout != "single":
+        for b in row.branches:
+            branch(row.name, b, True)
+    return names
 
 
 def _named_nodes(names: list[str], prefix: str, branch: Branch) -> Iterator[tuple[str, "Node", str]]:

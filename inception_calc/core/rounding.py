@@ -23,10 +23,9 @@ Shape = tuple[int, int, int]
 def primitive_layers(network: Network) -> Iterator[tuple[str, Layer]]:
     """Every primitive layer of the network with its dotted name (``inception3a.branch2.1``), in
     the network's order: rows, their branches, their layers, named as the built module names them
-    (:meth:`~inception_calc.core.network.Row.layer_names`)."""
+    (:meth:`~inception_calc.core.network.Row.named_layers`)."""
     for row in network.rows:
-        for branch in row.branches:
-            yield from zip(row.layer_names(branch), branch.layers)
+        yield from row.named_layers()
 
 
 def window_pools(network: Network) -> dict[str, Layer]:

@@ -53,7 +53,7 @@ BLOCK_FIELDS = ("kind", "name", "branches", "module", "activation", *CONV_OPTION
 """The fields of a nested block (a layer table of kind ``concat`` or ``add``)."""
 BRANCH_FIELDS = ("name", "layers", "module", "scale")
 ACTIVATIONS = ("none", "relu")
-TOP_FIELDS = ("name", "description", "source", "input", "defaults", "rows", "notes", "base", "variants")
+TOP_FIELDS = ("name", "description", "source", "input", "defaults", "rows", "notes", "base", "variants", "reference")
 
 # ----------------------------------------------------------------------------- layers
 
@@ -232,6 +232,22 @@ def _row(table: Any, place: Place, inherited: dict) -> Row:
     return Row(name, kind, (Branch("", (layer,)),), note=note)
 
 
+REFERENCE_LIBRARIES = ("torchvision", "timm")
+
+
+def _reference(data: dict, top: Place) -> str:
+    """``"timm:inception_v4"``: the implementation the spec reproduces, module name for module name
+    (what ``check --against torchvision|timm`` builds); "" for none."""
+    value = data.get("reference", "")
+    if value:
+        library, _, model = value.partition(":")
+        if library not in REFERENCE_LIBRARIES or not model.isidentifier():
+            raise (top / "field 'reference'").error(
+                f"must be LIBRARY:MODEL with LIBRARY one of {', '.join(REFERENCE_LIBRARIES)}, got {quote(value)}",
+                'write reference = "timm:inception_v4" or reference = "torchvision:inception_v3"')
+    return value
+
+
 def _repeated(row: Row, table: dict, place: Place) -> tuple[Row, ...]:
     """The row, or with ``repeat = N`` N copies of it, the number its name ends with counting up
     (``features.6`` with repeat = 4: features.6 to features.9; ``repeat.0`` with 10: repeat.0 to repeat.9)."""
@@ -288,7 +304,7 @@ def network_from_rows(data: dict, origin: str = "spec") -> Network:
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise (top / "field 'name'").error("missing", 'give the network a name = "..."')
-    for key in ("description", "source"):
+    for key in ("description", "source", "reference"):
         if not isinstance(data.get(key, ""), str):
             raise (top / f"field '{key}'").error(f"must be text, got {quote(data[key])}", f'write {key} = "..."')
     notes = data.get("notes", [])
@@ -318,7 +334,7 @@ def network_from_rows(data: dict, origin: str = "spec") -> Network:
         raise (top / "row 1").error("the first row cannot be an auxiliary head",
                                     "put the aux row after the main row it reads")
     network = Network(name=name, rows=rows, description=data.get("description", ""),
-                      source=data.get("source", ""), notes=tuple(notes),
+                      source=data.get("source", ""), notes=tuple(notes), reference=_reference(data, top),
                       input=parse_input(data.get("input", [3, 224, 224]), str(top / "field 'input'")),
                       path=origin)
     if variants:

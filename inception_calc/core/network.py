@@ -282,6 +282,7 @@ class Network:
     source: str = ""
     input: tuple[int, int, int] = (3, 224, 224)
     path: str = ""  # the file it was read from; "" for a built-in shipped in the package
+    reference: str = ""  # "timm:inception_v4": the implementation it reproduces name for name, "" for none
     notes: tuple[str, ...] = field(default=())
 
     def row(self, name: str) -> Row:

@@ -112,6 +112,24 @@ def test_grid_sizes_by_hand(size, grids):
     assert a["Mixed_6a.max_pool"].out_shape == (288, *grids[1])  # the pool branch passes its 288 channels
 
 
+def test_the_aux_head_needs_299():
+    # AuxLogits.conv1 (5x5, no padding) needs a 5x5 map from the 5x5/3 pool, which needs 17x17 at Mixed_6e:
+    # 298 -> 148 -> 146 -> 146 -> 72 -> 72 -> 70 -> 34 -> 16 at Mixed_6e, pooled to floor((16 - 5) / 3) + 1 = 4
+    from inception_calc.core.errors import CalcError
+
+    with pytest.raises(CalcError, match=r"input 3x298x298 is too small: row 'AuxLogits', layer 'AuxLogits.conv1'"):
+        analyze(SPEC, 298)
+    assert analyze(SPEC, 299)["AuxLogits.avg_pool"].out_shape == (768, 5, 5)
+
+
+@pytest.mark.xfail(strict=True, reason="the engine analyses the training-only aux head at every input size, so an "
+                                       "inference analysis below 299 is refused; torchvision's eval forward runs "
+                                       "down to its documented min_size 75x75")
+def test_inference_runs_down_to_75():
+    # 75 -> 37 -> 35 -> 35 -> 17 -> 17 -> 15 -> 7 (maxpool2) -> 3 (Mixed_6a) -> 1 (Mixed_7a)
+    assert analyze(SPEC, 75)["Mixed_7c"].out_shape == (2048, 1, 1)
+
+
 def test_functional_pools_and_basic_conv2d(v3):
     layers = named_layers(v3.network)
     pools = {name: layer for name, layer in layers.items() if isinstance(layer, Pool) and "." in name}
@@ -274,6 +292,24 @@ def test_output_shapes_equal_the_forward_hooks(model, size):
     flat = {"AuxLogits", "fc"}  # nn.Linear gives [N, 1000]; the analysis writes [1000, 1, 1]
     assert {name: shapes[name] for name in MIXED} == {name: a[name].out_shape for name in MIXED}
     assert all(shapes[r] == (a[r].out_shape[0],) if r in flat else shapes[r] == a[r].out_shape for r in ROWS)
+
+
+@pytest.mark.torch
+def test_the_live_models_input_limits(model):
+    """Eval mode runs down to the documented min_size (75x75); training mode, with the aux head, needs 299."""
+    torch = pytest.importorskip("torch")
+    meta = _torchvision().models.Inception_V3_Weights.IMAGENET1K_V1.meta
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, *meta["min_size"])).shape == (1, 1000) and meta["min_size"] == (75, 75)
+        with pytest.raises(RuntimeError):
+            model(torch.zeros(1, 3, 74, 74))
+        _training(model, torch)
+        try:
+            assert [tuple(t.shape) for t in model(torch.zeros(1, 3, 299, 299))] == [(1, 1000), (1, 1000)]
+            with pytest.raises(RuntimeError):
+                model(torch.zeros(1, 3, 298, 298))
+        finally:
+            model.eval()
 
 
 @pytest.mark.torch

@@ -166,7 +166,7 @@ def _stage_header(comparison: Comparison) -> list[str]:
         at = f"at input {c}x{h}x{w} (C x H x W)" if len({i[0] for i in comparison.inputs}) == 1 else \
             f"at input {h}x{w} (H x W; each network's own channels)"
     else:
-        at = "each network at its own input (" + ", ".join(
+        at = "with each network at its own input (" + ", ".join(
             f"{label} {_size(i)}" for label, i in zip(comparison.labels, comparison.inputs)) + "; C x H x W)"
     how = ("stages lined up by grid size" if comparison.alignment == "grid" else
            "stages lined up by their order (the inputs differ, so the grids do too)")

@@ -18,7 +18,8 @@ from inception_calc.report.compare import render
 from inception_calc.studies.compare import compare, stages_of
 
 # A synthetic network whose rows share no name with GoogLeNet, at 3x32x32, no biases:
-#   stem       conv 3x3/2 pad 1, 8:  floor((32 + 2 - 3) / 2) + 1 = 16 -> 16x16; 3*8*9 = 216 weights, 256 * 216 = 55,296 MACs
+#   stem       conv 3x3/2 pad 1, 8:  floor((32 + 2 - 3) / 2) + 1 = 16 -> 16x16; 3*8*9 = 216 weights,
+#                                  256 * 216 = 55,296 MACs
 #   stem_pool  max pool 2x2/2:       8x8
 #   mix        conv 3x3 pad 1, 16:   8x8; 8*16*9 = 1,152 weights, 64 * 1,152 = 73,728 MACs
 #   down       max pool 2x2/2:       4x4
@@ -151,9 +152,9 @@ def test_a_grid_met_twice(tiny):
 def test_grids_one_network_lacks(tiny):
     # the tiny net at 224: stem 112x112, stem_pool and mix 56x56, down 28x28, widen 28 + 4 = 32x32, head_pool
     # floor((32 - 8) / 8) + 1 = 4x4, classifier 1x1 (4*4*16 = 256 features -> 2,560 weights)
-    c = compare(["googlenet", tiny], input=224)
+    c = compare(["googlenet", tiny], input=224)  # the stages of both, largest grid first
     assert c.by == "stage" and c.alignment == "grid"
-    assert [ln.name for ln in c.stage_lines] == ["112x112", "56x56", "28x28", "32x32", "4x4", "14x14", "7x7", "1x1"]
+    assert [ln.name for ln in c.stage_lines] == ["112x112", "56x56", "32x32", "28x28", "14x14", "7x7", "4x4", "1x1"]
     by_name = {ln.name: ln.stages for ln in c.stage_lines}
     assert by_name["112x112"][0].first == "conv1" and by_name["112x112"][1].first == "stem"
     assert by_name["112x112"][1].sums.macs == 112 * 112 * 216

@@ -10,8 +10,9 @@ relative differences divide by the first's value (none when it is 0 or absent).
 **stages**, as the papers do (Inception-v3's 35x35, 17x17 and 8x8 modules): a stage is a run of
 consecutive main rows whose outputs have one grid (H x W), named by that grid (``"35x35"``; a grid
 met again after another one is ``"35x35 (2)"``). Stages are lined up across the networks by that
-name when every network runs at one input size (``alignment == "grid"``), else by their order
-(``"order"``: the first stage of each, then the second, ...), each stage keeping its own grid.
+name, largest grid first, when every network runs at one input size (``alignment == "grid"``),
+else by their order (``"order"``: the first stage of each, then the second, ...), each stage
+keeping its own grid.
 Each stage's sums are :meth:`Sums.of` its rows, so the stages of a network add up to its
 inference totals. ``by=None`` chooses: ``"name"`` when the networks share their row names (at
 least half of the main rows of the network with fewest are named alike in every network, see
@@ -195,11 +196,15 @@ def shared_row_names(analyses: Sequence[Analysis]) -> tuple[int, int]:
 
 
 def line_stages(analyses: Sequence[Analysis]) -> tuple[str, tuple[StageLine, ...]]:
-    """The alignment (``grid`` when every network runs at one H x W, else ``order``) and the stage lines."""
+    """The alignment (``grid`` when every network runs at one H x W, else ``order``) and the stage lines:
+    by grid, the largest grid first (a grid met again, ``8x8 (2)``, after the first of its size); by
+    order, ``stage 1``, ``stage 2``, ... up to the most stages any network has."""
     per_network = [stages_of(a) for a in analyses]
     if len({a.input[1:] for a in analyses}) == 1:
         keyed = [{st.name: st for st in stages} for stages in per_network]
+        grids = {st.name: st.grid for stages in per_network for st in stages}
         names = merged_names([[st.name for st in stages] for stages in per_network])
+        names.sort(key=lambda name: -grids[name][0] * grids[name][1])  # largest grid first; stable for a tie
         return "grid", tuple(StageLine(name, tuple(k.get(name) for k in keyed)) for name in names)
     count = max(len(stages) for stages in per_network)
     return "order", tuple(StageLine(f"stage {i + 1}", tuple(s[i] if i < len(s) else None for s in per_network))

@@ -185,7 +185,10 @@ def plot_stages(comparison: "Comparison", path: str) -> None:
     left.set_title("total (inference)", fontsize=10)
     left.grid(alpha=0.3)
     left.set_axisbelow(True)
-    colours = [f"C{k % 10}" for k in range(len(comparison.stage_lines))]
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10" if len(comparison.stage_lines) <= 10 else "tab20"].colors
+    colours = [palette[k % len(palette)] for k in range(len(comparison.stage_lines))]
     for k, line in enumerate(comparison.stage_lines):
         starts = []
         for i in range(n):
@@ -203,7 +206,7 @@ def plot_stages(comparison: "Comparison", path: str) -> None:
     right.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: compact(v)))
     right.set_xlabel("MACs per image, stage by stage", fontsize=9)
     how = "by grid" if comparison.alignment == "grid" else "by order (the inputs differ)"
-    right.set_title(f"MACs per stage (stages lined up {how})", fontsize=10)
+    right.set_title(f"MACs per stage, lined up {how}", fontsize=10)
     right.grid(axis="x", alpha=0.3)
     right.set_axisbelow(True)
     figure.legend(*right.get_legend_handles_labels(), loc="outside lower center", fontsize=8,

@@ -224,7 +224,7 @@ def test_library_refusals_name_the_parameter(tiny):
         compare(["googlenet", "bn-inception"], by="grid")
     with pytest.raises(CalcError, match=r"^rows: rows \['conv1'\] cannot be chosen when comparing by stage"):
         compare(["googlenet", tiny], rows=["conv1"], input=224)
-    with pytest.raises(CalcError, match=r"^depth: depth 'branch' applies to a comparison by name"):
+    with pytest.raises(CalcError, match=r"^depth: depth 'branch' applies to a comparison by name, not by stage: "):
         compare(["googlenet", "bn-inception"], depth="branch", by="stage")
     with pytest.raises(CalcError, match=r"^input: the networks' own inputs differ \(googlenet 3x224x224, tiny "
                                         r"3x32x32\); a comparison by name needs one size"):
@@ -236,7 +236,9 @@ def test_cli_refusals_name_the_flag(capsys, tiny_file):
         (["--by", "stage", "--rows", "conv1"], "--rows: rows ['conv1'] cannot be chosen when comparing by stage"),
         (["--by", "stage", "--depth", "conv"], "--depth: depth 'conv' applies to a comparison by name"),
         (["--by", "name", "--input", "own"], "--input: the networks' own inputs differ"),
-        (["--input", "own", "--rows", "stem"], "--rows: rows ['stem'] cannot be chosen"),  # chosen: by stage
+        (["--input", "own", "--rows", "stem"],
+         "--rows: rows ['stem'] cannot be chosen when comparing by stage (chosen: the networks share 0 of 7 row "
+         "names): a stage holds every main row of its grid; leave rows out, or compare by name"),
     ]
     for flags, message in cases:
         assert main(["compare", "googlenet", tiny_file, *flags]) == 2

@@ -260,16 +260,18 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
         size = networks[0].input if input is None else input_size_parts(input, "input")
         analyses = tuple(analyze(n, size) for n in networks)
     shared = shared_row_names(analyses)
+    why = ""
     if by is None:
         by = "name" if shared[0] >= SHARED_ENOUGH * shared[1] else "stage"
+        why = f" (chosen: the networks share {shared[0]} of {shared[1]} row names)" if by == "stage" else ""
     main = [[r.name for r in a.rows if not r.aux] for a in analyses]
     row_order = merged_names(main)
     if by == "stage":
-        return _by_stage(analyses, rows, depth, shared, tuple(row_order))
+        return _by_stage(analyses, rows, depth, shared, tuple(row_order), why)
     if len({a.input[1:] for a in analyses}) > 1:
         sizes = ", ".join(f"{a.spec} {'x'.join(map(str, a.input))}" for a in analyses)
         raise CalcError(f"the networks' own inputs differ ({sizes}); a comparison by name needs one size",
-                        where="input", fix="give one size (e.g. 299), or compare by='stage'")
+                        where="input", fix="give one size (e.g. 299), or compare by stage")
     wanted = tuple(dict.fromkeys(rows or ()))
     for name in wanted:
         if name not in row_order:
@@ -289,13 +291,13 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
 
 
 def _by_stage(analyses: tuple[Analysis, ...], rows: Sequence[str] | None, depth: str, shared: tuple[int, int],
-              row_order: tuple[str, ...]) -> Comparison:
+              row_order: tuple[str, ...], why: str) -> Comparison:
     if rows:
-        raise CalcError(f"rows {quote(list(rows))} cannot be chosen when comparing by stage: a stage holds every "
-                        "main row of its grid", where="rows", fix="leave rows out, or compare by='name'")
+        raise CalcError(f"rows {quote(list(rows))} cannot be chosen when comparing by stage{why}: a stage holds "
+                        "every main row of its grid", where="rows", fix="leave rows out, or compare by name")
     if depth != "layer":
-        raise CalcError(f"depth {quote(depth)} applies to a comparison by name; stages are made of rows",
-                        where="depth", fix="leave depth at 'layer', or compare by='name'")
+        raise CalcError(f"depth {quote(depth)} applies to a comparison by name, not by stage{why}: stages are made "
+                        "of rows", where="depth", fix="leave depth at 'layer', or compare by name")
     alignment, stage_lines = line_stages(analyses)
     return Comparison(analyses, depth, row_order, (), by="stage", alignment=alignment, stage_lines=stage_lines,
                       shared=shared)

@@ -275,3 +275,25 @@ def test_family_page_shows_the_specs_that_exist(monkeypatch):
     # googlenet at its own input: 6,998,552 params, 1,582,671,872 MACs (tests/test_compare.py's whole_network)
     assert "| googlenet | Szegedy et al. 2014, arXiv:1409.4842, Table 1 | 3x224x224 | 6,998,552 | 1,582,671,872 |" in page
     assert "--by stage --input own --plot docs/family.png" in page
+
+
+def test_inception_v3_stages_are_the_papers():
+    from inception_calc import builtin_names
+
+    if "inception-v3" not in builtin_names():
+        pytest.skip("the inception-v3 spec is not in this checkout")
+    # At 299: Conv2d_1a 3x3/2 floor((299 - 3) / 2) + 1 = 149; 2a 3x3 147; 2b 3x3 pad 1 147; maxpool1 3x3/2 73;
+    # 3b 1x1 73; 4a 3x3 71; maxpool2 3x3/2 35; Mixed_6a's stride-2 3x3 floor((35 - 3) / 2) + 1 = 17; Mixed_7a's
+    # floor((17 - 3) / 2) + 1 = 8; the average pool 1x1. The 35x35, 17x17 and 8x8 stages are the paper's
+    # (Szegedy et al. 2015, arXiv:1512.00567, Table 1); AuxLogits, a training head, is in none.
+    c = compare(["googlenet", "inception-v3"], input="own")
+    stages = [(s.name, s.first, s.last) for s in c.stages(1)]
+    assert stages == [
+        ("149x149", "Conv2d_1a_3x3", "Conv2d_1a_3x3"), ("147x147", "Conv2d_2a_3x3", "Conv2d_2b_3x3"),
+        ("73x73", "maxpool1", "Conv2d_3b_1x1"), ("71x71", "Conv2d_4a_3x3", "Conv2d_4a_3x3"),
+        ("35x35", "maxpool2", "Mixed_5d"), ("17x17", "Mixed_6a", "Mixed_6e"), ("8x8", "Mixed_7a", "Mixed_7c"),
+        ("1x1", "avgpool", "fc")]
+    total = Sums.of([s.sums for s in c.stages(1)])
+    # torchvision's Inception3 without AuxLogits: 23,834,568 params; fvcore's conv + linear count at 299,
+    # 5,713,216,096 (docs/research/inception-family.md, measured on the live model)
+    assert (total.params, total.macs) == (23_834_568, 5_713_216_096)

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_depth(parser)
     common.add_input(parser)
     common.add_format(parser, FORMATS)
-    common.add_plot(parser, "per-row MACs and weights of each network, grouped bars")
+    common.add_plot(parser, "per-row MACs and weights of each network, grouped bars (by stage: each network's "
+                            "MACs against its params, and its MACs stage by stage)")
     common.add_output(parser)
 
 

@@ -12,9 +12,8 @@ consecutive main rows whose outputs have one grid (H x W), named by that grid (`
 met again after another one is ``"35x35 (2)"``). Stages are lined up across the networks by that
 name, largest grid first, when every network runs at one input size (``alignment == "grid"``),
 else by their order (``"order"``: the first stage of each, then the second, ...), each stage
-keeping its own grid.
-Each stage's sums are :meth:`Sums.of` its rows, so the stages of a network add up to its
-inference totals. ``by=None`` chooses: ``"name"`` when the networks share their row names (at
+keeping its own grid. Each stage's sums are :meth:`Sums.of` its rows, so the stages of a network
+add up to its inference totals. ``by=None`` chooses: ``"name"`` when the networks share their row names (at
 least half of the main rows of the network with fewest are named alike in every network, see
 :func:`shared_row_names`), else ``"stage"``. ``input="own"`` analyses each network at its own
 input size (the name join refuses it when those differ: its differences are of structure only).

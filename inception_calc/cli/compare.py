@@ -1,4 +1,5 @@
-"""inception-calc compare: networks side by side, rows aligned by name, differences against the first."""
+"""inception-calc compare: networks side by side, rows aligned by name, differences against the first;
+or stage by stage (rows grouped by the grid of their output) when their rows do not share names."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from inception_calc.report.output import emit
 from inception_calc.cli import common
 
 HELP = COMMANDS["compare"]
-FLAGS = {"specs": "SPEC", "rows": "--rows", "depth": "--depth"}  # compare()'s parameters
+FLAGS = {"specs": "SPEC", "rows": "--rows", "depth": "--depth", "by": "--by"}  # compare()'s parameters
 FORMATS = ("table", "markdown", "csv", "json")  # report.compare.RENDERERS' keys, named here: the parser imports no more
 
 
@@ -18,10 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="two or more built-in names, files or SPEC:variant[,variant...] (the first is the base)")
     parser.add_argument("--rows", action="append", metavar="ROW[,ROW...]", default=None,
                         help="only these rows (and their branches or layers at --depth); repeatable")
+    parser.add_argument("--by", choices=("name", "stage"), default=None,
+                        help="line the networks up by row name, or by stage (consecutive rows whose output has "
+                             "one grid, H x W); default name when the networks share their row names, else "
+                             "stage; --input own runs each network at its own input (stages then line up by order)")
     common.add_depth(parser)
     common.add_input(parser)
     common.add_format(parser, FORMATS)
-    common.add_plot(parser, "per-row MACs and weights of each network, grouped bars")
+    common.add_plot(parser, "per-row MACs and weights of each network, grouped bars (by stage: each network's "
+                            "MACs against its params, and its MACs stage by stage)")
     common.add_output(parser)
 
 
@@ -31,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     plot = common.plot_path(args.plot)
     rows = [r.strip() for item in args.rows or () for r in item.split(",") if r.strip()]
-    comparison = compare(args.specs, args.input, rows, args.depth)
+    comparison = compare(args.specs, args.input, rows or None, args.depth, args.by)
     text = render(comparison, args.format)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_comparison

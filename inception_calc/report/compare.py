@@ -5,6 +5,12 @@ network (a blank line between names), each network's value and its difference fr
 (``Δ``: the other minus the first, with the relative change); then the totals, of the rows shown
 when only some were asked for, and of every main row; then the lines that change most. CSV and
 JSON give exact integers; an absent node is empty (CSV) or ``null`` (JSON).
+
+A comparison by stage (``by == "stage"``) gives one line per stage and network instead: the grid,
+the rows the stage runs from and to, params, MACs (and their share of the network's), activations
+and MACs per parameter; then each network's totals. Its JSON has every key of the comparison by
+name (``lines`` and ``most_changed`` empty) and adds ``by``, ``inputs``, ``stage_alignment``,
+``stages`` and ``totals_macs_per_param``; its CSV has its own columns (:data:`STAGE_CSV_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 from inception_calc.core.results import CONVENTION, Cost, Sums
 from inception_calc.core.values import grouped, hwc
 from inception_calc.report.table import Column, columns, csv_table, indented, markdown_table, text_table
-from inception_calc.studies.compare import QUANTITIES, Comparison, relative
+from inception_calc.studies.compare import QUANTITIES, Comparison, Stage, macs_per_param, relative
 
 FORMATS = ("table", "markdown", "csv", "json")
 LINE_HEADERS = ("name", "network", "out", "weights", "Δ weights", "MACs", "Δ MACs")
@@ -105,7 +111,147 @@ def _sections(comparison: Comparison) -> list[tuple[str, tuple[Column, ...], lis
     return sections
 
 
+# ----------------------------------------------------------------------------- by stage
+
+STAGE_HEADERS = ("stage", "network", "grid", "rows", "params", "MACs", "MACs %", "activations", "MACs/param")
+STAGE_TOTAL_HEADERS = ("network", "input", "stages", "params", "MACs", "activations", "MACs/param")
+STAGE_NUMERIC = frozenset({"params", "MACs", "MACs %", "activations", "MACs/param", "stages"})
+STAGE_COLUMNS = columns(STAGE_HEADERS, right=STAGE_NUMERIC, nowrap={"stage"})
+STAGE_TOTAL_COLUMNS = columns(STAGE_TOTAL_HEADERS, right=STAGE_NUMERIC, nowrap={"network"})
+
+
+def ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return "x".join(str(n) for n in shape)
+
+
+def span(stage: Stage) -> str:
+    """``conv1`` for a stage of one row, ``maxpool2 .. inception3b (3 rows)`` for more."""
+    n = len(stage.rows)
+    return stage.first if n == 1 else f"{stage.first} .. {stage.last} ({n} rows)"
+
+
+def _stage_cells(comparison: Comparison) -> list[list[str]]:
+    cells = []
+    totals = comparison.totals()
+    for line in comparison.stage_lines:
+        for i, st in enumerate(line.stages):
+            name = line.name if i == 0 else ""
+            if st is None:
+                cells.append([name, comparison.labels[i], "-", "absent", "-", "-", "", "-", ""])
+                continue
+            s = st.sums
+            cells.append([name, comparison.labels[i], f"{st.grid[0]}x{st.grid[1]}", span(st), grouped(s.params),
+                          grouped(s.macs), share(s.macs, totals[i].macs), grouped(s.activations),
+                          ratio(st.macs_per_param)])
+    return cells
+
+
+def _stage_total_cells(comparison: Comparison) -> list[list[str]]:
+    return [[label, _size(a.input), str(len(comparison.stages(i))), grouped(t.params), grouped(t.macs),
+             grouped(t.activations), ratio(macs_per_param(t))]
+            for i, (label, a, t) in enumerate(zip(comparison.labels, comparison.analyses, comparison.totals()))]
+
+
+def _stage_header(comparison: Comparison) -> list[str]:
+    if comparison.one_input:
+        c, h, w = comparison.analyses[0].input
+        at = f"at input {c}x{h}x{w} (C x H x W)" if len({i[0] for i in comparison.inputs}) == 1 else \
+            f"at input {h}x{w} (H x W; each network's own channels)"
+    else:
+        at = "with each network at its own input (" + ", ".join(
+            f"{label} {_size(i)}" for label, i in zip(comparison.labels, comparison.inputs)) + "; C x H x W)"
+    how = ("stages lined up by grid size" if comparison.alignment == "grid" else
+           "stages lined up by their order (the inputs differ, so the grids do too)")
+    shared, fewest = comparison.shared
+    return [f"comparison by stage {at}: each network's main rows grouped into stages, a stage being consecutive "
+            f"rows whose output has one grid (H x W); {how}; the networks share {shared} of {fewest} row names",
+            f"convention: {CONVENTION}; MACs % = the stage's share of its network's MACs; "
+            f"MACs/param = MACs / params"]
+
+
+def _stage_sections(comparison: Comparison) -> list[tuple[str, tuple[Column, ...], list[list[str]]]]:
+    return [("", STAGE_COLUMNS, _stage_cells(comparison)),
+            ("total (inference: main rows, auxiliary heads left out)", STAGE_TOTAL_COLUMNS,
+             _stage_total_cells(comparison))]
+
+
+def _stage_table(comparison: Comparison) -> str:
+    out = _stage_header(comparison)
+    n = len(comparison.analyses)
+    for title, cols, cells in _stage_sections(comparison):
+        out += ["", *([title] if title else []), *text_table(cols, cells, group=0 if title else n)]
+    return "\n".join(out) + "\n"
+
+
+def _stage_markdown(comparison: Comparison) -> str:
+    head = _stage_header(comparison)
+    out = [f"**{head[0]}**", "", f"_{head[1]}_"]
+    for title, cols, cells in _stage_sections(comparison):
+        out += ["", *([f"**{title}**", ""] if title else []), *markdown_table(cols, cells)]
+    return "\n".join(out) + "\n"
+
+
+STAGE_CSV_COLUMNS = ("stage", "network", "present", "index", "grid_h", "grid_w", "first", "last", "rows",
+                     "weights", "params", "macs", "activations", "macs_per_param")
+
+
+def _stage_csv(comparison: Comparison) -> str:
+    """One line per (stage, network), exact integers; then each network's totals (stage ``total.inference``,
+    its ``index`` the number of stages, its ``rows`` the number of main rows)."""
+    rows: list[list[Any]] = []
+    for line in comparison.stage_lines:
+        for i, st in enumerate(line.stages):
+            if st is None:
+                rows.append([line.name, comparison.labels[i], 0, *[""] * 11])
+                continue
+            s = st.sums
+            rows.append([line.name, comparison.labels[i], 1, st.index, *st.grid, st.first, st.last, len(st.rows),
+                         s.weights, s.params, s.macs, s.activations, _exact(st.macs_per_param)])
+    for i, t in enumerate(comparison.totals()):
+        rows.append(["total.inference", comparison.labels[i], 1, len(comparison.stages(i)), "", "", "", "",
+                     sum(len(st.rows) for st in comparison.stages(i)),
+                     t.weights, t.params, t.macs, t.activations, _exact(macs_per_param(t))])
+    return csv_table(STAGE_CSV_COLUMNS, rows)
+
+
+def _exact(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _stage_dict(comparison: Comparison, stage: Stage | None, network: int) -> dict[str, Any] | None:
+    if stage is None:
+        return None
+    total = comparison.totals()[network].macs
+    return {"index": stage.index, "grid": list(stage.grid), "first": stage.first, "last": stage.last,
+            "rows": [r.name for r in stage.rows], **stage.sums.to_dict(), "macs_per_param": stage.macs_per_param,
+            "share_macs": stage.sums.macs / total if total else None}
+
+
+def _stage_keys(comparison: Comparison) -> dict[str, Any]:
+    return {
+        "by": "stage",
+        "inputs": [list(i) for i in comparison.inputs],
+        "stage_alignment": comparison.alignment,
+        "stages": [{"name": line.name, "values": [_stage_dict(comparison, st, i) for i, st in enumerate(line.stages)]}
+                   for line in comparison.stage_lines],
+        "totals_macs_per_param": [macs_per_param(t) for t in comparison.totals()],
+    }
+
+
+# ----------------------------------------------------------------------------- the formats
+
+
 def to_table(comparison: Comparison) -> str:
+    if comparison.by == "stage":
+        return _stage_table(comparison)
     out = _header(comparison)
     n = len(comparison.analyses)
     for title, cols, cells in _sections(comparison):
@@ -116,6 +262,8 @@ def to_table(comparison: Comparison) -> str:
 
 
 def to_markdown(comparison: Comparison) -> str:
+    if comparison.by == "stage":
+        return _stage_markdown(comparison)
     head = _header(comparison)
     out = [f"**{head[0]}**", "", f"_{head[1]}_"]
     for title, cols, cells in _sections(comparison):
@@ -143,7 +291,10 @@ def _numbers(node: Cost | Sums | None, base: Cost | Sums | None) -> list[Any]:
 
 def to_csv(comparison: Comparison) -> str:
     """One line per (name, network): exact integers; deltas and ratios against the first network
-    (empty for the first, or where a value is absent); then the totals (level ``total``)."""
+    (empty for the first, or where a value is absent); then the totals (level ``total``). By stage:
+    :data:`STAGE_CSV_COLUMNS`, one line per (stage, network), then the totals."""
+    if comparison.by == "stage":
+        return _stage_csv(comparison)
     rows = [[line.name, line.level, comparison.labels[i], int(node is not None),
              *_numbers(node, line.nodes[0] if i and line.nodes[0] is not None else None)]
             for line in comparison.lines for i, node in enumerate(line.nodes)]
@@ -164,7 +315,7 @@ def to_dict(comparison: Comparison) -> dict[str, Any]:
                 data[f"rel_{q}"] = relative(getattr(base, q), data[f"d_{q}"])
         return data
 
-    return {
+    data = {
         "networks": list(comparison.labels),
         "input": list(comparison.analyses[0].input),
         "depth": comparison.depth,
@@ -177,6 +328,9 @@ def to_dict(comparison: Comparison) -> dict[str, Any]:
         "most_changed": [[{"name": c.name, "d_macs": c.macs, "d_weights": c.weights, "rel_macs": c.relative_macs}
                           for c in comparison.most_changed(i)] for i in range(1, len(comparison.analyses))],
     }
+    if comparison.by == "stage":  # new keys only: a reader of the comparison by name reads this one too
+        data.update(_stage_keys(comparison))
+    return data
 
 
 def to_json(comparison: Comparison) -> str:

@@ -6,6 +6,8 @@ not at all (:func:`~inception_calc.report.output.write_atomic`).
 
 * report: per-row MACs and weights, one horizontal bar per row that has any.
 * compare: the same, grouped: one bar per network for each line the comparison ranks (its leaves).
+* compare by stage (the family plot): each network's total MACs against its params, and its MACs
+  stage by stage, one stacked bar per network (a stage's colour is its line across the networks).
 * sweep: MACs, params and activations against the input size, the smallest input marked.
 
 A quantity whose largest value is over 100 times its smallest non-zero one is drawn on a log axis
@@ -137,7 +139,10 @@ def plot_report(analysis: "Analysis", path: str) -> None:
 
 def plot_comparison(comparison: "Comparison", path: str) -> None:
     """Each network's MACs and weights for every line the comparison ranks (its leaves: rows, or
-    branches and layers at a finer depth) that has any, grouped by line, to ``path``."""
+    branches and layers at a finer depth) that has any, grouped by line, to ``path``; a comparison
+    by stage is drawn by :func:`plot_stages`."""
+    if comparison.by == "stage":
+        return plot_stages(comparison, path)
     lines = [ln for ln in comparison.lines if ln.leaf and any(n is not None and (n.macs or n.weights)
                                                               for n in ln.nodes)]
     if not lines:
@@ -153,6 +158,67 @@ def plot_comparison(comparison: "Comparison", path: str) -> None:
     unit = {"layer": "row", "branch": "branch", "conv": "layer"}[comparison.depth]
     title = f"per-{unit} MACs and weights at {c}x{h}x{w}\nMACs in total: {totals}"
     _bars_figure([ln.name for ln in lines], series("macs"), series("weights"), title, path)
+
+
+def plot_stages(comparison: "Comparison", path: str) -> None:
+    """A comparison by stage, to ``path``: left, each network's total MACs against its params;
+    right, each network's MACs stage by stage, stacked (a segment's label is the stage's grid)."""
+    totals = comparison.totals()
+    if not any(t.macs for t in totals):
+        raise CalcError("no network of the comparison has MACs; nothing to plot", where="path",
+                        fix="compare networks with convolutions or linear layers, or draw no chart")
+    Figure, Canvas, ticker = _matplotlib()
+    labels = list(comparison.labels)
+    n = len(labels)
+    figure = Figure(figsize=(13, 2.2 + 0.55 * n), layout="constrained")
+    left, right = figure.subplots(1, 2, width_ratios=(1, 1.6))
+    params, macs = [float(t.params) for t in totals], [float(t.macs) for t in totals]
+    left.scatter(params, macs, s=30, zorder=3)
+    for label, x, y in zip(labels, params, macs):
+        left.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    left.set_xlim(0, max(params) * 1.35 or 1)
+    left.set_ylim(0, max(macs) * 1.15)
+    for axis in (left.xaxis, left.yaxis):
+        axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: compact(v)))
+    left.set_xlabel("params", fontsize=9)
+    left.set_ylabel("MACs per image", fontsize=9)
+    left.set_title("total (inference)", fontsize=10)
+    left.grid(alpha=0.3)
+    left.set_axisbelow(True)
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10" if len(comparison.stage_lines) <= 10 else "tab20"].colors
+    colours = [palette[k % len(palette)] for k in range(len(comparison.stage_lines))]
+    for k, line in enumerate(comparison.stage_lines):
+        starts = []
+        for i in range(n):
+            before = [ln.stages[i] for ln in comparison.stage_lines[:k]]
+            starts.append(float(sum(st.sums.macs for st in before if st is not None)))
+        widths = [0.0 if st is None else float(st.sums.macs) for st in line.stages]
+        bars = right.barh(range(n), widths, left=starts, height=0.6, color=colours[k], label=line.name,
+                          edgecolor="white", linewidth=0.5)
+        grids = ["" if st is None or w < 0.07 * max(macs) else f"{st.grid[0]}x{st.grid[1]}"
+                 for st, w in zip(line.stages, widths)]
+        right.bar_label(bars, labels=grids, label_type="center", fontsize=7)
+    right.set_yticks(range(n), labels, fontsize=8)
+    right.set_ylim(n - 0.5, -0.5)
+    right.set_xlim(0, max(macs) * 1.02)
+    right.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: compact(v)))
+    right.set_xlabel("MACs per image, stage by stage", fontsize=9)
+    how = "by grid" if comparison.alignment == "grid" else "by order (the inputs differ)"
+    right.set_title(f"MACs per stage, lined up {how}", fontsize=10)
+    right.grid(axis="x", alpha=0.3)
+    right.set_axisbelow(True)
+    figure.legend(*right.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
+                  ncols=min(len(colours), 8), title="stage", title_fontsize=8)
+    if comparison.one_input:
+        c, h, w = comparison.analyses[0].input
+        at = f"at {h}x{w}"
+    else:
+        at = "each at its own input (" + ", ".join(f"{lb} {a.input[1]}x{a.input[2]}"
+                                                   for lb, a in zip(labels, comparison.analyses)) + ")"
+    figure.suptitle(f"stage by stage, {at}", fontsize=11)
+    _save(figure, Canvas, path)
 
 
 def plot_sweep(result: "Sweep", path: str) -> None:

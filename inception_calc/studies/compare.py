@@ -1,15 +1,31 @@
-"""Side-by-side comparison of networks: rows aligned by name, differences against the first.
+"""Side-by-side comparison of networks: rows aligned by name, differences against the first; or,
+for networks whose rows do not share names, stage by stage.
 
 ``compare(["googlenet", "googlenet:naive"])`` analyses each network at one input size and lines
 their nodes up by name (a row, ``inception3a.branch2``, ``inception3a.branch2.1``); a node that one
 network lacks is ``None`` there. Differences are the other network's value minus the first's;
-relative differences divide by the first's value (none when it is 0 or absent). Computation only,
-standard library only: :mod:`inception_calc.report.compare` renders it, :mod:`inception_calc.report.plot`
-draws it. Errors name the parameter at fault (``specs``, ``input``, ``rows``, ``depth``).
+relative differences divide by the first's value (none when it is 0 or absent).
+
+``compare(["googlenet", "inception-v3"], by="stage")`` groups each network's main rows into
+**stages**, as the papers do (Inception-v3's 35x35, 17x17 and 8x8 modules): a stage is a run of
+consecutive main rows whose outputs have one grid (H x W), named by that grid (``"35x35"``; a grid
+met again after another one is ``"35x35 (2)"``). Stages are lined up across the networks by that
+name, largest grid first, when every network runs at one input size (``alignment == "grid"``),
+else by their order (``"order"``: the first stage of each, then the second, ...), each stage
+keeping its own grid. Each stage's sums are :meth:`Sums.of` its rows, so the stages of a network
+add up to its inference totals. ``by=None`` chooses: ``"name"`` when the networks share their row names (at
+least half of the main rows of the network with fewest are named alike in every network, see
+:func:`shared_row_names`), else ``"stage"``. ``input="own"`` analyses each network at its own
+input size (the name join refuses it when those differ: its differences are of structure only).
+
+Computation only, standard library only: :mod:`inception_calc.report.compare` renders it,
+:mod:`inception_calc.report.plot` draws it. Errors name the parameter at fault (``specs``,
+``input``, ``rows``, ``depth``, ``by``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -21,6 +37,41 @@ from inception_calc.core.sources import load_spec
 from inception_calc.core.results import DEPTHS, Analysis, Cost, Sums
 
 QUANTITIES = ("weights", "params", "macs", "activations")
+BY = ("name", "stage")
+OWN_INPUT = "own"  # input="own": each network at its own input size
+SHARED_ENOUGH = 0.5  # by=None compares by name when at least this share of rows is named alike
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A run of consecutive main rows of one network whose outputs have one grid (H x W)."""
+
+    name: str  # "35x35"; "35x35 (2)" for a grid met again after another
+    grid: tuple[int, int]  # H, W of every row's output
+    index: int  # its place among the network's stages, from 1
+    rows: tuple[Cost, ...]
+    sums: Sums  # Sums.of(rows)
+
+    @property
+    def first(self) -> str:
+        return self.rows[0].name
+
+    @property
+    def last(self) -> str:
+        return self.rows[-1].name
+
+    @property
+    def macs_per_param(self) -> float | None:
+        return macs_per_param(self.sums)
+
+
+@dataclass(frozen=True)
+class StageLine:
+    """One stage across the networks: its name (the grid, or ``stage N`` when lined up by order)
+    and each network's stage (``None`` where a network has none)."""
+
+    name: str
+    stages: tuple[Stage | None, ...]
 
 
 @dataclass(frozen=True)
@@ -52,7 +103,20 @@ class Comparison:
     analyses: tuple[Analysis, ...]
     depth: str
     rows: tuple[str, ...]  # the rows asked for; every main row when none were
-    lines: tuple[Line, ...]
+    lines: tuple[Line, ...]  # by name; none by stage
+    by: str = "name"
+    alignment: str = ""  # by stage: "grid" (one input size) or "order" (the inputs differ)
+    stage_lines: tuple[StageLine, ...] = ()  # by stage
+    shared: tuple[int, int] = (0, 0)  # row names every network has, main rows of the network with fewest
+
+    @property
+    def inputs(self) -> tuple[tuple[int, int, int], ...]:
+        """Each network's input (C, H, W): one size for all, unless ``input="own"`` was asked."""
+        return tuple(a.input for a in self.analyses)
+
+    @property
+    def one_input(self) -> bool:
+        return len({i[1:] for i in self.inputs}) == 1
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -76,6 +140,10 @@ class Comparison:
         """Each network's sums over the rows asked for (equal to :meth:`totals` without ``rows``)."""
         return tuple(Sums.of([r for r in a.rows if r.name in self.rows]) for a in self.analyses)
 
+    def stages(self, network: int) -> tuple[Stage, ...]:
+        """``network``'s stages, in its order (by stage; empty by name)."""
+        return tuple(st for line in self.stage_lines if (st := line.stages[network]) is not None)
+
     def most_changed(self, network: int, top: int = 5) -> tuple[Change, ...]:
         """The leaf lines whose MACs (then weights) change most in ``network`` against the first."""
         changes = []
@@ -93,6 +161,53 @@ class Comparison:
 
 def _value(node: Cost | None, quantity: str) -> int:
     return 0 if node is None else getattr(node, quantity)
+
+
+def macs_per_param(sums: "Sums | Cost") -> float | None:
+    """MACs / params: the multiply-accumulates each parameter takes part in per image (none without params)."""
+    return sums.macs / sums.params if sums.params else None
+
+
+def stages_of(analysis: Analysis) -> tuple[Stage, ...]:
+    """The main rows of ``analysis`` (auxiliary heads left out) in runs of one output grid (H x W), in order."""
+    runs: list[list[Cost]] = []
+    for row in analysis.rows:
+        if row.aux:
+            continue
+        if runs and runs[-1][-1].out_shape[1:] == row.out_shape[1:]:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    stages, seen = [], Counter[tuple[int, int]]()
+    for index, run in enumerate(runs, 1):
+        grid = (run[0].out_shape[1], run[0].out_shape[2])
+        seen[grid] += 1
+        name = f"{grid[0]}x{grid[1]}" + (f" ({seen[grid]})" if seen[grid] > 1 else "")
+        stages.append(Stage(name, grid, index, tuple(run), Sums.of(run)))
+    return tuple(stages)
+
+
+def shared_row_names(analyses: Sequence[Analysis]) -> tuple[int, int]:
+    """(how many main-row names every network has, how many main rows the network with fewest has)."""
+    names = [[r.name for r in a.rows if not r.aux] for a in analyses]
+    common = set(names[0]).intersection(*names[1:])
+    return len(common), min(len(n) for n in names)
+
+
+def line_stages(analyses: Sequence[Analysis]) -> tuple[str, tuple[StageLine, ...]]:
+    """The alignment (``grid`` when every network runs at one H x W, else ``order``) and the stage lines:
+    by grid, the largest grid first (a grid met again, ``8x8 (2)``, after the first of its size); by
+    order, ``stage 1``, ``stage 2``, ... up to the most stages any network has."""
+    per_network = [stages_of(a) for a in analyses]
+    if len({a.input[1:] for a in analyses}) == 1:
+        keyed = [{st.name: st for st in stages} for stages in per_network]
+        grids = {st.name: st.grid for stages in per_network for st in stages}
+        names = merged_names([[st.name for st in stages] for stages in per_network])
+        names.sort(key=lambda name: -grids[name][0] * grids[name][1])  # largest grid first; stable for a tie
+        return "grid", tuple(StageLine(name, tuple(k.get(name) for k in keyed)) for name in names)
+    count = max(len(stages) for stages in per_network)
+    return "order", tuple(StageLine(f"stage {i + 1}", tuple(s[i] if i < len(s) else None for s in per_network))
+                          for i in range(count))
 
 
 def relative(base: int, delta: int) -> float | None:
@@ -116,27 +231,46 @@ def merged_names(orders: list[list[str]]) -> list[str]:
 
 
 def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[str] | None = None,
-            depth: str = "layer") -> Comparison:
+            depth: str = "layer", by: str | None = None) -> Comparison:
     """Analyse ``specs`` (at least two: names, ``name:variant``, paths or Networks) at ``input``
-    and line their nodes up by name, down to ``depth``, over ``rows`` (default all main rows; one
-    name alone is one row)."""
+    (default the first network's own; ``"own"``: each network at its own) and line them up
+    ``by`` name (their nodes down to ``depth``, over ``rows``: default all main rows; one name alone
+    is one row) or by stage (every main row); ``by=None`` chooses name when the networks share
+    their row names, else stage (see the module's docstring)."""
     specs = [specs] if isinstance(specs, str) else list(specs)
     if len(specs) < 2:
         raise CalcError(f"compare needs at least two networks, got {len(specs)}", where="specs",
                         fix="name two or more, e.g. compare googlenet googlenet:naive")
     if depth not in DEPTHS:
         raise CalcError(f"unknown depth {quote(depth)}", where="depth", fix=f"use one of {', '.join(DEPTHS)}")
+    if by is not None and by not in BY:
+        raise CalcError(f"unknown comparison {quote(by)}", where="by",
+                        fix=f"use one of {', '.join(BY)}, or None to choose by the row names")
     rows = (rows,) if isinstance(rows, str) else rows
     if rows is not None and not all(isinstance(r, str) for r in rows):
         raise CalcError(f"rows must be row names, got {quote(rows)}", where="rows",
                         fix="give a list of names, e.g. ['inception3a', 'inception3b']")
     networks = [load_spec(s) for s in specs]
-    # one input for every network: the one given, else the first network's own, so that each
-    # difference is one of structure, never of size (N and HxW keep each network's channels)
-    size = networks[0].input if input is None else input_size_parts(input, "input")
-    analyses = tuple(analyze(n, size) for n in networks)
+    if isinstance(input, str) and input.strip().lower() == OWN_INPUT:
+        analyses = tuple(analyze(n) for n in networks)
+    else:
+        # one input for every network: the one given, else the first network's own, so that each
+        # difference is one of structure, never of size (N and HxW keep each network's channels)
+        size = networks[0].input if input is None else input_size_parts(input, "input")
+        analyses = tuple(analyze(n, size) for n in networks)
+    shared = shared_row_names(analyses)
+    why = ""
+    if by is None:
+        by = "name" if shared[0] >= SHARED_ENOUGH * shared[1] else "stage"
+        why = f" (chosen: the networks share {shared[0]} of {shared[1]} row names)" if by == "stage" else ""
     main = [[r.name for r in a.rows if not r.aux] for a in analyses]
     row_order = merged_names(main)
+    if by == "stage":
+        return _by_stage(analyses, rows, depth, shared, tuple(row_order), why)
+    if len({a.input[1:] for a in analyses}) > 1:
+        sizes = ", ".join(f"{a.spec} {'x'.join(map(str, a.input))}" for a in analyses)
+        raise CalcError(f"the networks' own inputs differ ({sizes}); a comparison by name needs one size",
+                        where="input", fix="give one size (e.g. 299), or compare by stage")
     wanted = tuple(dict.fromkeys(rows or ()))
     for name in wanted:
         if name not in row_order:
@@ -152,4 +286,17 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
         level = next(n.level for n in nodes if n is not None)
         leaf = not any(other.startswith(name + ".") for other in names)
         lines.append(Line(name, level, nodes, leaf))
-    return Comparison(analyses, depth, wanted or tuple(row_order), tuple(lines))
+    return Comparison(analyses, depth, wanted or tuple(row_order), tuple(lines), shared=shared)
+
+
+def _by_stage(analyses: tuple[Analysis, ...], rows: Sequence[str] | None, depth: str, shared: tuple[int, int],
+              row_order: tuple[str, ...], why: str) -> Comparison:
+    if rows:
+        raise CalcError(f"rows {quote(list(rows))} cannot be chosen when comparing by stage{why}: a stage holds "
+                        "every main row of its grid", where="rows", fix="leave rows out, or compare by name")
+    if depth != "layer":
+        raise CalcError(f"depth {quote(depth)} applies to a comparison by name, not by stage{why}: stages are made "
+                        "of rows", where="depth", fix="leave depth at 'layer', or compare by name")
+    alignment, stage_lines = line_stages(analyses)
+    return Comparison(analyses, depth, row_order, (), by="stage", alignment=alignment, stage_lines=stage_lines,
+                      shared=shared)

@@ -242,7 +242,7 @@ def family() -> str:
         "is a run of consecutive main rows whose outputs have one grid (H x W), named by that grid (Inception-v3's "
         "35x35, 17x17 and 8x8 modules), from its first row to its last. A stage's sums are its rows' sums, and a "
         "network's stages add up to its inference totals (auxiliary heads left out). Stages are lined up by grid "
-        "when the networks run at one input size, and by their order when each runs at its own (its grid is then "
+        "when the networks run at one input size, and by output stride (input / grid, to the nearest power of two) when each runs at its own (its grid is then "
         "shown beside it). `--by name` keeps the comparison by row name; without `--by` it is chosen: by name when "
         "at least half the rows of the network with fewest are named alike in every network, else by stage.",
         "",

@@ -1,5 +1,5 @@
 """compare by stage: networks whose rows do not share names, grouped into stages by the grid (H x W)
-of their rows' outputs and lined up by grid (one input size) or by order (their own inputs); the
+of their rows' outputs and lined up by grid (one input size) or by output stride (their own inputs); the
 choice between name and stage; per-stage and total sums; the formats; the refusals."""
 
 from __future__ import annotations
@@ -165,18 +165,22 @@ def test_grids_one_network_lacks(tiny):
     assert "absent" in text
 
 
-def test_own_inputs_line_up_by_order(tiny):
+def test_own_inputs_line_up_by_output_stride(tiny):
     c = compare(["googlenet", tiny], input="own")
     assert c.by == "stage"  # chosen: the networks share no row name
     assert c.shared == (0, 7)
-    assert c.alignment == "order"
+    assert c.alignment == "stride"
     assert c.inputs == ((3, 224, 224), (3, 32, 32))
-    assert [ln.name for ln in c.stage_lines] == [f"stage {k}" for k in range(1, 7)]
-    last = c.stage_lines[-1].stages
-    assert last[0].name == "1x1" and last[1] is None  # the tiny net has 5 stages
-    assert c.stage_lines[3].stages[1].name == "8x8 (2)"
+    # input / grid to the nearest power of two: GoogLeNet 224/112 = 2, 224/56 = 4, 28 -> 8, 14 -> 16, 7 -> 32,
+    # 1x1 the global pool; tiny 32/16 = 2, 32/8 = 4, 32/4 = 8, then 8x8 again (stride 4, second time), 1x1.
+    assert [ln.name for ln in c.stage_lines] == ["stride 2", "stride 4", "stride 8", "stride 4 (2)", "stride 16",
+                                                "stride 32", "global"]
+    by_line = {ln.name: ln.stages for ln in c.stage_lines}
+    assert by_line["stride 8"][0].name == "28x28" and by_line["stride 8"][1].name == "4x4"
+    assert by_line["stride 4 (2)"][0] is None and by_line["stride 4 (2)"][1].name == "8x8 (2)"
+    assert by_line["stride 16"][1] is None and by_line["global"][1].rows[-1].name == "classifier"
     text = render(c, "table")
-    assert "stages lined up by their order (the inputs differ" in text
+    assert "stages lined up by output stride" in text
     assert "googlenet 3x224x224, tiny 3x32x32" in text
 
 
@@ -254,7 +258,7 @@ def test_cli_by_stage_in_a_process(tiny_file):
     good = run_cli("compare", "googlenet", tiny_file, "--input", "own", "--format", "json")
     assert good.code == 0, good.err
     data = json.loads(good.out)
-    assert data["by"] == "stage" and data["stage_alignment"] == "order"
+    assert data["by"] == "stage" and data["stage_alignment"] == "stride"
     assert data["totals"][1]["macs"] == 55_296 + 73_728 + 16_384 + 160  # the tiny net, by hand above
 
 
@@ -287,12 +291,19 @@ def test_inception_v3_stages_are_the_papers():
     # floor((17 - 3) / 2) + 1 = 8; the average pool 1x1. The 35x35, 17x17 and 8x8 stages are the paper's
     # (Szegedy et al. 2015, arXiv:1512.00567, Table 1); AuxLogits, a training head, is in none.
     c = compare(["googlenet", "inception-v3"], input="own")
-    stages = [(s.name, s.first, s.last) for s in c.stages(1)]
+    stages = [(s.name, s.first, s.last) for s in stages_of(c.analyses[1])]
     assert stages == [
         ("149x149", "Conv2d_1a_3x3", "Conv2d_1a_3x3"), ("147x147", "Conv2d_2a_3x3", "Conv2d_2b_3x3"),
         ("73x73", "maxpool1", "Conv2d_3b_1x1"), ("71x71", "Conv2d_4a_3x3", "Conv2d_4a_3x3"),
         ("35x35", "maxpool2", "Mixed_5d"), ("17x17", "Mixed_6a", "Mixed_6e"), ("8x8", "Mixed_7a", "Mixed_7c"),
         ("1x1", "avgpool", "fc")]
+    # Lined up with GoogLeNet at 224 by output stride (299 / 149 and 299 / 147 are both ~2, 299 / 73 and
+    # 299 / 71 ~4, 299 / 35 ~8.5 -> 8, 299 / 17 ~17.6 -> 16, 299 / 8 ~37 -> 32): GoogLeNet's 28x28 beside the 35x35.
+    lines = {ln.name: ln.stages for ln in c.stage_lines}
+    assert list(lines) == ["stride 2", "stride 4", "stride 8", "stride 16", "stride 32", "global"]
+    assert lines["stride 2"][1].name == "149x149 + 147x147"
+    assert (lines["stride 8"][0].name, lines["stride 8"][1].name) == ("28x28", "35x35")
+    assert (lines["stride 16"][0].name, lines["stride 16"][1].name) == ("14x14", "17x17")
     total = Sums.of([s.sums for s in c.stages(1)])
     # torchvision's Inception3 without AuxLogits: 23,834,568 params; fvcore's conv + linear count at 299,
     # 5,713,216,096 (docs/research/inception-family.md, measured on the live model)

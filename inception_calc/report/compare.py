@@ -169,7 +169,7 @@ def _stage_header(comparison: Comparison) -> list[str]:
         at = "with each network at its own input (" + ", ".join(
             f"{label} {_size(i)}" for label, i in zip(comparison.labels, comparison.inputs)) + "; C x H x W)"
     how = ("stages lined up by grid size" if comparison.alignment == "grid" else
-           "stages lined up by their order (the inputs differ, so the grids do too)")
+           "stages lined up by output stride, input / grid to the nearest power of two (the inputs differ, so the grids do too)")
     shared, fewest = comparison.shared
     return [f"comparison by stage {at}: each network's main rows grouped into stages, a stage being consecutive "
             f"rows whose output has one grid (H x W); {how}; the networks share {shared} of {fewest} row names",

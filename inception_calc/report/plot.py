@@ -205,7 +205,7 @@ def plot_stages(comparison: "Comparison", path: str) -> None:
     right.set_xlim(0, max(macs) * 1.02)
     right.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: compact(v)))
     right.set_xlabel("MACs per image, stage by stage", fontsize=9)
-    how = "by grid" if comparison.alignment == "grid" else "by order (the inputs differ)"
+    how = "by grid" if comparison.alignment == "grid" else "by output stride (the inputs differ)"
     right.set_title(f"MACs per stage, lined up {how}", fontsize=10)
     right.grid(axis="x", alpha=0.3)
     right.set_axisbelow(True)

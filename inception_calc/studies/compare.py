@@ -11,8 +11,9 @@ relative differences divide by the first's value (none when it is 0 or absent).
 consecutive main rows whose outputs have one grid (H x W), named by that grid (``"35x35"``; a grid
 met again after another one is ``"35x35 (2)"``). Stages are lined up across the networks by that
 name, largest grid first, when every network runs at one input size (``alignment == "grid"``),
-else by their order (``"order"``: the first stage of each, then the second, ...), each stage
-keeping its own grid. Each stage's sums are :meth:`Sums.of` its rows, so the stages of a network
+else by their output stride (``"stride"``: input size / grid, to the nearest power of two, as the
+papers speak of a "stride 8" stage; GoogLeNet's 28x28 at 224 beside Inception-v3's 35x35 at 299),
+each stage keeping its own grid. Each stage's sums are :meth:`Sums.of` its rows, so the stages of a network
 add up to its inference totals. ``by=None`` chooses: ``"name"`` when the networks share their row names (at
 least half of the main rows of the network with fewest are named alike in every network, see
 :func:`shared_row_names`), else ``"stage"``. ``input="own"`` analyses each network at its own
@@ -25,6 +26,7 @@ Computation only, standard library only: :mod:`inception_calc.report.compare` re
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -67,7 +69,7 @@ class Stage:
 
 @dataclass(frozen=True)
 class StageLine:
-    """One stage across the networks: its name (the grid, or ``stage N`` when lined up by order)
+    """One stage across the networks: its name (the grid, or ``stride N`` when lined up by stride)
     and each network's stage (``None`` where a network has none)."""
 
     name: str
@@ -105,7 +107,7 @@ class Comparison:
     rows: tuple[str, ...]  # the rows asked for; every main row when none were
     lines: tuple[Line, ...]  # by name; none by stage
     by: str = "name"
-    alignment: str = ""  # by stage: "grid" (one input size) or "order" (the inputs differ)
+    alignment: str = ""  # by stage: "grid" (one input size) or "stride" (the inputs differ)
     stage_lines: tuple[StageLine, ...] = ()  # by stage
     shared: tuple[int, int] = (0, 0)  # row names every network has, main rows of the network with fewest
 
@@ -195,9 +197,9 @@ def shared_row_names(analyses: Sequence[Analysis]) -> tuple[int, int]:
 
 
 def line_stages(analyses: Sequence[Analysis]) -> tuple[str, tuple[StageLine, ...]]:
-    """The alignment (``grid`` when every network runs at one H x W, else ``order``) and the stage lines:
+    """The alignment (``grid`` when every network runs at one H x W, else ``stride``) and the stage lines:
     by grid, the largest grid first (a grid met again, ``8x8 (2)``, after the first of its size); by
-    order, ``stage 1``, ``stage 2``, ... up to the most stages any network has."""
+    stride, ``stride 2``, ``stride 4``, ... ``global`` (:func:`output_stride`)."""
     per_network = [stages_of(a) for a in analyses]
     if len({a.input[1:] for a in analyses}) == 1:
         keyed = [{st.name: st for st in stages} for stages in per_network]
@@ -205,9 +207,48 @@ def line_stages(analyses: Sequence[Analysis]) -> tuple[str, tuple[StageLine, ...
         names = merged_names([[st.name for st in stages] for stages in per_network])
         names.sort(key=lambda name: -grids[name][0] * grids[name][1])  # largest grid first; stable for a tie
         return "grid", tuple(StageLine(name, tuple(k.get(name) for k in keyed)) for name in names)
-    count = max(len(stages) for stages in per_network)
-    return "order", tuple(StageLine(f"stage {i + 1}", tuple(s[i] if i < len(s) else None for s in per_network))
-                          for i in range(count))
+    return "stride", _by_stride(analyses, per_network)
+
+
+def output_stride(input_hw: tuple[int, int], grid: tuple[int, int]) -> tuple[float, str]:
+    """How much a grid is downsampled from the input, as the papers' "stride 8" stages: the power of
+    two nearest input / grid on each axis; a 1x1 grid is the global pool. (sort key, label)."""
+    if grid == (1, 1) and input_hw != (1, 1):
+        return float("inf"), "global"
+    exponents = [round(math.log2(size / g)) for size, g in zip(input_hw, grid)]
+
+    def text(e: int) -> str:
+        return str(2 ** e) if e >= 0 else f"1/{2 ** -e}"
+
+    label = text(exponents[0]) if exponents[0] == exponents[1] else f"{text(exponents[0])}x{text(exponents[1])}"
+    return (exponents[0] + exponents[1]) / 2, f"stride {label}"
+
+
+def _by_stride(analyses: Sequence[Analysis], per_network: list[tuple[Stage, ...]]) -> tuple[StageLine, ...]:
+    """Stages lined up by output stride (networks at different input sizes): GoogLeNet's 28x28 at 224
+    beside Inception-v3's 35x35 at 299, both stride 8. A network's consecutive stages of one stride
+    (Inception-v3's 149x149 and 147x147, both stride 2) are one stage of the line; a stride met again
+    after another is ``stride 4 (2)``. Lines follow each network's order (:func:`merged_names`)."""
+    keyed: list[dict[str, Stage]] = []
+    orders: list[list[str]] = []
+    for analysis, stages in zip(analyses, per_network):
+        groups: list[tuple[str, list[Stage]]] = []
+        seen = Counter[str]()
+        for stage in stages:
+            label = output_stride(analysis.input[1:], stage.grid)[1]
+            if groups and groups[-1][0].split(" (")[0] == label:
+                groups[-1][1].append(stage)
+                continue
+            seen[label] += 1
+            groups.append((label + (f" ({seen[label]})" if seen[label] > 1 else ""), [stage]))
+        keyed.append({label: group[0] if len(group) == 1 else _merged(group) for label, group in groups})
+        orders.append([label for label, _ in groups])
+    return tuple(StageLine(label, tuple(k.get(label) for k in keyed)) for label in merged_names(orders))
+
+
+def _merged(stages: list[Stage]) -> Stage:
+    rows = tuple(row for stage in stages for row in stage.rows)
+    return Stage(" + ".join(stage.name for stage in stages), stages[-1].grid, stages[0].index, rows, Sums.of(rows))
 
 
 def relative(base: int, delta: int) -> float | None:

@@ -227,7 +227,11 @@ def test_library_refusals_name_the_parameter(tiny):
     with pytest.raises(CalcError, match=r"^by: unknown comparison 'grid'; use one of name, stage"):
         compare(["googlenet", "bn-inception"], by="grid")
     with pytest.raises(CalcError, match=r"^rows: rows \['conv1'\] cannot be chosen when comparing by stage"):
-        compare(["googlenet", tiny], rows=["conv1"], input=224)
+        compare(["googlenet", tiny], rows=["conv1"], input=224, by="stage")
+    # without by, rows (or a depth) ask for a comparison by name: conv1 is googlenet's, absent from tiny
+    chosen = compare(["googlenet", tiny], rows=["conv1"], input=224)
+    assert chosen.by == "name" and [ln.name for ln in chosen.lines] == ["conv1"]
+    assert compare(["googlenet", tiny], depth="branch", input=224).by == "name"
     with pytest.raises(CalcError, match=r"^depth: depth 'branch' applies to a comparison by name, not by stage: "):
         compare(["googlenet", "bn-inception"], depth="branch", by="stage")
     with pytest.raises(CalcError, match=r"^input: the networks' own inputs differ \(googlenet 3x224x224, tiny "
@@ -240,9 +244,9 @@ def test_cli_refusals_name_the_flag(capsys, tiny_file):
         (["--by", "stage", "--rows", "conv1"], "--rows: rows ['conv1'] cannot be chosen when comparing by stage"),
         (["--by", "stage", "--depth", "conv"], "--depth: depth 'conv' applies to a comparison by name"),
         (["--by", "name", "--input", "own"], "--input: the networks' own inputs differ"),
-        (["--input", "own", "--rows", "stem"],
-         "--rows: rows ['stem'] cannot be chosen when comparing by stage (chosen: the networks share 0 of 7 row "
-         "names): a stage holds every main row of its grid; leave rows out, or compare by name"),
+        (["--input", "own", "--rows", "stem"],  # --rows chooses a comparison by name, which needs one size
+         "--input: the networks' own inputs differ (googlenet 3x224x224, tiny 3x32x32); a comparison by name needs "
+         "one size"),
     ]
     for flags, message in cases:
         assert main(["compare", "googlenet", tiny_file, *flags]) == 2

@@ -129,7 +129,9 @@ def assert_node(node: Cost) -> None:
     if node.children:
         for q in ("weights", "biases", "bn", "macs"):
             assert getattr(node, q) == sum(getattr(child, q) for child in node.children), f"{node.name}.{q}"
-        if node.children[0].level == "branch":  # a concatenation: channels add, the map size is shared
+        if node.children[0].level == "branch" and node.kind == "add":  # an addition: every branch gives the shape
+            assert all(b.out_shape == node.out_shape and b.in_shape == node.in_shape for b in node.children)
+        elif node.children[0].level == "branch":  # a concatenation: channels add, the map size is shared
             assert c == sum(b.out_shape[0] for b in node.children)
             assert all(b.out_shape[1:] == (h, w) and b.in_shape == node.in_shape for b in node.children)
         else:  # a sequence: each layer reads what the one before it gave
@@ -404,7 +406,7 @@ def test_spec_from_random_dict(spec, size):
 
 
 BUILTINS = {name: tomllib.loads((SPEC_DIR / f"{name}.toml").read_text(encoding="utf-8"))
-            for name in ("googlenet", "bn-inception")}
+            for name in ("googlenet", "bn-inception", "inception-v3", "inception-v4", "inception-resnet-v2", "xception")}
 
 
 def tables_in(spec: dict) -> list[dict]:
@@ -412,14 +414,17 @@ def tables_in(spec: dict) -> list[dict]:
     def listed(table: dict, key: str) -> list:
         return table[key] if isinstance(table.get(key), list) else []
 
+    def below(table: dict) -> list[dict]:  # layers and branches, nested blocks' too
+        found = []
+        for item in (*listed(table, "layers"), *listed(table, "branches")):
+            if isinstance(item, dict):
+                found += [item, *below(item)]
+        return found
+
     found = [spec]
     for row in listed(spec, "rows"):
         if isinstance(row, dict):
-            found.append(row)
-            for item in (*listed(row, "layers"), *listed(row, "branches")):
-                if isinstance(item, dict):
-                    found.append(item)
-                    found += [layer for layer in listed(item, "layers") if isinstance(layer, dict)]
+            found += [row, *below(row)]
     return found
 
 
@@ -457,7 +462,7 @@ def mutate(spec: dict, data: st.DataObject) -> dict:
         i, j = data.draw(st.integers(0, len(rows) - 1)), data.draw(st.integers(0, len(rows) - 1))
         rows[i], rows[j] = rows[j], rows[i]
     elif op == "kind" and table is not spec:
-        table["kind"] = data.draw(st.sampled_from([*ROW_KINDS, "relu", "Conv"]))
+        table["kind"] = data.draw(st.sampled_from([*ROW_KINDS, "gelu", "Conv"]))
     elif op == "empty_list":
         lists = [k for k in keys if isinstance(table[k], list)]
         if lists:

@@ -277,7 +277,8 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
     (default the first network's own; ``"own"``: each network at its own) and line them up
     ``by`` name (their nodes down to ``depth``, over ``rows``: default all main rows; one name alone
     is one row) or by stage (every main row); ``by=None`` chooses name when the networks share
-    their row names, else stage (see the module's docstring)."""
+    their row names or when ``rows`` or a ``depth`` below rows is given, else stage (see the module's
+    docstring)."""
     specs = [specs] if isinstance(specs, str) else list(specs)
     if len(specs) < 2:
         raise CalcError(f"compare needs at least two networks, got {len(specs)}", where="specs",
@@ -301,8 +302,9 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
         analyses = tuple(analyze(n, size) for n in networks)
     shared = shared_row_names(analyses)
     why = ""
-    if by is None:
-        by = "name" if shared[0] >= SHARED_ENOUGH * shared[1] else "stage"
+    if by is None:  # rows or a depth are a name comparison's options: asking for them chooses it
+        named = rows is not None or depth != "layer" or shared[0] >= SHARED_ENOUGH * shared[1]
+        by = "name" if named else "stage"
         why = f" (chosen: the networks share {shared[0]} of {shared[1]} row names)" if by == "stage" else ""
     main = [[r.name for r in a.rows if not r.aux] for a in analyses]
     row_order = merged_names(main)

@@ -7,8 +7,10 @@ shapes as C, H, W.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from inception_calc.core.values import grouped, hwc, percent
-from inception_calc.core.results import CONVENTION, Analysis, Cost, Sums
+from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums
 from inception_calc.report.table import columns, csv_table, indented, markdown_table, text_table
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -17,8 +19,18 @@ NUMERIC = frozenset({"weights", "params", "MACs", "MACs %", "activations"})
 COLUMNS = columns(HEADERS, right=NUMERIC, nowrap={"name"})
 
 
-def _node_cells(node: Cost, total_macs: int) -> list[str]:
-    return [indented(node.name), node.summary, hwc(node.in_shape), hwc(node.out_shape), grouped(node.weights),
+def nodes_with_depth(row: Cost, depth: str, level: int = 0) -> Iterator[tuple[Cost, int]]:
+    """``row.walk(depth)`` with each node's depth in the tree (the row 0, its branches 1, ...): the
+    indentation a name gets, whatever dots the name has (:func:`~inception_calc.report.table.indented`)."""
+    yield row, level
+    limit = DEPTHS.index(depth)
+    for child in row.children:
+        if DEPTHS.index(child.level) <= limit:
+            yield from nodes_with_depth(child, depth, level + 1)
+
+
+def _node_cells(node: Cost, total_macs: int, level: int) -> list[str]:
+    return [indented(node.name, depth=level), node.summary, hwc(node.in_shape), hwc(node.out_shape), grouped(node.weights),
             grouped(node.params), grouped(node.macs), percent(node.macs, total_macs), grouped(node.activations)]
 
 
@@ -31,8 +43,8 @@ def _body(analysis: Analysis, depth: str, aux: bool) -> tuple[list[list[str]], l
     total = analysis.totals.inference.macs
     body = []
     for row in analysis.shown_rows(aux):
-        for node in row.walk(depth):
-            body.append(_node_cells(node, total))
+        for node, level in nodes_with_depth(row, depth):
+            body.append(_node_cells(node, total, level))
     totals = [_total_cells("total (inference)", analysis.totals.inference, percent(total, total))]
     if aux or analysis.totals.training != analysis.totals.inference:
         totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, ""))

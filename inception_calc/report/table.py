@@ -3,7 +3,8 @@ r"""The one table kit: aligned text, markdown and CSV tables, for every renderer
 A table is a sequence of :class:`Column` (a title, an alignment) and rows of cells: strings the
 renderer has already formatted (``grouped(n)``, ``hwc(shape)``), one per column. The kit lays them
 out and escapes them; it never formats a number. Totals are rows of the same columns, set apart.
-:func:`indented` gives a dotted name its depth, so that branches and layers sit under their row.
+:func:`indented` gives a name its depth in the tree (by default one level per dot of a dotted name),
+so that branches and layers sit under their row.
 
 Text, :func:`text_table`::
 
@@ -93,10 +94,14 @@ def columns(titles: Iterable[str], right: Iterable[str] = (), nowrap: Iterable[s
     return tuple(Column(t, RIGHT if t in right else LEFT, t in nowrap) for t in titles)
 
 
-def indented(name: str, unit: str = "  ") -> str:
-    """A dotted name indented by its depth: ``inception3a.branch2.1`` -> 4 spaces + the name, one
-    ``unit`` per dot, so that branches and layers sit under their row."""
-    return unit * name.count(".") + name
+def indented(name: str, unit: str = "  ", depth: int | None = None) -> str:
+    """A name indented by its depth in the tree: ``depth`` units of ``unit``, so that branches and
+    layers sit under their row. Without ``depth``, one unit per dot of a dotted name
+    (``inception3a.branch2.1`` -> 4 spaces + the name); a renderer that walks a Cost tree gives the
+    node's own depth, since row names may be dotted (``features.6``) and a branch that is no module
+    puts its layers' names at the enclosing level (``repeat.0.conv2d`` sits two levels below
+    ``repeat.0``)."""
+    return unit * (name.count(".") if depth is None else depth) + name
 
 
 def printable(text: str) -> str:

@@ -38,32 +38,44 @@ class Verdict:
 
 
 def resolve(analysis: Analysis, name: str, where: str = "") -> Cost | Sums:
-    """The node a claim names: ``total``, a row, ``row.branch`` or ``row.branch.layer``; a name
-    that is not there raises CalcError listing what is (the rows, or the parts of the row)."""
+    """The node a claim names: ``total``, a row, or any branch, block or layer below it by its
+    dotted name (``inception3a.branch2.1``; ``features.6.branch1.0`` below the dotted row
+    ``features.6``; ``repeat.0.conv2d``, which a branch that is no module puts at the row's level).
+    A name that is not there raises CalcError listing what is (the rows, or the parts one level below
+    the longest name that is there)."""
     if name == TOTAL and not any(r.name == TOTAL for r in analysis.rows):
         return analysis.totals.inference
     parts = name.split(".")
     rows = {r.name: r for r in analysis.rows}
-    if parts[0] == TOTAL and TOTAL not in rows:
-        raise CalcError(f"{TOTAL} takes no sub-name, got {name!r}", where=where,
-                        fix=f"claim {TOTAL}.QUANTITY: the inference total (the main rows, auxiliary heads left out)")
-    if parts[0] not in rows:
-        close = difflib.get_close_matches(parts[0], list(rows) + [TOTAL], n=1)
+    # the row: the longest row name that is the claim's name or a dotted prefix of it (rows may be dotted)
+    row = max((r for r in analysis.rows if name == r.name or name.startswith(r.name + ".")),
+              key=lambda r: len(r.name), default=None)
+    if row is None:
+        if parts[0] == TOTAL and TOTAL not in rows:
+            raise CalcError(f"{TOTAL} takes no sub-name, got {name!r}", where=where,
+                            fix=f"claim {TOTAL}.QUANTITY: the inference total (the main rows, auxiliary heads left out)")
+        stem = any(r.startswith(parts[0] + ".") for r in rows)  # 'features.99' beside rows features.0 ...
+        missing = ".".join(parts[:2]) if stem else parts[0]
+        close = difflib.get_close_matches(missing, list(rows) + [TOTAL], n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise CalcError(f"no row {parts[0]!r} in {analysis.spec}", where=where,
+        raise CalcError(f"no row {missing!r} in {analysis.spec}", where=where,
                         fix=f"{hint}known rows: {', '.join(rows)}, and {TOTAL} (the whole network)")
-    node = rows[parts[0]]
-    for part in parts[1:]:
-        children = {c.name: c for c in node.children}
-        kind = "branch" if node.children and node.children[0].level == "branch" else "layer"
-        wanted = f"{node.name}.{part}"
-        if wanted not in children:
-            known = ", ".join(c.name.rsplit(".", 1)[-1] for c in node.children)
-            fix = f"its {kind}es: {known}" if kind == "branch" else (
-                f"its layers: {known}" if known else f"{node.name} is a single layer: claim {node.name}.QUANTITY")
-            raise CalcError(f"{node.name} has no {kind} {part!r}", where=where, fix=fix)
-        node = children[wanted]
-    return node
+    nodes = list(row.walk("conv"))
+    found = next((n for n in nodes if n.name == name), None)
+    if found is not None:
+        return found
+    # the longest name that is there and prefixes the claim's, and the parts one segment below it
+    parent = max((n for n in nodes if name.startswith(n.name + ".")), key=lambda n: len(n.name))
+    part = name[len(parent.name) + 1:].split(".")[0]
+    below = [n for n in nodes if n.name.startswith(parent.name + ".") and "." not in n.name[len(parent.name) + 1:]]
+    levels = {n.level for n in below}
+    kind = "branch" if levels == {"branch"} else "layer" if levels <= {"conv"} else "node"
+    known = ", ".join(n.name[len(parent.name) + 1:] for n in below)
+    if not below:
+        fix = f"{parent.name} is a single layer: claim {parent.name}.QUANTITY"
+    else:
+        fix = f"its {'branches' if kind == 'branch' else kind + 's'}: {known}"
+    raise CalcError(f"{parent.name} has no {kind} {part!r}", where=where, fix=fix)
 
 
 def computed_value(node: Cost | Sums, quantity: str, convention: Convention) -> int | tuple[int, int, int]:

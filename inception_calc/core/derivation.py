@@ -1,6 +1,13 @@
 """Step-by-step derivations, as the seed article's section 4 does them: for each conv the formula,
 the numbers put in and the result; then the sums for weights and for MACs.
 
+The steps follow the Cost tree depth first: each branch's layers in order; after the branches of a
+nested block, the block's combination (``repeat.0.mixed: concatenate 3 branches: 32 + 32 + 64 = 128
+channels -> 35x35x128``); last, the node's own combination: the channels concatenated, or the
+branches added (``add 2 branches: identity 35x35x320 + 0.17 x residual 35x35x320 -> 35x35x320``),
+which costs an addition (and a multiply by each scale that is not 1) per element, no
+multiply-accumulate of weights: 0 MACs.
+
 The derivation is written from the same formulas the engine uses, and every result it prints is
 the analysis's own number (a test checks that the two agree).
 """
@@ -12,6 +19,7 @@ from inception_calc.core.errors import CalcError
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost
 from inception_calc.core.kinds import KINDS
+from inception_calc.core.network import Network
 
 
 def _layer_lines(node: Cost, layer: object) -> list[str]:
@@ -23,6 +31,50 @@ def _layer_lines(node: Cost, layer: object) -> list[str]:
         lines.append(f"  biases  = Cout = {grouped(node.biases)}")
     if node.bn:
         lines.append(f"  bn      = 2 x Cout = {grouped(node.bn)}")
+    return lines
+
+
+def _scales(network: Network) -> dict[str, tuple[float, ...]]:
+    """The scales of the branches of every addition (add rows and nested add blocks) by its name."""
+    scales = {row.name: tuple(b.scale for b in row.branches) for row in network.rows if row.combine == "add"}
+    for row in network.rows:
+        scales.update((name, tuple(b.scale for b in block.branches)) for name, block in row.named_blocks()
+                      if block.combine == "add")
+    return scales
+
+
+def _short(branch: Cost, node: Cost) -> str:
+    """A branch's name below its block's (``identity`` of ``repeat.0``), else its last part."""
+    if branch.name.startswith(node.name + "."):
+        return branch.name[len(node.name) + 1:]
+    return branch.name.rsplit(".", 1)[-1]
+
+
+def _combination(node: Cost, branches: list[Cost], scales: dict[str, tuple[float, ...]], top: bool) -> str:
+    """How ``node`` combines its branches: concatenated (channels add) or added (shapes equal)."""
+    where = "" if top else f"{node.name}: "
+    if node.kind != "add":
+        channels = " + ".join(str(b.out_shape[0]) for b in branches)
+        return (f"{where}concatenate {len(branches)} branches: {channels} = {node.out_shape[0]} channels -> "
+                f"{hwc(node.out_shape)}")
+    factors = scales.get(node.name, (1.0,) * len(branches))
+    terms = " + ".join(f"{'' if k == 1 else f'{k:g} x '}{_short(b, node)} {hwc(b.out_shape)}"
+                       for b, k in zip(branches, factors))
+    per = "an addition and a multiply by the scale" if any(k != 1 for k in factors) else "an addition"
+    return (f"{where}add {len(branches)} branches: {terms} -> {hwc(node.out_shape)}; {per} per element, not "
+            f"multiply-accumulates of weights: 0 MACs")
+
+
+def _steps(node: Cost, layers: dict, scales: dict[str, tuple[float, ...]], top: bool = False) -> list[str]:
+    """The derivation of ``node``'s subtree: its layers, and after each block's branches the block's combination."""
+    if node.name in layers:
+        return _layer_lines(node, layers[node.name]) + [""]
+    lines: list[str] = []
+    for child in node.children:
+        lines += _steps(child, layers, scales)
+    branches = [b for b in node.children if b.level == "branch"]
+    if branches:
+        lines += [_combination(node, branches, scales, top), ""]
     return lines
 
 
@@ -47,13 +99,7 @@ def derivation(analysis: Analysis, name: str) -> str:
     c, h, w = analysis.input
     lines = [f"{node.name} in {analysis.spec} at input {c}x{h}x{w}: {hwc(node.in_shape)} -> {hwc(node.out_shape)}"
              f" (H x W x C)", f"  {node.summary}", ""]
-    for leaf in leaves:
-        lines += _layer_lines(leaf, layers[leaf.name]) + [""]
-    branches = [b for b in node.children if b.level == "branch"]
-    if branches:
-        channels = " + ".join(str(b.out_shape[0]) for b in branches)
-        lines += [f"concatenate {len(branches)} branches: {channels} = {node.out_shape[0]} channels -> "
-                  f"{hwc(node.out_shape)}", ""]
+    lines += _steps(node, layers, _scales(analysis.network), top=True)
     lines.append(_sum_line("weights", [n.weights for n in leaves], node.weights))
     lines.append(_sum_line("MACs   ", [n.macs for n in leaves], node.macs))
     if node.biases:

@@ -10,10 +10,20 @@ network the one before it made; the result is named ``googlenet:bn,width=0.5``.
 * ``no-reduce``: no 1x1 reductions; the pool projection stays, so every row keeps its width.
 * ``factorized-5x5``: each 5x5 conv replaced by two stacked 3x3 convs (Inception v2/v3), both as
   wide as the 5x5 was (``n5x5``), as BN-Inception's double 3x3 and torchvision's Inception v3 are.
-* ``bn``: batch norm after every conv, and no conv bias (the norm's shift takes its place).
+* ``bn``: batch norm after every conv, and no conv bias (the norm's shift takes its place), in
+  nested blocks and residual branches too.
 * ``width=F``: every channel count times F, rounded half up, at least 1
   (:func:`~inception_calc.core.formulas.scaled_channels`); a classifier (the last linear layer of the
-  network and of each auxiliary head) keeps its class count.
+  network and of each auxiliary head) keeps its class count. A depthwise conv (groups = its input
+  channels) keeps one group per channel. In an addition the branches must still give equal
+  channels: the last conv of each branch gives the shortcut's channels (the identity's, i.e. the
+  block's input as scaled; else the first branch's), which can differ from F times its own count by
+  the rounding of a sum (``mixed_6a``'s 384 + 384 + 320 scaled one by one); a branch that ends in no
+  conv it could set is refused, naming it.
+
+``naive``, ``no-reduce`` and ``factorized-5x5`` change the paper's columns of ``kind = "inception"``
+rows; a network without such rows (one written branch by branch, as concat and add rows) is refused
+with one line saying so.
 
 A variant that cannot apply to a row it targets raises :class:`CalcError` naming the row and why.
 Standard library only.
@@ -29,7 +39,8 @@ from typing import Callable, Sequence
 
 from inception_calc.core import formulas as f
 from inception_calc.core.errors import CalcError, quote
-from inception_calc.core.network import MAX_SIZE, Branch, Conv, InceptionOptions, Layer, Linear, Network, Row, inception_branches
+from inception_calc.core.network import (MAX_SIZE, Block, Branch, Conv, InceptionOptions, Layer, Linear, Network, Node,
+                                          Row, inception_branches)
 
 REDUCTIONS = ("n3x3red", "n5x5red", "n3x3dblred")
 
@@ -52,7 +63,10 @@ class Variant:
 def _inception_rows(network: Network, variant: str) -> list[Row]:
     rows = [r for r in network.rows if r.inception is not None]
     if not rows:
-        raise CalcError(f"{network.name} has no inception rows", where=f"variant '{network.name}:{variant}'",
+        graph = [r.kind for r in network.rows if r.kind in ("concat", "add")]
+        why = (f" ({network.name}'s {' and '.join(sorted(set(graph)))} rows are written branch by branch and have "
+               "no paper columns to change)" if graph else "")
+        raise CalcError(f"{network.name} has no inception rows{why}", where=f"variant '{network.name}:{variant}'",
                         fix=f"{variant} changes rows of kind = \"inception\"; use it on a spec that has them")
     return rows
 
@@ -81,11 +95,36 @@ def _each_inception(network: Network, variant: str,
     return replace(network, rows=tuple(rows))
 
 
-def _map_layers(row: Row, change: Callable[[Layer, tuple[int, int]], Layer]) -> Row:
-    """The row with ``change(layer, (branch index, layer index))`` applied to each layer."""
-    branches = tuple(Branch(b.name, tuple(change(layer, (i, j)) for j, layer in enumerate(b.layers)))
-                     for i, b in enumerate(row.branches))
-    return replace(row, branches=branches)
+Path = tuple[int, ...]
+"""Where a node sits in its row: the branch index, then the node index, then (inside a nested
+block) the block's branch index and node index, and so on."""
+
+
+def _map_branch(branch: Branch, change: Callable[[Layer, Path], Layer], path: Path) -> Branch:
+    """``branch`` with ``change`` applied to each primitive layer, nested blocks included; the
+    branch's name, scale and module flag and each block's fields are kept."""
+    nodes: list[Node] = []
+    for j, node in enumerate(branch.layers):
+        if isinstance(node, Block):
+            nodes.append(replace(node, branches=tuple(_map_branch(b, change, (*path, j, k))
+                                                      for k, b in enumerate(node.branches))))
+        else:
+            nodes.append(change(node, (*path, j)))
+    return replace(branch, layers=tuple(nodes))
+
+
+def _map_layers(row: Row, change: Callable[[Layer, Path], Layer]) -> Row:
+    """The row with ``change(layer, path)`` applied to each primitive layer (nested ones too)."""
+    return replace(row, branches=tuple(_map_branch(b, change, (i,)) for i, b in enumerate(row.branches)))
+
+
+def _layers_of(branches: tuple[Branch, ...]) -> list[Layer]:
+    """Every primitive layer of ``branches``, nested blocks included."""
+    found: list[Layer] = []
+    for branch in branches:
+        for node in branch.layers:
+            found += _layers_of(node.branches) if isinstance(node, Block) else [node]
+    return found
 
 
 # ----------------------------------------------------------------------------- the variants
@@ -141,7 +180,7 @@ def batch_norm(network: Network, value: str | None = None) -> Network:
     """Batch norm after every conv and no conv bias; linear layers keep theirs."""
     changed = 0
 
-    def conv(layer: Layer, _: tuple[int, int]) -> Layer:
+    def conv(layer: Layer, _: Path) -> Layer:
         nonlocal changed
         if isinstance(layer, Conv) and (layer.bias or not layer.bn):
             changed += 1
@@ -158,7 +197,7 @@ def batch_norm(network: Network, value: str | None = None) -> Network:
         else:
             rows.append(_map_layers(row, conv))
     if not changed:
-        has_conv = any(isinstance(layer, Conv) for r in network.rows for b in r.branches for layer in b.layers)
+        has_conv = any(isinstance(layer, Conv) for r in network.rows for layer in _layers_of(r.branches))
         what = "every conv has batch norm and no bias already" if has_conv else f"{network.name} has no conv"
         raise CalcError(what, where=f"variant '{network.name}:bn'", fix="drop 'bn' from the variants")
     return replace(network, rows=tuple(rows))
@@ -185,13 +224,14 @@ def parse_width(value: str | None) -> Fraction:
     return factor
 
 
-def _classifiers(network: Network) -> set[tuple[str, int, int]]:
-    """(row, branch index, layer index) of the last linear layer of the main rows and of each head."""
-    found: set[tuple[str, int, int]] = set()
+def _classifiers(network: Network) -> set[tuple[str, Path]]:
+    """(row, path) of the last linear layer of the main rows and of each head."""
+    found: set[tuple[str, Path]] = set()
     main_last = None
     for row in network.rows:
-        linears = [(row.name, i, j) for i, b in enumerate(row.branches) for j, layer in enumerate(b.layers)
-                   if isinstance(layer, Linear)]
+        linears: list[tuple[str, Path]] = []
+        _map_layers(row, lambda layer, at: (linears.append((row.name, at)) if isinstance(layer, Linear) else None)
+                    or layer)
         if not linears:
             continue
         if row.is_aux:
@@ -203,41 +243,130 @@ def _classifiers(network: Network) -> set[tuple[str, int, int]]:
     return found
 
 
-def width(network: Network, value: str | None) -> Network:
-    """Every channel count (conv and linear outputs, Inception columns) times F, rounded half up."""
-    factor = parse_width(value)
-    keep = _classifiers(network)
-    where = f"variant '{network.name}:width={value}'"
+class _Width:
+    """``width=F`` over the graph: each node scaled in order, the input channels of each (before and
+    after scaling) carried along, so that depthwise convs keep a group per channel and the branches
+    of an addition keep equal channels."""
 
-    def scaled(channels: int, row: Row) -> int:
-        out = f.scaled_channels(channels, factor)
+    def __init__(self, network: Network, value: str | None) -> None:
+        self.factor = parse_width(value)
+        self.value = value
+        self.keep = _classifiers(network)
+        self.where = f"variant '{network.name}:width={value}'"
+        self.row = ""
+
+    def scaled(self, channels: int) -> int:
+        out = f.scaled_channels(channels, self.factor)
         if out > MAX_SIZE:
-            raise CalcError(f"{channels} channels x {value} = {out} is more than 2^63 - 1 (PyTorch's largest "
-                            "tensor size)", where=f"{where}, row '{row.name}'", fix="choose a smaller factor")
+            raise CalcError(f"{channels} channels x {self.value} = {out} is more than 2^63 - 1 (PyTorch's largest "
+                            "tensor size)", where=f"{self.where}, row '{self.row}'", fix="choose a smaller factor")
         return out
 
-    def scale(row: Row) -> Callable[[Layer, tuple[int, int]], Layer]:
-        def change(layer: Layer, at: tuple[int, int]) -> Layer:
-            if isinstance(layer, Linear) and (row.name, *at) not in keep:
-                return replace(layer, out=scaled(layer.out, row))
-            if isinstance(layer, Conv):
-                out = scaled(layer.out, row)
-                if out % layer.groups:
-                    raise CalcError(f"{layer.groups} groups do not divide the scaled width {out} "
-                                    f"({layer.out} x {value})", where=f"{where}, row '{row.name}'",
-                                    fix="choose a factor that keeps the width a multiple of the groups")
-                return replace(layer, out=out)
-            return layer
-        return change
+    def conv(self, layer: Conv, out: int, cin: tuple[int, int], name: str) -> Conv:
+        """``layer`` giving ``out`` channels on an input of ``cin`` = (channels before, after scaling)."""
+        groups = layer.groups
+        if groups > 1 and groups == cin[0]:  # depthwise (or one group per input channel): so it stays
+            groups = cin[1]
+        if out % groups or cin[1] % groups:
+            raise CalcError(f"{groups} groups do not divide the scaled widths ({cin[1]} in, {out} out; "
+                            f"{cin[0]} and {layer.out} x {self.value})", where=f"{self.where}, {name}",
+                            fix="choose a factor that keeps the widths multiples of the groups")
+        return replace(layer, out=out, groups=groups)
 
-    rows = []
-    for row in network.rows:
-        if row.inception is not None:
-            columns = {c: scaled(n, row) for c, n in row.columns}
-            rows.append(_expanded(row, columns, row.inception))
-        else:
-            rows.append(_map_layers(row, scale(row)))
-    return replace(network, rows=tuple(rows))
+    def layer(self, layer: Layer, cin: tuple[int, int], at: tuple[str, Path], name: str) -> tuple[Layer, tuple[int, int]]:
+        if isinstance(layer, Linear):
+            out = layer.out if at in self.keep else self.scaled(layer.out)
+            return replace(layer, out=out), (layer.out, out)
+        if isinstance(layer, Conv):
+            return self.conv(layer, self.scaled(layer.out), cin, name), (layer.out, self.scaled(layer.out))
+        return layer, cin
+
+    def branch(self, branch: Branch, cin: tuple[int, int], path: Path, name: str) -> tuple[Branch, tuple[int, int]]:
+        nodes: list[Node] = []
+        for j, node in enumerate(branch.layers):
+            if isinstance(node, Block):
+                where = f"{name}, block '{node.name or j}'"
+                branches, cin = self.combine(node.branches, node.combine, cin, (*path, j), where)
+                nodes.append(replace(node, branches=branches))
+            else:
+                new, cin = self.layer(node, cin, (self.row, (*path, j)), f"{name}, layer '{node.name or j}'")
+                nodes.append(new)
+        return replace(branch, layers=tuple(nodes)), cin
+
+    def combine(self, branches: tuple[Branch, ...], combine: str, cin: tuple[int, int], path: Path,
+                where: str) -> tuple[tuple[Branch, ...], tuple[int, int]]:
+        done = [self.branch(b, cin, (*path, k), f"{where}, branch '{b.name}'") for k, b in enumerate(branches)]
+        if combine == "concat":
+            return tuple(b for b, _ in done), (sum(c[0] for _, c in done), sum(c[1] for _, c in done))
+        identity = any(not b.layers for b in branches)
+        target = cin[1] if identity else done[0][1][1]
+        shortcut = "the identity's" if identity else f"branch '{branches[0].name}''s"
+        added = []
+        for branch, (before, after) in done:
+            if after != target:
+                branch = self.last_conv_to(branch, target, f"{where}, branch '{branch.name}'", shortcut, after)
+            added.append(branch)
+        return tuple(added), (done[0][1][0], target)
+
+    def last_conv_to(self, branch: Branch, target: int, where: str, shortcut: str, given: int) -> Branch:
+        """``branch`` with its last conv giving ``target`` channels: only layers that keep the
+        channels (batch norm, ReLU, pooling, dropout) may follow it."""
+        for j in range(len(branch.layers) - 1, -1, -1):
+            node = branch.layers[j]
+            if isinstance(node, Conv):
+                last = replace(node, out=target)
+                if target % node.groups:
+                    raise CalcError(f"{node.groups} groups do not divide the shortcut's {target} channels",
+                                    where=f"{self.where}, {where}", fix="choose another factor")
+                return replace(branch, layers=(*branch.layers[:j], last, *branch.layers[j + 1:]))
+            if isinstance(node, (Block, Linear)):
+                break
+        raise CalcError(f"the branch gives {given} channels scaled and the addition's shortcut ({shortcut}) "
+                        f"{target}, and it ends in no conv whose width could follow the shortcut",
+                        where=f"{self.where}, {where}",
+                        fix="end the branch with a conv, or choose a factor that scales both sides alike")
+
+    def network(self, network: Network) -> Network:
+        outputs: dict[str, tuple[int, int]] = {}
+        channels = (network.input[0], network.input[0])  # the image's channels are not scaled
+        rows = []
+        for row in network.rows:
+            self.row = row.name
+            cin = outputs[row.after] if row.after is not None else channels
+            where = f"row '{row.name}'"
+            if row.inception is not None:
+                columns = {c: self.scaled(n) for c, n in row.columns}
+                new = _expanded(row, columns, row.inception)
+                out = (sum(_branch_out(b, cin[0]) for b in row.branches),
+                       sum(_branch_out(b, cin[1]) for b in new.branches))
+            elif row.layout in ("single", "sequence"):
+                branch, out = self.branch(row.branches[0], cin, (0,), where)
+                new = replace(row, branches=(branch,))
+            else:
+                branches, out = self.combine(row.branches, row.combine, cin, (), where)
+                new = replace(row, branches=branches)
+            rows.append(new)
+            outputs[row.name] = out
+            if row.after is None:
+                channels = out
+        return replace(network, rows=tuple(rows))
+
+
+def _branch_out(branch: Branch, cin: int) -> int:
+    """The channels ``branch`` gives on ``cin`` input channels (a scaled Inception row's branches)."""
+    for node in branch.layers:
+        if isinstance(node, Block):
+            outs = [_branch_out(b, cin) for b in node.branches]
+            cin = sum(outs) if node.combine == "concat" else outs[0]
+        elif isinstance(node, (Conv, Linear)):
+            cin = node.out
+    return cin
+
+
+def width(network: Network, value: str | None) -> Network:
+    """Every channel count (conv and linear outputs, Inception columns) times F, rounded half up;
+    classifiers keep their classes, depthwise convs a group per channel, additions equal channels."""
+    return _Width(network, value).network(network)
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,7 +174,12 @@ def _combine(row: str, name: str, combine: str, planned: tuple[_PlannedBranch, .
     branches = []
     weights = biases = bn = macs = channels = 0
     for branch in planned:
-        records, out, w, b, n, m = _run(row, branch.steps, shape, concat)
+        try:
+            records, out, w, b, n, m = _run(row, branch.steps, shape, concat)
+        except CalcError as exc:  # inside a nested block: name the block and the branch
+            if name == row:
+                raise
+            raise exc.located(f"block '{name}', branch '{branch.name.rsplit('.', 1)[-1]}'") from None
         branches.append((branch, shape, records, out, w, b, n, m))
         weights += w
         biases += b
@@ -186,9 +191,9 @@ def _combine(row: str, name: str, combine: str, planned: tuple[_PlannedBranch, .
     if combine == "add":
         if concat and any(record[3] != first for record in branches):
             shapes = ", ".join(f"{p.name} {out[0]}x{out[1]}x{out[2]}" for p, _, _, out, *_ in branches)
-            error = CalcError(f"branches give different shapes ({shapes}), which cannot be added",
-                              fix="give every branch of an addition the same channels (C x H x W): the shortcut "
-                                  "the main path's stride and output channels")
+            error = CalcError(f"branches give different shapes (C x H x W: {shapes}), which cannot be added",
+                              fix="give every branch of an addition the same channels and map size: give the "
+                                  "shortcut the main path's stride and output channels")
             raise error.located(where) if where else error
         return branches, first, weights, biases, bn, macs
     spatial = first[1:]

@@ -227,7 +227,7 @@ def _row(table: Any, place: Place, inherited: dict) -> Row:
             if not isinstance(after, str) or not after:
                 raise (place / "field 'after'").error("missing", "name the row whose output the head reads")
         return Row(name, kind, (Branch("", _layers(table, place, inner)),), after=after, note=note)
-    layer_table = {k: v for k, v in table.items() if k not in ("name", "note")}
+    layer_table = {k: v for k, v in table.items() if k not in ("name", "note", "repeat")}
     layer = _layer(layer_table, place, inherited, named=False)
     return Row(name, kind, (Branch("", (layer,)),), note=note)
 
@@ -251,17 +251,17 @@ def _reference(data: dict, top: Place) -> str:
 def _repeated(row: Row, table: dict, place: Place) -> tuple[Row, ...]:
     """The row, or with ``repeat = N`` N copies of it, the number its name ends with counting up
     (``features.6`` with repeat = 4: features.6 to features.9; ``repeat.0`` with 10: repeat.0 to repeat.9)."""
+    place = Place(*place.parts[:-1], f"{place.parts[-1]} '{row.name}'")
     count = read_int(table, "repeat", place, default=1)
     if count == 1:
         return (row,)
     match = re.fullmatch(r"(.*?)(\d+)", row.name)
     if match is None:
-        raise (place / f"'{row.name}'" / "field 'repeat'").error(
+        raise (place / "field 'repeat'").error(
             "a repeated row's name must end with a number, which counts up", f"name it {row.name}.0 or {row.name}1")
     stem, first = match.group(1), int(match.group(2))
     if count > 10_000:
-        raise (place / f"'{row.name}'" / "field 'repeat'").error(f"repeats {count} times; at most 10000",
-                                                                 "write a smaller repeat")
+        raise (place / "field 'repeat'").error(f"repeats {count} times; at most 10000", "write a smaller repeat")
     return tuple(replace(row, name=f"{stem}{first + k}") for k in range(count))
 
 

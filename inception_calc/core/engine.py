@@ -62,6 +62,11 @@ class _PlannedRow:
     the shape, and a frozen result, so an analysis repeated at a size (verify, compare, check and
     build, a benchmark) shares the rows it already made. At most :data:`MEMO_SHAPES` shapes are kept
     per row; a sweep's many sizes only reset it.
+
+    ``twins`` is one dict shared by every row equal to this one but for its name (``repeat = N``'s
+    copies: Inception-ResNet-v2's 10 + 20 + 9 blocks): the first of them to be costed at a shape
+    leaves its Cost there, and the others take it renamed (:func:`_renamed`): every node's name
+    below a row begins with the row's name, and nothing else in a Cost depends on it.
     """
 
     row: Row
@@ -70,6 +75,7 @@ class _PlannedRow:
     aux: bool
     branches: tuple[_PlannedBranch, ...]
     costs: dict[Shape, Cost]
+    twins: dict[Shape, Cost]  # shared by the rows that differ from this one only in name (repeat copies)
 
 
 MEMO_SHAPES = 16
@@ -80,6 +86,7 @@ def clear_memo() -> None:
     for _, plans in _PLANS.values():
         for planned in plans:
             planned.costs.clear()
+            planned.twins.clear()
 
 
 def row_summary(row: Row) -> str:
@@ -113,12 +120,37 @@ def _plan_sub(prefix: str, branch: Branch) -> _PlannedBranch:
     return planned._replace(name=f"{prefix}.{branch.name}")
 
 
-def _plan_row(row: Row) -> _PlannedRow:
+def _plan_row(row: Row, twins: dict[Shape, Cost]) -> _PlannedRow:
     if row.layout in ("single", "sequence"):
         branches = (_plan_branch(row.layer_names(row.branches[0]), row.name, row.branches[0]),)
     else:
         branches = tuple(_plan_sub(row.name, b) for b in row.branches)
-    return _PlannedRow(row, row_summary(row), row.layout, row.after is not None, branches, {})
+    return _PlannedRow(row, row_summary(row), row.layout, row.after is not None, branches, {}, twins)
+
+
+def _twin_key(row: Row) -> tuple:
+    """What a row's Cost depends on besides its name and its input shape."""
+    return (row.kind, row.branches, row.columns, row.after is None, row.combine, row.relu)
+
+
+def _plan_rows(network: Network) -> tuple[_PlannedRow, ...]:
+    groups: dict[tuple, dict[Shape, Cost]] = {}
+    return tuple(_plan_row(row, groups.setdefault(_twin_key(row), {})) for row in network.rows)
+
+
+def _renamed(cost: Cost, cut: int, name: str) -> Cost:
+    """``cost`` (a twin row's, or a node below it) with its name's first ``cut`` characters (the
+    twin row's name) replaced by ``name``; its children renamed when first read."""
+    if "_children" not in cost.__dict__ and not cost.__dict__["children"]:
+        return make_cost(name + cost.name[cut:], cost.kind, cost.summary, cost.in_shape, cost.out_shape,
+                         cost.weights, cost.biases, cost.bn, cost.macs, cost.activations, (), cost.aux, cost.level)
+    return make_cost_lazily(name + cost.name[cut:], cost.kind, cost.summary, cost.in_shape, cost.out_shape,
+                            cost.weights, cost.biases, cost.bn, cost.macs, cost.activations,
+                            partial(_renamed_children, cost, cut, name), cost.aux, cost.level)
+
+
+def _renamed_children(cost: Cost, cut: int, name: str) -> tuple[Cost, ...]:
+    return tuple(_renamed(child, cut, name) for child in cost.children)
 
 
 _PLANS: dict[int, tuple[Network, tuple[_PlannedRow, ...]]] = {}
@@ -131,7 +163,7 @@ def _plan(network: Network) -> tuple[_PlannedRow, ...]:
     if cached is None or cached[0] is not network:
         if len(_PLANS) >= 64:
             _PLANS.clear()
-        cached = _PLANS[id(network)] = (network, tuple(_plan_row(row) for row in network.rows))
+        cached = _PLANS[id(network)] = (network, _plan_rows(network))
     return cached[1]
 
 
@@ -256,12 +288,20 @@ def _walk(network: Network, shape: Shape, concat: bool = True) -> tuple[Cost, ..
         in_shape = outputs[planned.row.after] if planned.aux else shape
         cost = planned.costs.get(in_shape) if concat else None
         if cost is None:
-            try:
-                cost = _row_cost(planned, in_shape, concat)
-            except CalcError as exc:
-                raise exc.located(f"row '{planned.row.name}'") from None
-            except WindowTooLarge as exc:
-                raise WindowTooLarge(f"row '{planned.row.name}'{exc}") from None
+            twin = planned.twins.get(in_shape) if concat else None
+            if twin is not None:
+                cost = _renamed(twin, len(twin.name), planned.row.name)
+            else:
+                try:
+                    cost = _row_cost(planned, in_shape, concat)
+                except CalcError as exc:
+                    raise exc.located(f"row '{planned.row.name}'") from None
+                except WindowTooLarge as exc:
+                    raise WindowTooLarge(f"row '{planned.row.name}'{exc}") from None
+                if concat:
+                    if len(planned.twins) >= MEMO_SHAPES:
+                        planned.twins.clear()
+                    planned.twins[in_shape] = cost
             if concat:
                 if len(planned.costs) >= MEMO_SHAPES:
                     planned.costs.clear()

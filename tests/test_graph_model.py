@@ -9,6 +9,8 @@ count (docs/research/inception-family.md: 55,843,464 params; 13,155,794,016 conv
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -273,8 +275,6 @@ def test_width_keeps_depthwise_groups():
 def test_repeated_rows_give_what_each_row_alone_gives():
     """Rows that differ only in name (repeat copies) may share work in the engine: each keeps its own
     names and the same numbers as when it is analysed on its own."""
-    import tomllib
-
     data = tomllib.loads(Path(IRV2).read_text(encoding="utf-8"))
     table = {key: v for key, v in next(t for t in data["rows"] if t["name"] == "repeat.0").items() if key != "repeat"}
     engine.clear_memo()
@@ -290,3 +290,46 @@ def test_repeated_rows_give_what_each_row_alone_gives():
         assert fields(a[f"repeat.{k}"]) == fields(alone[f"repeat.{k}"])
     names = a.names("conv")
     assert len(names) == len(set(names))
+
+
+# ----------------------------------------------------------------------------- docs/spec-format.md
+
+DOC = ROOT / "docs" / "spec-format.md"
+
+
+def _doc_table(heading: str) -> list[str]:
+    """The first cells (field names) of the table under ``### heading`` in docs/spec-format.md."""
+    text = DOC.read_text(encoding="utf-8").split(f"### {heading}\n", 1)[1].split("\n### ", 1)[0]
+    fields = []
+    for line in text.splitlines():
+        if line.startswith("| `"):
+            fields += re.findall(r"`(\w+)`", line.split("|")[1])
+    return fields
+
+
+def test_doc_graph_tables_match_the_loader():
+    from inception_calc.core.kinds import CONV_OPTIONS
+    from inception_calc.core.loader import BLOCK_FIELDS, BRANCH_FIELDS, TOP_FIELDS
+
+    assert sorted(_doc_table("Nested blocks")) == sorted(BLOCK_FIELDS)
+    assert sorted(_doc_table("Branches")) == sorted(BRANCH_FIELDS)
+    # an add row: the common row fields (name, kind, note, repeat: see "Rows") and these
+    assert sorted(_doc_table("`add`: a residual")) == sorted(("branches", "activation", *CONV_OPTIONS))
+    top = DOC.read_text(encoding="utf-8").split("## Top level\n", 1)[1].split("\n## ", 1)[0].split("\n\n`[defaults]`")[0]
+    assert sorted(re.findall(r"^\| `(\w+)`", top, re.MULTILINE)) == sorted(TOP_FIELDS)
+
+
+@pytest.mark.parametrize("name, numbers", [
+    ("block35", {"weights": 122_368, "macs": 149_900_800, "params": 123_168, "bn": 480}),
+    ("inception_e", {"weights": 5_038_080, "macs": 322_437_120, "params": 5_044_608, "bn": 6_528}),
+])
+def test_doc_worked_examples_are_what_the_tool_counts(name, numbers):
+    from inception_calc.core.values import grouped
+
+    text = DOC.read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```toml\n(.*?)```", text, re.DOTALL) if b.startswith(f'name = "{name}"'))
+    totals = analyze(network_from_dict(tomllib.loads(block))).totals.inference
+    after = text.split(block, 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+    for quantity, value in numbers.items():
+        assert getattr(totals, quantity) == value, quantity
+        assert grouped(value) in after, (quantity, value)

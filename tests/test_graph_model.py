@@ -270,6 +270,26 @@ def test_width_keeps_depthwise_groups():
     assert a["dw"].weights == 36 and a["dw"].out_shape == (4, 8, 8)
 
 
+XCEPTION_LIKE = {"name": "xc", "input": [8, 16, 16], "defaults": {"bias": False, "relu": False}, "rows": [
+    {"name": "block1", "kind": "stack", "layers": [{"kind": "add", "name": "res", "module": False, "branches": [
+        {"name": "shortcut", "module": False, "layers": [
+            {"kind": "conv", "name": "skip", "out": 16, "kernel": 1, "stride": 2}, {"kind": "bn", "name": "skipbn"}]},
+        {"name": "rep", "layers": [
+            {"kind": "relu"}, {"kind": "conv", "out": 8, "kernel": 3, "pad": 1, "groups": 8},
+            {"kind": "conv", "out": 16, "kernel": 1}, {"kind": "bn"},
+            {"kind": "maxpool", "kernel": 3, "stride": 2, "pad": 1, "rounding": "floor"}]}]}]}]}
+
+
+def test_width_on_a_depthwise_residual():
+    a = analyze(network_from_dict({**XCEPTION_LIKE, "variants": ["width=0.5"]}))
+    # the image's 8 channels are not scaled, so the depthwise conv keeps 8 groups of one channel: 8 * 9 = 72
+    # weights; the pointwise 16 -> 8 (8 * 8 = 64) and the shortcut 16 -> 8 (8 * 8 = 64): both sides give 8
+    assert a["block1.rep.1"].weights == 72 and a["block1.rep.1"].out_shape == (8, 16, 16)
+    assert a["block1.rep.2"].weights == a["block1.skip"].weights == 64
+    assert a["block1"].out_shape == (8, 8, 8)
+    assert "block1.res: add 2 branches: shortcut 8x8x8 + rep 8x8x8 -> 8x8x8" in derivation(a, "block1")
+
+
 # ----------------------------------------------------------------------------- the engine
 
 def test_repeated_rows_give_what_each_row_alone_gives():

@@ -15,7 +15,7 @@ network the one before it made; the result is named ``googlenet:bn,width=0.5``.
 * ``width=F``: every channel count times F, rounded half up, at least 1
   (:func:`~inception_calc.core.formulas.scaled_channels`); a classifier (the last linear layer of the
   network and of each auxiliary head) keeps its class count. A depthwise conv (groups = its input
-  channels) keeps one group per channel. In an addition the branches must still give equal
+  channels) stays depthwise: one group per input channel as scaled, and as many outputs per group. In an addition the branches must still give equal
   channels: the last conv of each branch gives the shortcut's channels (the identity's, i.e. the
   block's input as scaled; else the first branch's), which can differ from F times its own count by
   the rounding of a sum (``mixed_6a``'s 384 + 384 + 320 scaled one by one); a branch that ends in no
@@ -265,8 +265,9 @@ class _Width:
     def conv(self, layer: Conv, out: int, cin: tuple[int, int], name: str) -> Conv:
         """``layer`` giving ``out`` channels on an input of ``cin`` = (channels before, after scaling)."""
         groups = layer.groups
-        if groups > 1 and groups == cin[0]:  # depthwise (or one group per input channel): so it stays
-            groups = cin[1]
+        if groups > 1 and groups == cin[0] and layer.out % groups == 0:
+            # depthwise (one group per input channel, out a multiple of it): so it stays, whatever F
+            groups, out = cin[1], layer.out // groups * cin[1]
         if out % groups or cin[1] % groups:
             raise CalcError(f"{groups} groups do not divide the scaled widths ({cin[1]} in, {out} out; "
                             f"{cin[0]} and {layer.out} x {self.value})", where=f"{self.where}, {name}",
@@ -278,7 +279,8 @@ class _Width:
             out = layer.out if at in self.keep else self.scaled(layer.out)
             return replace(layer, out=out), (layer.out, out)
         if isinstance(layer, Conv):
-            return self.conv(layer, self.scaled(layer.out), cin, name), (layer.out, self.scaled(layer.out))
+            new = self.conv(layer, self.scaled(layer.out), cin, name)
+            return new, (layer.out, new.out)
         return layer, cin
 
     def branch(self, branch: Branch, cin: tuple[int, int], path: Path, name: str) -> tuple[Branch, tuple[int, int]]:

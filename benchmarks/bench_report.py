@@ -17,10 +17,8 @@ removed from the children's environment, and one warm-up run of each writes the 
 (c) the engine in process: full GoogLeNet analyses per second, ``analyze(network, (3, 224, 224))``
     on a pre-loaded network, best of several ``timeit`` repeats; beside it, without a target, the
     same with the engine's row memo cleared before each analysis (c'), and a new size each time (c'');
-(d) the same for Inception-ResNet-v2 at 3x299x299 (the built-in ``inception-resnet-v2``, or
-    while it is not there ``benchmarks/irv2_synthetic.toml``, the same network written from
-    docs/research): 54 rows, 40 of them residual additions, 39 of those repeat copies: repeated (d),
-    memo cleared (d'), a new size each (d'').
+(d) the same for the built-in ``inception-resnet-v2`` at 3x299x299: 54 rows, 40 of them residual
+    additions, 39 of those repeat copies: repeated (d), memo cleared (d'), a new size each (d'').
 
 Targets (issue 10, on the 2-core development machine): (a) at most 1.3x the floor (f), in at most
 60 MiB, with torch never imported; (b) / (a) at least 30x; (c) at least 10,000 analyses/s. Issue 11:
@@ -52,7 +50,6 @@ SPEEDUP_TARGET = 30.0  # fvcore process / report process, at least
 ANALYSES_TARGET = 10_000.0  # per second, at least
 IRV2_TARGET = 2_000.0  # Inception-ResNet-v2 analyses at 299 per second, at least (repeated and cold)
 IRV2_SPEC = "inception-resnet-v2"
-IRV2_STANDIN = ROOT / "benchmarks" / "irv2_synthetic.toml"
 
 FLOOR_SCRIPT = "import tomllib, json, argparse, dataclasses, tabulate"
 
@@ -104,14 +101,6 @@ def heavy_imports_of_report() -> list[str]:
     if "inception_calc.core.engine" not in names:
         raise SystemExit("bench_report: the importtime listing did not show inception_calc.core.engine")
     return sorted(n for n in names if n.split(".")[0] in HEAVY)
-
-
-def irv2_spec() -> str:
-    """The built-in Inception-ResNet-v2 when the package has it, else the stand-in beside this file."""
-    sys.path.insert(0, str(SRC))
-    from inception_calc import builtin_names
-
-    return IRV2_SPEC if IRV2_SPEC in builtin_names() else str(IRV2_STANDIN)
 
 
 def engine_analyses_per_second(spec: str = "googlenet", size: int = 224,
@@ -205,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rates = engine_analyses_per_second()
     rate, number = rates["repeated"]
-    irv2 = irv2_spec()
+    irv2 = IRV2_SPEC
     irv2_rates = engine_analyses_per_second(irv2, 299)
 
     figures = {

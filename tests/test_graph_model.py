@@ -2,9 +2,9 @@
 indented by tree depth, explain for additions and nested concatenations, claims on dotted names,
 variants over blocks and additions, and the engine's sharing of rows that differ only in name.
 
-The Inception-ResNet-v2 stand-in (benchmarks/irv2_synthetic.toml) is checked against timm's own
-count (docs/research/inception-family.md: 55,843,464 params; 13,155,794,016 conv + linear MACs at
-299, 14,568,593,248 at 320), and its Block35 by hand.
+The built-in Inception-ResNet-v2 is the graph at its largest (40 residual add rows, 39 of them repeat
+copies); its totals are timm's own count (docs/research/inception-family.md: 55,843,464 params;
+13,155,794,016 conv + linear MACs at 299, 14,568,593,248 at 320), its Block35 is worked by hand.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from inception_calc.report.analysis import render
 from inception_calc.studies.claims import parse_claim, verify
 
 ROOT = Path(__file__).resolve().parents[1]
-IRV2 = str(ROOT / "benchmarks" / "irv2_synthetic.toml")
+IRV2 = "inception-resnet-v2"
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +203,7 @@ def test_claim_names_what_is_there(tmp_path, capsys):
             "conv2d") in capsys.readouterr().err
     path.write_text(f'spec = "{IRV2}"\nclaims = ["repeat.99.weights = 1"]\n', encoding="utf-8")
     assert main(["verify", str(path)]) == 2
-    assert "no row 'repeat.99' in irv2-synthetic; did you mean 'repeat.9'?" in capsys.readouterr().err
+    assert "no row 'repeat.99' in inception-resnet-v2; did you mean 'repeat.9'?" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- variants
@@ -295,7 +295,7 @@ def test_width_on_a_depthwise_residual():
 def test_repeated_rows_give_what_each_row_alone_gives():
     """Rows that differ only in name (repeat copies) may share work in the engine: each keeps its own
     names and the same numbers as when it is analysed on its own."""
-    data = tomllib.loads(Path(IRV2).read_text(encoding="utf-8"))
+    data = tomllib.loads((ROOT / "inception_calc" / "specs" / f"{IRV2}.toml").read_text(encoding="utf-8"))
     table = {key: v for key, v in next(t for t in data["rows"] if t["name"] == "repeat.0").items() if key != "repeat"}
     engine.clear_memo()
     a = analyze(IRV2)

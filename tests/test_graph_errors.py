@@ -233,3 +233,33 @@ def test_inception_variants_refuse_a_branch_by_branch_network(variant, tmp_path,
     assert (f"variant 'bad:{variant}': bad has no inception rows (bad's add rows are written branch by branch and "
             f"have no paper columns to change)") in err
     assert err.count("\n") == 1
+
+
+WIDTH_GROUPS = HEAD + '''
+[[rows]]
+name = "c"
+kind = "conv"
+out = 6
+kernel = 1
+
+[[rows]]
+name = "m"
+kind = "concat"
+branches = [
+  {name = "a", layers = [{kind = "conv", out = 4, kernel = 1}]},
+  {name = "n", layers = [{kind = "concat", name = "inner", branches = [
+      {name = "x", layers = [{kind = "conv", out = 6, kernel = 1, groups = 2}]},
+      {name = "y", layers = [{kind = "conv", out = 4, kernel = 1}]}]}]},
+]
+'''
+# x 0.5: c gives 3 channels, x 3 outputs: 2 groups divide neither
+
+
+def test_width_groups_inside_a_nested_block(tmp_path, capsys):
+    spec = tmp_path / "wg.toml"
+    spec.write_text(WIDTH_GROUPS, encoding="utf-8")
+    assert main(["report", f"{spec}:width=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert ("variant 'bad:width=0.5', row 'm', branch 'n', block 'inner', branch 'x', layer '0': 2 groups do not "
+            "divide the scaled widths (3 in, 3 out; 6 and 6 x 0.5)") in err, err
+    assert err.count("\n") == 1

@@ -230,8 +230,13 @@ def _classifiers(network: Network) -> set[tuple[str, Path]]:
     main_last = None
     for row in network.rows:
         linears: list[tuple[str, Path]] = []
-        _map_layers(row, lambda layer, at: (linears.append((row.name, at)) if isinstance(layer, Linear) else None)
-                    or layer)
+
+        def note(layer: Layer, at: Path) -> Layer:
+            if isinstance(layer, Linear):
+                linears.append((row.name, at))
+            return layer
+
+        _map_layers(row, note)
         if not linears:
             continue
         if row.is_aux:
@@ -341,7 +346,10 @@ class _Width:
                 new = _expanded(row, columns, row.inception)
                 out = (sum(_branch_out(b, cin[0]) for b in row.branches),
                        sum(_branch_out(b, cin[1]) for b in new.branches))
-            elif row.layout in ("single", "sequence"):
+            elif row.layout == "single":  # the row is the layer: errors name the row alone
+                layer, out = self.layer(row.branches[0].layers[0], cin, (row.name, (0, 0)), where)
+                new = replace(row, branches=(replace(row.branches[0], layers=(layer,)),))
+            elif row.layout == "sequence":
                 branch, out = self.branch(row.branches[0], cin, (0,), where)
                 new = replace(row, branches=(branch,))
             else:

@@ -115,19 +115,26 @@ def test_grid_sizes_by_hand(size, grids):
 def test_the_aux_head_needs_299():
     # AuxLogits.conv1 (5x5, no padding) needs a 5x5 map from the 5x5/3 pool, which needs 17x17 at Mixed_6e:
     # 298 -> 148 -> 146 -> 146 -> 72 -> 72 -> 70 -> 34 -> 16 at Mixed_6e, pooled to floor((16 - 5) / 3) + 1 = 4
-    from inception_calc.core.errors import CalcError
+    # Below 299 the head (training only) is left out, and said so; the inference analysis stands.
+    small = analyze(SPEC, 298)
+    assert "AuxLogits" not in [r.name for r in small.rows]
+    assert small.warnings[0].startswith("auxiliary head left out (it runs only in training, and not at input "
+                                        "3x298x298): row 'AuxLogits', layer 'AuxLogits.conv1'")
+    assert small.warnings[0].endswith("the heads take 3x299x299 and larger")
+    assert small.totals.training == small.totals.inference
+    full = analyze(SPEC, 299)
+    assert full["AuxLogits.avg_pool"].out_shape == (768, 5, 5) and not full.left_out
 
-    with pytest.raises(CalcError, match=r"input 3x298x298 is too small: row 'AuxLogits', layer 'AuxLogits.conv1'"):
-        analyze(SPEC, 298)
-    assert analyze(SPEC, 299)["AuxLogits.avg_pool"].out_shape == (768, 5, 5)
 
-
-@pytest.mark.xfail(strict=True, reason="the engine analyses the training-only aux head at every input size, so an "
-                                       "inference analysis below 299 is refused; torchvision's eval forward runs "
-                                       "down to its documented min_size 75x75")
 def test_inference_runs_down_to_75():
+    # torchvision's documented min_size is 75x75 (its eval forward has no aux head):
     # 75 -> 37 -> 35 -> 35 -> 17 -> 17 -> 15 -> 7 (maxpool2) -> 3 (Mixed_6a) -> 1 (Mixed_7a)
     assert analyze(SPEC, 75)["Mixed_7c"].out_shape == (2048, 1, 1)
+    from inception_calc.core.errors import CalcError
+
+    with pytest.raises(CalcError, match=r"input 3x74x74 is too small: .*the smallest square input this network "
+                                        r"accepts is 3x75x75"):
+        analyze(SPEC, 74)
 
 
 def test_functional_pools_and_basic_conv2d(v3):

@@ -279,12 +279,19 @@ def _row_cost(planned: _PlannedRow, shape: Shape, concat: bool = True) -> Cost:
                             elements(*out), partial(_branch_costs, branches, aux), aux, "layer")
 
 
-def _walk(network: Network, shape: Shape, concat: bool = True) -> tuple[Cost, ...]:
+def _walk(network: Network, shape: Shape, concat: bool = True, heads: bool = True,
+          left_out: list[str] | None = None) -> tuple[Cost, ...]:
     """Every row's cost; with ``concat`` False, branches whose maps differ are let through (the
-    first branch's size goes on), to ask whether the windows fit whatever the branches give."""
+    first branch's size goes on), to ask whether the windows fit whatever the branches give.
+
+    An auxiliary head whose window does not fit (Inception-v3's AuxLogits below 299: it runs only
+    in training) is left out when ``left_out`` is a list, its reason appended there; with ``heads``
+    False the heads are not walked at all (whether the network runs for inference)."""
     outputs: dict[str, Shape] = {}
     rows = []
     for planned in _plan(network):
+        if planned.aux and (not heads or planned.row.after not in outputs):
+            continue
         in_shape = outputs[planned.row.after] if planned.aux else shape
         cost = planned.costs.get(in_shape) if concat else None
         if cost is None:
@@ -297,6 +304,9 @@ def _walk(network: Network, shape: Shape, concat: bool = True) -> tuple[Cost, ..
                 except CalcError as exc:
                     raise exc.located(f"row '{planned.row.name}'") from None
                 except WindowTooLarge as exc:
+                    if planned.aux and left_out is not None:
+                        left_out.append(f"row '{planned.row.name}'{exc}")
+                        continue
                     raise WindowTooLarge(f"row '{planned.row.name}'{exc}") from None
                 if concat:
                     if len(planned.twins) >= MEMO_SHAPES:
@@ -313,38 +323,40 @@ def _walk(network: Network, shape: Shape, concat: bool = True) -> tuple[Cost, ..
     return tuple(rows)
 
 
-def fits(network: Network, shape: Shape) -> bool:
+def fits(network: Network, shape: Shape, heads: bool = False) -> bool:
     """Whether every window of the network fits at this input size (whether or not its branches
-    can be concatenated there): this only improves as the input grows."""
+    can be concatenated there): this only improves as the input grows. ``heads``: the auxiliary
+    heads' windows too (they run only in training)."""
     try:
-        _walk(network, shape, concat=False)
+        _walk(network, shape, concat=False, heads=heads)
     except WindowTooLarge:
         return False
     return True
 
 
-def _runs(network: Network, shape: Shape) -> bool:
+def _runs(network: Network, shape: Shape, heads: bool = False) -> bool:
     """Whether the network runs at this input size: every window fits, and every row's branches give
     maps of one size (strided branches can disagree on some map sizes)."""
     try:
-        _walk(network, shape)
+        _walk(network, shape, heads=heads)
     except (WindowTooLarge, CalcError):
         return False
     return True
 
 
-def smallest_input(network: Network, channels: int = 3, scan: int = 1024) -> int | None:
-    """The least N for which the network runs on a channels x N x N input, or None.
+def smallest_input(network: Network, channels: int = 3, scan: int = 1024, heads: bool = False) -> int | None:
+    """The least N for which the network runs on a channels x N x N input, or None; ``heads``: its
+    auxiliary heads too (which run only in training).
 
     Whether every window fits only improves with N (output sizes never shrink as the input grows),
     so the least such N is found by bisection (up to 65536). Whether the branches of a row can be
     concatenated need not improve (a stride-3 conv beside a stride-3 pool agree only on some
     sizes), so from there the sizes are tried one by one, ``scan`` of them at most.
     """
-    first = f.smallest_valid_size(lambda n: fits(network, (channels, n, n)), 1)
+    first = f.smallest_valid_size(lambda n: fits(network, (channels, n, n), heads), 1)
     if first is None:
         return None
-    return next((n for n in range(first, first + scan) if _runs(network, (channels, n, n))), None)
+    return next((n for n in range(first, first + scan) if _runs(network, (channels, n, n), heads)), None)
 
 
 def rounding_warnings(network: Network, rows: tuple[Cost, ...]) -> tuple[str, ...]:
@@ -363,8 +375,9 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
     """
     network = load_spec(spec)
     shape = network.input if input is None else parse_input(input, channels=network.input[0])
+    left_out: list[str] = []
     try:
-        rows = _walk(network, shape)
+        rows = _walk(network, shape, left_out=left_out)
     except CalcError as exc:
         raise exc.located(network.name) from None
     except WindowTooLarge as exc:
@@ -375,7 +388,14 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
                         where=network.name, fix=fix) from None
     main = [r for r in rows if not r.aux]
     totals = Totals(inference=Sums.of(main), training=Sums.of(rows))
-    return Analysis(network.name, shape, rows, totals, network)
+    notes = ()
+    if left_out:
+        smallest = smallest_input(network, shape[0], heads=True)
+        takes = f"; the heads take {shape[0]}x{smallest}x{smallest} and larger" if smallest else ""
+        notes = tuple(f"auxiliary head left out (it runs only in training, and not at input "
+                      f"{shape[0]}x{shape[1]}x{shape[2]}): {why}; the training totals are without it{takes}"
+                      for why in left_out)
+    return Analysis(network.name, shape, rows, totals, network, notes)
 
 
 def named_layers(network: Network) -> dict[str, Layer]:

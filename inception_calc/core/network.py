@@ -86,8 +86,10 @@ def branch_summary(branch: Branch) -> str:
 
 def combined_summary(branches: tuple[Branch, ...], combine: str, relu: bool) -> str:
     """Branches side by side (``a | b``) or added (``identity + 0.17 x (a)``), then ``> relu``."""
-    if combine == "add":
-        parts = [branch_summary(b) if b.scale == 1 else f"{b.scale:g} x ({branch_summary(b)})" for b in branches]
+    if combine == "add":  # a term of several nodes in parentheses: "(a > b) + (c > d)", "identity + 0.17 x (e)"
+        parts = [branch_summary(b) if b.scale == 1 and len(b.layers) < 2 else
+                 f"({branch_summary(b)})" if b.scale == 1 else f"{b.scale:g} x ({branch_summary(b)})"
+                 for b in branches]
         text = " + ".join(parts)
     else:
         text = " | ".join(branch_summary(b) for b in branches)

@@ -194,12 +194,15 @@ class Analysis:
     rows: tuple[Cost, ...]
     totals: Totals
     network: "Network" = field(repr=False, compare=False)
+    left_out: tuple[str, ...] = ()
+    """Auxiliary heads that do not fit at this input, each with why (they run only in training:
+    the inference analysis stands without them, the training totals are without them)."""
 
     @cached_property
     def warnings(self) -> tuple[str, ...]:
-        """Pooling layers whose output size depends on their rounding rule at this input
-        (:mod:`inception_calc.core.rounding`), in the order of the rows."""
-        return rounding_notes(self.network, self.rows)
+        """Auxiliary heads left out at this input, then the pooling layers whose output size depends
+        on their rounding rule at this input (:mod:`inception_calc.core.rounding`), in the order of the rows."""
+        return self.left_out + rounding_notes(self.network, self.rows)
 
     def __getitem__(self, name: str) -> Cost:
         """A node by its dotted name: ``analysis["inception3a.branch2.1"]``."""

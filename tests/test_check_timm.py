@@ -124,3 +124,51 @@ def test_timm_missing_names_the_extra_that_installs_it():
     assert proc.returncode == 2
     assert proc.stderr == ("inception-calc check: error: timm is not installed, and the check needs it; "
                            "install the timm extra: pip install 'inception_calc[timm]'\n")
+
+
+def test_no_aux_against_torchvision_googlenet_leaves_the_heads_out_on_both_sides(capsys):
+    pytest.importorskip("torchvision")
+    from inception_calc.pytorch.crosscheck import check
+
+    result = check("googlenet-torchvision", "torchvision", aux=False)
+    assert result.ok and not any(r.aux for r in result.rows)
+    assert result["total"]["params"].counted == 6_624_904  # torchvision's GoogLeNet_Weights num_params (no aux)
+    assert main(["check", "googlenet-torchvision", "--against", "torchvision", "--no-aux"]) == 0
+    assert "no auxiliary heads" in capsys.readouterr().out
+
+
+STEM = """
+name = "v4-stem"
+input = [3, 299, 299]
+reference = "timm:inception_v4"
+[defaults]
+bias = false
+bn = true
+bn_eps = 0.001
+[[rows]]
+name = "features.0"
+kind = "conv"
+out = 32
+kernel = 3
+stride = 2
+[[rows]]
+name = "features.1"
+kind = "conv"
+out = 32
+kernel = 3
+"""
+
+
+@pytest.mark.slow
+def test_a_container_holding_spec_rows_is_expanded_into_its_rows(tmp_path):
+    pytest.importorskip("timm")
+    spec = tmp_path / "stem.toml"
+    spec.write_text(STEM)
+    result = _check(str(spec), "timm")
+    names = [r.name for r in result.rows]
+    # timm's features (Sequential 0..21) holds the spec's rows: its modules are rows, not one "only in real"
+    assert "features" not in names
+    assert names[:3] == ["features.0", "features.1", "features.2"]
+    assert result["features.0"].verdict == result["features.1"].verdict == EXPLAINED  # fvcore's batch norm, x2
+    assert result["features.2"].verdict == MISMATCH and result["features.2"]["present"].analytic is None
+    assert names[-4:] == ["global_pool", "head_drop", "last_linear", "total"]

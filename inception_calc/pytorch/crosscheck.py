@@ -131,7 +131,7 @@ def reference_model(network: Network, against: str, aux: bool) -> tuple["nn.Modu
             model = timm.create_model(name, pretrained=False, **extra)
         except (RuntimeError, ValueError, KeyError) as exc:  # timm: "Unknown model (NAME)"
             raise CalcError(f"timm {timm.__version__} has no model '{name}': {str(exc).strip().splitlines()[0]}",
-                            where="reference", fix="name a model of timm.list_models()") from None
+                            where=f"{network.name}, field 'reference'", fix="name a model of timm.list_models()") from None
         return model, f"timm {name}", {"timm": timm.__version__}
     torchvision = require_torchvision()
     name = reference_of(network, "torchvision") or "googlenet"
@@ -142,7 +142,8 @@ def reference_model(network: Network, against: str, aux: bool) -> tuple["nn.Modu
         return model, "torchvision googlenet", version
     builder = getattr(torchvision.models, name, None)
     if builder is None or not callable(builder):
-        raise CalcError(f"torchvision {version['torchvision']} has no model '{name}'", where="reference",
+        raise CalcError(f"torchvision {version['torchvision']} has no model '{name}'",
+                        where=f"{network.name}, field 'reference'",
                         fix="name a model of torchvision.models.list_models()")
     options = {"init_weights": False} if name in ("inception_v3", "googlenet") else {}
     if name == "inception_v3":
@@ -171,6 +172,8 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
     analysis = analyze(network, input)
     if against == "timm" and reference_of(network, "timm") is None:
         raise no_reference(network, "timm")
+    if against == "torchvision" and network.reference and reference_of(network, "torchvision") is None:
+        raise no_reference(network, "torchvision")  # a spec of another library's model (no reference: googlenet)
     if against == "torchvision":  # a missing package: before the slow imports of the rest
         require_torchvision()
     elif against == "timm":

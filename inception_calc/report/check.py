@@ -88,7 +88,8 @@ def _header(r: Reconciliation) -> list[str]:
     return [
         f"check: {r.spec} (analysis) against {r.against}, input {c}x{h}x{w}, per image",
         f"counted with fvcore FlopCountAnalysis (by module, by operator), torch FlopCounterMode, numel and forward "
-        f"hooks ({versions}); submodules in eval mode (batch norm on running statistics), auxiliary heads run",
+        f"hooks ({versions}); submodules in eval mode (batch norm on running statistics), "
+        + ("auxiliary heads run" if any(row.aux for row in r.rows) else "no auxiliary heads"),
     ]
 
 

@@ -1,9 +1,15 @@
 """Cross-check a spec's analysis with a real network: the built one, or the torchvision or timm model it reproduces.
 
-``check(spec, against, input, depth)`` is what ``inception-calc check`` runs: analyse the spec,
+``check(spec, against, input, depth, aux)`` is what ``inception-calc check`` runs: analyse the spec,
 build or fetch the real network, count it (:mod:`~inception_calc.pytorch.counters`) and reconcile the two
 by name (:mod:`~inception_calc.pytorch.reconcile`). An error names the parameter (``against``,
 ``depth``, ``input``); the command line shows its flag there.
+
+The real network of ``against = "torchvision"`` or ``"timm"`` is the one the spec's ``reference``
+names (``timm:inception_v4``, ``torchvision:inception_v3``), built with no weights, with the spec's
+class count when it is not 1000; a spec with no reference is checked against torchvision's
+``googlenet`` (GoogLeNet specs keep its row names), and a spec whose reference names another library
+is an error.
 """
 
 from __future__ import annotations

@@ -172,3 +172,24 @@ def test_a_container_holding_spec_rows_is_expanded_into_its_rows(tmp_path):
     assert result["features.0"].verdict == result["features.1"].verdict == EXPLAINED  # fvcore's batch norm, x2
     assert result["features.2"].verdict == MISMATCH and result["features.2"]["present"].analytic is None
     assert names[-4:] == ["global_pool", "head_drop", "last_linear", "total"]
+
+
+@pytest.mark.slow
+def test_timm_modules_are_the_units_a_spec_writes():
+    timm = pytest.importorskip("timm")
+    from inception_calc.pytorch.counters import count_module
+
+    units = {u.name: u for u in count_module(timm.create_model("legacy_xception", pretrained=False),
+                                             (3, 100, 100), "timm legacy_xception").units}
+    # Xception's shortcut: a plain Conv2d and a separate BatchNorm2d, two units (conv, bn)
+    assert units["block1.skip"].layer.kind == "conv" and not units["block1.skip"].layer.bn
+    assert units["block1.skipbn"].layer.kind == "bn"
+    # a separable conv is its depthwise and pointwise Conv2d; ReLU modules are no units
+    assert units["block1.rep.0.conv1"].layer.groups == 64 and units["block1.rep.0.pointwise"].layer.kernel == (1, 1)
+    assert not [name for name in units if name.startswith("act") or name.endswith(".2") and "block1.rep" in name]
+    v4 = {u.name: u for u in count_module(timm.create_model("inception_v4", pretrained=False), (3, 75, 75),
+                                          "timm inception_v4").units}
+    # ConvNormAct (conv + BatchNormAct2d, whose drop and act are children) is one conv unit with its batch norm
+    first = v4["features.0"].layer
+    assert first.kind == "conv" and first.bn and first.bn_eps == 0.001 and not first.bias
+    assert not [name for name in v4 if name.endswith((".bn", ".act", ".drop"))]

@@ -11,17 +11,23 @@ from inception_calc.cli import common
 HELP = COMMANDS["check"]
 
 FORMATS = ("table", "markdown", "csv", "json")  # check_render.RENDERERS' keys, named here: the parser imports no more
-FLAGS = {"against": "--against", "depth": "--depth"}  # crosscheck.check's parameters
+FLAGS = {"against": "--against", "depth": "--depth", "aux": "--aux/--no-aux"}  # crosscheck.check's parameters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_spec(parser)
-    parser.add_argument("--against", choices=("built", "torchvision"), default="built",
-                        help="built: the network the builder makes from the spec (default); torchvision: "
-                             "torchvision.models.googlenet (for googlenet, googlenet-torchvision and their variants)")
+    parser.add_argument("--against", choices=("built", "torchvision", "timm"), default="built",
+                        help="built: the network the builder makes from the spec (default); torchvision: the "
+                             "torchvision model the spec's reference names (torchvision:inception_v3), else "
+                             "torchvision.models.googlenet (for googlenet, googlenet-torchvision and their "
+                             "variants); timm: the timm model the spec's reference names (timm:inception_v4; "
+                             "the timm extra)")
     common.add_input(parser)
     parser.add_argument("--depth", choices=("layer", "branch"), default="layer",
-                        help="layer: one line per row; branch: and each Inception branch")
+                        help="layer: one line per row; branch: and each branch")
+    parser.add_argument("--aux", action=argparse.BooleanOptionalAction, default=True,
+                        help="count the auxiliary heads when the spec has them, on both sides (default); "
+                             "--no-aux leaves them out of the analysis and of the real network")
     common.add_format(parser, FORMATS)
     common.add_output(parser)
 
@@ -30,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from inception_calc.report.check import render_check
     from inception_calc.pytorch.crosscheck import check
 
-    result = check(args.spec, args.against, args.input, args.depth)
+    result = check(args.spec, args.against, args.input, args.depth, args.aux)
     emit(render_check(result, args.format), args.output)
     return 0 if result.ok else 1

@@ -8,6 +8,7 @@ verify, compare, sweep, paper-table, specs). The rest come with an extra (pyproj
 | ``torch`` | torch, torchvision, fvcore | check, bench, ``build()`` |
 | ``pandas`` | pandas | ``Analysis.to_dataframe()`` |
 | ``plot`` | matplotlib | ``--plot`` |
+| ``timm`` | timm | ``check --against timm`` |
 | ``all`` | every extra | |
 """
 
@@ -18,7 +19,7 @@ from types import ModuleType
 
 from inception_calc.core.errors import CalcError
 
-EXTRAS = {"torch": ("torch", "torchvision", "fvcore"), "pandas": ("pandas",), "plot": ("matplotlib",)}
+EXTRAS = {"torch": ("torch", "torchvision", "fvcore"), "pandas": ("pandas",), "plot": ("matplotlib",), "timm": ("timm",)}
 
 
 def install_hint(extra: str) -> str:

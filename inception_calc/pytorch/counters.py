@@ -41,6 +41,8 @@ TORCHVISION_NEEDED = (0, 15)
 """torchvision >= 0.15: ``googlenet(weights=None, init_weights=...)`` and ``GoogLeNet_Weights``
 with ``meta["_ops"]``."""
 FVCORE_NEEDED = (0, 1, 5)
+TIMM_NEEDED = (0, 9)
+"""timm >= 0.9: ``create_model(name, pretrained=False)`` and the ``ConvNormAct`` / ``BatchNormAct2d`` modules."""
 MAC_OPERATORS = ("conv", "linear", "addmm", "matmul", "mm", "bmm", "einsum")
 """fvcore operators whose count is multiply-accumulates of weights (fvcore's "flops")."""
 
@@ -77,6 +79,10 @@ class ModuleCounts:
     flop_counter: Mapping[str, Mapping[str, int]]
     units: tuple[Unit, ...]
     versions: Mapping[str, str] = field(default_factory=dict)
+    passive: frozenset[str] = frozenset()
+    """Modules that cost nothing and that no spec layer is compared with: activations (timm's
+    ``act``, Xception's ``act1``: ReLU is a function call in torchvision, a module in timm),
+    ``Identity`` and ``Flatten``."""
 
     def fvcore_total(self, name: str) -> int:
         return sum(self.fvcore.get(name, {}).values())
@@ -151,7 +157,16 @@ def require_fvcore() -> Any:
     return _require("fvcore", FVCORE_NEEDED)
 
 
-def torchvision_googlenet(aux_logits: bool = True, needed_by: str = "the check") -> "nn.Module":
+def require_timm(needed_by: str = "the check") -> Any:
+    """timm, or a CalcError naming the ``timm`` extra that installs it, or the version ``needed_by`` needs."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        module = require("timm", "timm", needed_by)
+    check_version("timm", getattr(module, "__version__", "0"), TIMM_NEEDED, needed_by)
+    return module
+
+
+def torchvision_googlenet(aux_logits: bool = True, needed_by: str = "the check", num_classes: int = 1000) -> "nn.Module":
     """torchvision's ``googlenet``, with its auxiliary heads unless ``aux_logits`` is False, no
     weights (nothing is downloaded), and no weight initialisation (counts and timings do not
     depend on the values). A missing or too old torchvision is a CalcError naming ``needed_by``."""
@@ -159,7 +174,8 @@ def torchvision_googlenet(aux_logits: bool = True, needed_by: str = "the check")
 
     require_torch()
     torchvision = require_torchvision(needed_by)
-    return torchvision.models.googlenet(weights=None, aux_logits=aux_logits, init_weights=False)
+    return torchvision.models.googlenet(weights=None, aux_logits=aux_logits, init_weights=False,
+                                        num_classes=num_classes)
 
 
 # ----------------------------------------------------------------------------- layers of modules
@@ -224,12 +240,24 @@ def count_module(model: "nn.Module", input: tuple[int, int, int], source: str,
     children = {name: tuple(f"{name}.{c}" if name else c for c, _ in module.named_children())
                 for name, module in names.items()}
     numel = {name: sum(p.numel() for p in module.parameters()) for name, module in names.items()}
+    passive = frozenset(name for name, module in names.items() if name and _is_passive(module))
     from importlib.metadata import version
 
     versions = {"torch": torch.__version__.split("+")[0], "fvcore": version("fvcore"), **(versions or {})}
     return ModuleCounts(source=source, input=tuple(input), children=children, out_shapes=out_shapes, numel=numel,
                         fvcore=fvcore, fvcore_unsupported=unsupported, flop_counter=flop_counter,
-                        units=units, versions=versions)
+                        units=units, versions=versions, passive=passive)
+
+
+PASSIVE = ("ReLU", "ReLU6", "LeakyReLU", "SiLU", "GELU", "Sigmoid", "Tanh", "Identity", "Flatten")
+"""torch.nn classes that cost nothing here (no parameters, no MACs) and that no spec layer is compared with."""
+
+
+def _is_passive(module: "nn.Module") -> bool:
+    from torch import nn
+
+    return isinstance(module, tuple(getattr(nn, name) for name in PASSIVE)) and not any(
+        True for _ in module.parameters())
 
 
 def _eager_pass(model: "nn.Module", x: Any, flop_counter_mode: Any) -> tuple[tuple[Unit, ...], dict, dict]:

@@ -1,24 +1,32 @@
-"""Cross-check a spec's analysis with a real network: the built one, or torchvision's ``googlenet``.
+"""Cross-check a spec's analysis with a real network: the built one, or the torchvision or timm model it reproduces.
 
-``check(spec, against, input, depth)`` is what ``inception-calc check`` runs: analyse the spec,
+``check(spec, against, input, depth, aux)`` is what ``inception-calc check`` runs: analyse the spec,
 build or fetch the real network, count it (:mod:`~inception_calc.pytorch.counters`) and reconcile the two
 by name (:mod:`~inception_calc.pytorch.reconcile`). An error names the parameter (``against``,
 ``depth``, ``input``); the command line shows its flag there.
+
+The real network of ``against = "torchvision"`` or ``"timm"`` is the one the spec's ``reference``
+names (``timm:inception_v4``, ``torchvision:inception_v3``), built with no weights, with the spec's
+class count when it is not 1000; a spec with no reference is checked against torchvision's
+``googlenet`` (GoogLeNet specs keep its row names), and a spec whose reference names another library
+is an error.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
 from inception_calc.pytorch.reconcile import Reconciliation, reconcile
 from inception_calc.core.network import Network
+from inception_calc.core.sources import load_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
 
-AGAINST = ("built", "torchvision")
+AGAINST = ("built", "torchvision", "timm")
 CHECK_DEPTHS = ("layer", "branch")
 
 
@@ -69,40 +77,138 @@ def torchvision_input(input: tuple[int, int, int], model: "nn.Module") -> None:
                                             "or check the spec against the built network ('built')")
 
 
+def reference_of(network: Network, library: str) -> str | None:
+    """The model name of ``network``'s ``reference`` when it names ``library`` ("timm:inception_v4" ->
+    "inception_v4"), else None."""
+    lib, _, model = network.reference.partition(":")
+    return model if lib == library and model else None
+
+
+def classes_of(network: Network) -> int | None:
+    """The output features of the spec's last main linear layer (its class count), or None."""
+    from inception_calc.core.kinds import Linear
+
+    for row in reversed(network.main_rows):
+        linear = [layer for _, layer in row.named_layers() if isinstance(layer, Linear)]
+        if linear:
+            return linear[-1].out
+    return None
+
+
+def first_conv_channels(model: "nn.Module") -> int | None:
+    from torch import nn
+
+    return next((m.in_channels for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+
+
+def reference_input(input: tuple[int, int, int], model: "nn.Module", label: str) -> None:
+    """Raise CalcError unless ``model`` (``label``: "timm inception_v4") takes ``input``'s channels."""
+    channels = first_conv_channels(model)
+    if channels is not None and input[0] != channels:
+        c, h, w = input
+        raise CalcError(f"{label} takes {channels}-channel images (its first conv has in_channels={channels}), "
+                        f"and the input {c}x{h}x{w} has {c}", where="input",
+                        fix=f"give a {channels}-channel input ({channels}x{h}x{w}, or {h}x{w}), "
+                            "or check the spec against the built network ('built')")
+
+
+def no_reference(network: Network, library: str) -> CalcError:
+    have = f" (it reproduces {network.reference})" if network.reference else ""
+    return CalcError(f"spec '{network.name}' names no {library} model to check against{have}", where="against",
+                     fix=f'give the spec a top-level reference = "{library}:MODEL" naming the model it reproduces '
+                         "name for name, or check against the built network ('built')")
+
+
+def reference_model(network: Network, against: str, aux: bool) -> tuple["nn.Module", str, dict[str, str]]:
+    """The real network a spec's ``reference`` names in library ``against``, with no weights (nothing
+    is downloaded), its class count the spec's, its auxiliary head only when ``aux`` and the spec has
+    one; its source label and the library's version. torchvision's googlenet is built by
+    :func:`~inception_calc.pytorch.counters.torchvision_googlenet` (the spec's row names checked)."""
+    from inception_calc.pytorch.counters import require_timm, require_torchvision, torchvision_googlenet
+
+    classes = classes_of(network)
+    extra = {"num_classes": classes} if classes and classes != 1000 else {}
+    if against == "timm":
+        name = reference_of(network, "timm")
+        if name is None:
+            raise no_reference(network, "timm")
+        timm = require_timm()
+        try:
+            model = timm.create_model(name, pretrained=False, **extra)
+        except (RuntimeError, ValueError, KeyError) as exc:  # timm: "Unknown model (NAME)"
+            raise CalcError(f"timm {timm.__version__} has no model '{name}': {str(exc).strip().splitlines()[0]}",
+                            where=f"{network.name}, field 'reference'", fix="name a model of timm.list_models()") from None
+        return model, f"timm {name}", {"timm": timm.__version__}
+    torchvision = require_torchvision()
+    name = reference_of(network, "torchvision") or "googlenet"
+    version = {"torchvision": torchvision.__version__.split("+")[0]}
+    with_aux = aux and bool(network.aux_rows)
+    if name == "googlenet":
+        model = torchvision_googlenet(aux_logits=aux, **extra)
+        return model, "torchvision googlenet", version
+    builder = getattr(torchvision.models, name, None)
+    if builder is None or not callable(builder):
+        raise CalcError(f"torchvision {version['torchvision']} has no model '{name}'",
+                        where=f"{network.name}, field 'reference'",
+                        fix="name a model of torchvision.models.list_models()")
+    options = {"init_weights": False} if name in ("inception_v3", "googlenet") else {}
+    if name == "inception_v3":
+        options["aux_logits"] = with_aux
+    return builder(weights=None, **options, **extra), f"torchvision {name}", version
+
+
 def check(spec: "Network | str", against: str = "built", input: "tuple[int, int, int] | str | int | None" = None,
-          depth: str = "layer") -> Reconciliation:
+          depth: str = "layer", aux: bool = True) -> Reconciliation:
     """Reconcile the analysis of ``spec`` at ``input`` with the real network, row by row
-    (and branch by branch at ``depth`` "branch"). torch's global RNG state is the same afterwards
-    (the weights are drawn inside ``torch.random.fork_rng``)."""
+    (and branch by branch at ``depth`` "branch"): the built one, or the torchvision or timm model its
+    ``reference`` names (a spec with no torchvision reference is checked against torchvision's googlenet,
+    whose row names it must have). ``aux`` False leaves the auxiliary heads out on both sides.
+    torch's global RNG state is the same afterwards (the weights are drawn inside ``torch.random.fork_rng``)."""
     if against not in AGAINST:
         raise CalcError(f"unknown network to check against: {against!r}", where="against",
                         fix=f"use one of {', '.join(AGAINST)}")
     if depth not in CHECK_DEPTHS:
         raise CalcError(f"unknown depth {depth!r}", where="depth", fix=f"use one of {', '.join(CHECK_DEPTHS)}")
     from inception_calc.pytorch.build import build, require_torch
-    from inception_calc.pytorch.counters import count_module, require_fvcore, require_torchvision, torchvision_googlenet
+    from inception_calc.pytorch.counters import count_module, require_fvcore, require_timm, require_torchvision
 
-    analysis = analyze(spec, input)
-    torchvision = require_torchvision() if against == "torchvision" else None  # a missing package: before
-    require_fvcore()                                                            # the slow imports of the rest
+    network = load_spec(spec)
+    if not aux and network.aux_rows:
+        network = replace(network, rows=network.main_rows)
+    analysis = analyze(network, input)
+    if against == "timm" and reference_of(network, "timm") is None:
+        raise no_reference(network, "timm")
+    if against == "torchvision" and network.reference and reference_of(network, "torchvision") is None:
+        raise no_reference(network, "torchvision")  # a spec of another library's model (no reference: googlenet)
+    if against == "torchvision":  # a missing package: before the slow imports of the rest
+        require_torchvision()
+    elif against == "timm":
+        require_timm()
+    require_fvcore()
     torch = require_torch()
+    googlenet = against == "torchvision" and reference_of(network, "torchvision") in (None, "googlenet")
     with torch.random.fork_rng(devices=[]):  # building initialises weights: the caller's RNG stream is untouched
-        if torchvision is not None:
-            model = torchvision_googlenet()
-            torchvision_counterpart(analysis.network, tuple(name for name, _ in model.named_children()))
-            torchvision_input(analysis.input, model)
-            source, versions = "torchvision googlenet", {"torchvision": torchvision.__version__.split("+")[0]}
-        else:
+        if against == "built":
             model = build(analysis.network, analysis.input)
             source, versions = f"built {analysis.spec}", {}
+        else:
+            model, source, versions = reference_model(analysis.network, against, aux)
+            if googlenet:
+                torchvision_counterpart(analysis.network, tuple(name for name, _ in model.named_children()))
+                torchvision_input(analysis.input, model)
+            else:
+                reference_input(analysis.input, model, source)
         try:
             counts = count_module(model, analysis.input, source, versions)
         except RuntimeError as exc:  # a spec the builder let through but torch refuses: one line, no traceback
             c, h, w = analysis.input
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            fix = ("torchvision's network is fixed whatever the spec says: try the spec's own input, or check "
+            fix = (f"{source}'s network is fixed whatever the spec says: try the spec's own input, or check "
                    "against the built network ('built')"
-                   if torchvision is not None else "check the spec's layers")
+                   if against != "built" else "check the spec's layers")
+            if googlenet:
+                fix = ("torchvision's network is fixed whatever the spec says: try the spec's own input, or check "
+                       "against the built network ('built')")
             raise CalcError(f"the {source} network failed to run on a {c}x{h}x{w} input: {reason}",
                             where=analysis.spec, fix=f"{fix}; --debug shows the traceback") from exc
 

@@ -89,6 +89,7 @@ class RowCheck:
     quantities: tuple[Quantity, ...]
     aux: bool = False
     unsupported: tuple[tuple[str, int], ...] = ()
+    note: str = ""  # how the row was checked when it is not one module (a branch with module = false)
 
     @property
     def verdict(self) -> str:
@@ -198,8 +199,14 @@ def _verdict(counted: int, analytic: int, terms: tuple[Term, ...]) -> str:
     return EXPLAINED if any(t.size for t in terms) else EXACT
 
 
+NOT_COMPARED = ("branch", "relu")
+"""Leaves of the cost tree that are no layer to compare: an identity branch (no layers) and ReLU
+layers (a function call in torchvision, a module in timm; neither changes a count)."""
+
+
 def _leaves(node: Cost) -> list[Cost]:
-    return [n for n in node.walk("conv") if not n.children]
+    """The primitive layers below ``node`` that are compared with the real network's layers."""
+    return [n for n in node.walk("conv") if not n.children and n.kind not in NOT_COMPARED]
 
 
 FVCORE_TERMS = {
@@ -347,6 +354,8 @@ def _unmatched_spec_layer(row: str, leaf: Cost, layer: Layer, counts: ModuleCoun
 
 def _node_check(node: Cost, module: str, counts: ModuleCounts, layers: dict[str, Layer], diffs: list[Difference],
                 level: str) -> RowCheck:
+    if module not in counts.children:
+        return _moduleless_check(node, counts, layers, diffs, level)
     n_real = sum(1 for u in counts.units if u.name == module or u.name.startswith(module + "."))
     quantities = (
         _shape_quantity(node, counts.out_shapes.get(module)),
@@ -358,6 +367,52 @@ def _node_check(node: Cost, module: str, counts: ModuleCounts, layers: dict[str,
     )
     unsupported = tuple(sorted(counts.fvcore_unsupported.get(module, {}).items()))
     return RowCheck(node.name, level, module, quantities, node.aux, unsupported)
+
+
+def _members(node: Cost, counts: ModuleCounts) -> list[Cost]:
+    """The outermost nodes below ``node`` that are modules of the real network, in order."""
+    found: list[Cost] = []
+
+    def visit(n: Cost) -> None:
+        for child in n.children:
+            if child.name in counts.children:
+                found.append(child)
+            else:
+                visit(child)
+
+    visit(node)
+    return found
+
+
+def _moduleless_check(node: Cost, counts: ModuleCounts, layers: dict[str, Layer], diffs: list[Difference],
+                      level: str) -> RowCheck:
+    """A branch or block with no module of its own (``module = false``: torchvision's
+    ``Mixed_5b.branch5x5_1`` and ``_2`` are one branch, but no module holds the two): checked from
+    the sum of its nodes' modules, and its output shape from its last node's module. Layers with no
+    module there (a function call) count 0 on the real side, as they do in the module that calls them."""
+    members = _members(node, counts)
+    names = [m.name for m in members]
+    last = node.children[-1] if node.children else None
+    leaves = [leaf for m in members for leaf in _leaves(m)]
+    n_real = sum(1 for u in counts.units if any(u.name == n or u.name.startswith(n + ".") for n in names))
+    if last is not None and last.name in counts.children:
+        shape = _shape_quantity(node, counts.out_shapes.get(last.name))
+    else:
+        shape = Quantity("shape", tuple(node.out_shape), None, EXACT,
+                         note="not checked: its last node has no module")
+    quantities = (
+        shape,
+        _count_quantity("params", node.params, sum(counts.numel.get(n, 0) for n in names)),
+        _count_quantity("macs", node.macs, sum(counts.fvcore_macs(n) for n in names)),
+        _count_quantity("fvcore", node.macs, sum(counts.fvcore_total(n) for n in names),
+                        fvcore_terms(leaves, layers)),
+        _count_quantity("flop_counter", node.macs, sum(counts.flop_counter_total(n) for n in names),
+                        _factor_two(node.macs)),
+        _layers_quantity(node, diffs, n_real),
+    )
+    shown = ", ".join(n.rsplit(".", 1)[-1] for n in names) or "none"
+    return RowCheck(node.name, level, None, quantities, node.aux, (),
+                    note=f"no module of its own: the sum of its modules ({shown})")
 
 
 def _factor_two(macs: int) -> tuple[Term, ...]:
@@ -385,16 +440,45 @@ def _real_only_row(name: str, counts: ModuleCounts, source: str) -> RowCheck:
                     tuple(sorted(counts.fvcore_unsupported.get(name, {}).items())))
 
 
+def real_rows(counts: ModuleCounts, spec_rows: set[str]) -> list[str]:
+    """The real network's modules that stand for rows, in order: its children, a container that
+    holds spec rows (timm's ``features``, Inception-ResNet's ``repeat``) expanded into the modules
+    below it; parameter-free modules never called and modules that cost nothing (activations) are
+    left out unless the spec has a row of that name."""
+    rows: list[str] = []
+
+    def visit(parent: str) -> None:
+        for name in counts.children.get(parent, ()):
+            if name in spec_rows:
+                rows.append(name)
+            elif any(r.startswith(name + ".") for r in spec_rows):
+                visit(name)
+            elif (name in counts.out_shapes or counts.numel.get(name)) and name not in counts.passive:
+                rows.append(name)
+
+    visit("")
+    return rows
+
+
+def _row_of(name: str, rows: set[str]) -> str | None:
+    """The row (of ``rows``) a module belongs to: the longest of them that is ``name`` or a prefix of it."""
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        if ".".join(parts[:i]) in rows:
+            return ".".join(parts[:i])
+    return None
+
+
 def reconcile(analysis: Analysis, counts: ModuleCounts, depth: str = "layer") -> Reconciliation:
     """Join every row (and at ``depth`` "branch" every branch) of ``analysis`` with the module of the
     same name in ``counts``; give each quantity its verdict; list the layers that differ."""
     layers = named_layers(analysis.network)
     source = counts.source
-    real_rows = [c for c in counts.children.get("", ()) if c in counts.out_shapes or counts.numel.get(c)]
     spec_rows = {row.name for row in analysis.rows}
+    rows_real = real_rows(counts, spec_rows)
     checks: list[RowCheck] = []
     differences: list[Difference] = []
-    extra = _real_only_by_position(real_rows, spec_rows, counts)
+    extra = _real_only_by_position(rows_real, spec_rows, counts)
     checks += [_real_only_row(n, counts, source) for n in extra.get(None, ())]
     for row in analysis.rows:
         if row.name in counts.children:
@@ -404,6 +488,8 @@ def reconcile(analysis: Analysis, counts: ModuleCounts, depth: str = "layer") ->
             if depth != "layer":
                 for branch in (n for n in row.children if n.level == "branch"):
                     mine = [d for d in diffs if _under(d, branch.name)]
+                    if branch.kind == "branch" and not branch.children and branch.name not in counts.children:
+                        continue  # an identity branch: no layers, nothing to count
                     checks.append(_node_check(branch, branch.name, counts, layers, mine, "branch"))
         else:
             checks.append(_absent_row(row, source))
@@ -417,23 +503,24 @@ def reconcile(analysis: Analysis, counts: ModuleCounts, depth: str = "layer") ->
                             for u in counts.units if u.name == name or u.name.startswith(name + ".")]
     checks.append(_total_check(analysis, counts, layers, differences))
     return Reconciliation(analysis.spec, source, analysis.input, depth, tuple(checks), tuple(differences),
-                          _unsupported(counts, real_rows), tuple(sorted(counts.versions.items())))
+                          _unsupported(counts, rows_real), tuple(sorted(counts.versions.items())))
 
 
 def _under(d: Difference, prefix: str) -> bool:
     return any(n and (n == prefix or n.startswith(prefix + ".")) for n in (d.spec_name, d.real_name))
 
 
-def _real_only_by_position(real_rows: list[str], spec_rows: set[str], counts: ModuleCounts) -> dict:
+def _real_only_by_position(rows: list[str], spec_rows: set[str], counts: ModuleCounts) -> dict:
     """Rows only in the real network, each placed after the last shared row called before it."""
-    order = list(dict.fromkeys(u.name.split(".")[0] for u in counts.units))
-    order += [r for r in real_rows if r not in order]
+    known = set(rows) | spec_rows
+    order = list(dict.fromkeys(r for r in (_row_of(u.name, known) for u in counts.units) if r))
+    order += [r for r in rows if r not in order]
     placed: dict[str | None, list[str]] = {}
     last = None
     for name in order:
         if name in spec_rows:
             last = name
-        elif name in real_rows:
+        elif name in rows:
             placed.setdefault(last, []).append(name)
     return placed
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 from inception_calc.pytorch.reconcile import EXACT, EXPLAINED, MISMATCH, QUANTITY_TITLES, Difference, Quantity, Reconciliation, RowCheck
 from inception_calc.core.values import grouped
 from inception_calc.report.table import (
-    RULE_LIMIT, Column, columns, csv_table, indented, markdown_table, text_table)
+    RULE_LIMIT, Column, columns, csv_table, markdown_table, text_table)
 
 HEADERS = ("name", "verdict", "params", "numel", "MACs", "fvcore conv+linear", "fvcore total", "FlopCounterMode",
            "why")
@@ -67,6 +67,8 @@ def why(row: RowCheck) -> str:
     fvcore skips in it."""
     parts = [_why_quantity(q) for q in row.quantities
              if q.verdict != EXACT and (q.name == "present" or None not in (q.analytic, q.counted))]
+    if row.note:
+        parts.append(row.note)
     if row.unsupported:
         parts.append("fvcore skips " + ", ".join(f"{op.removeprefix('aten::')}" + (f" x{n}" if n > 1 else "")
                                                  for op, n in row.unsupported))
@@ -74,7 +76,7 @@ def why(row: RowCheck) -> str:
 
 
 def _cells(row: RowCheck, indent: bool) -> list[str]:
-    name = indented(row.name) if indent else row.name
+    name = ("  " if row.level == "branch" else "") + row.name if indent else row.name  # a branch under its row
     return [name, row.verdict, _num(_analytic(row, "params")), _num(_counted(row, "params")),
             _num(_analytic(row, "macs")), _num(_counted(row, "macs")), _num(_counted(row, "fvcore")),
             _num(_counted(row, "flop_counter")), why(row)]
@@ -86,7 +88,8 @@ def _header(r: Reconciliation) -> list[str]:
     return [
         f"check: {r.spec} (analysis) against {r.against}, input {c}x{h}x{w}, per image",
         f"counted with fvcore FlopCountAnalysis (by module, by operator), torch FlopCounterMode, numel and forward "
-        f"hooks ({versions}); submodules in eval mode (batch norm on running statistics), auxiliary heads run",
+        f"hooks ({versions}); submodules in eval mode (batch norm on running statistics), "
+        + ("auxiliary heads run" if any(row.aux for row in r.rows) else "no auxiliary heads"),
     ]
 
 

@@ -22,6 +22,7 @@ torch is imported here, never by the analytic core.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -235,6 +236,9 @@ def build(spec: "Network | str", input: "tuple[int, int, int] | str | int | None
     m = kit()
     analysis = analyze(spec, input)
     network = analysis.network
+    if analysis.left_out:  # auxiliary heads that do not fit at this input (they run only in training): none built
+        present = {row.name for row in analysis.rows}
+        network = replace(network, rows=tuple(row for row in network.rows if row.name in present))
     check_expressible(network)
     nodes = {node.name: node for row in analysis.rows for node in row.walk("conv")}
     model = m.SpecNet(network.name)

@@ -162,6 +162,32 @@ def check_report(spec: str) -> Callable[[], str]:
     return make
 
 
+FAMILY_CHECKS = (  # (spec, against, input): each family spec against its reference, at its own input and another
+    ("inception-v3", "torchvision", None), ("inception-v3", "torchvision", "3x320x288"),
+    ("inception-v4", "timm", None), ("inception-v4", "timm", "3x320x288"),
+    ("inception-resnet-v2", "timm", None), ("inception-resnet-v2", "timm", "3x320x288"),
+    ("xception", "timm", None), ("xception", "timm", "3x320x288"),
+)
+
+
+def family_checks() -> str:
+    """``inception-calc check SPEC --against torchvision|timm`` for the family's specs: the verdicts and
+    the whole-network params and MACs, the analysis's beside numel's and fvcore's."""
+    from inception_calc.pytorch.crosscheck import check
+
+    lines = ["| spec | against | input | rows exact / explained / MISMATCH | params (analysis) | numel | "
+             "MACs (analysis) | fvcore conv + linear |",
+             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    for spec, against, size in FAMILY_CHECKS:
+        r = check(spec, against, size)
+        counts = [sum(1 for row in r.rows if row.verdict == v) for v in ("exact", "explained", "MISMATCH")]
+        total = r["total"]
+        lines.append(f"| {spec} | {r.against} | {'x'.join(map(str, r.input))} | {' / '.join(map(str, counts))} | "
+                     f"{total['params'].analytic:,} | {total['params'].counted:,} | {total['macs'].analytic:,} | "
+                     f"{total['macs'].counted:,} |")
+    return "\n".join(lines) + "\n"
+
+
 def figures() -> str:
     """Both GoogLeNet specs' totals beside torchvision's documented figures."""
     from torchvision.models import GoogLeNet_Weights
@@ -361,6 +387,8 @@ def _registry() -> tuple[Entry, ...]:
               "--against torchvision --format markdown, without its header", "torchvision-spec", TORCH),
         Entry(check, check_report("googlenet"), "inception-calc check googlenet --against torchvision "
               "--format markdown, without its header", "paper-vs-torchvision", TORCH),
+        Entry(check, family_checks, "docgen.family_checks: inception-calc check SPEC --against torchvision|timm, "
+              "for inception-v3, inception-v4, inception-resnet-v2 and xception", "family", (*TORCH, "timm")),
         Entry(check, timing, "python benchmarks/bench_check.py", "timing", TORCH, machine="wall times"),
     ]
     summary = "python3 benchmarks/gpu_summary.py summary docs/gpu-h200/json"

@@ -10,7 +10,7 @@ library errors located at a parameter of the command's call are shown at the fla
 COMMANDS = {
     "report": "per-layer (and per-branch) output sizes, weights, params and MACs of a network",
     "explain": "derive a row's (or branch's, or layer's) size, weights and MACs step by step",
-    "check": "count the real PyTorch network (fvcore, FlopCounterMode, numel) and reconcile it with the analysis",
+    "check": "count the real PyTorch network (built, torchvision's or timm's: fvcore, FlopCounterMode, numel) and reconcile it with the analysis",
     "bench": "time forward passes on a GPU (or the CPU) and set them beside the analytic FLOPs, per layer and roofline",
     "compare": "compare networks (or variants: googlenet googlenet:naive) row by row against the first",
     "sweep": "totals (weights, params, MACs, activations) for each square input size in a range",

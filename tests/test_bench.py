@@ -499,3 +499,31 @@ def test_out_of_memory_at_one_batch_is_reported_and_the_sweep_goes_on():
 def test_calibrate_on_cuda():
     ceilings = calibrate("cuda", ("fp32", "bf16"))
     assert ceilings.peak("fp32") > 0 and ceilings.peak("bf16") > 0 and ceilings.bandwidth_tbs > 0
+
+
+RESIDUAL = {  # an add row: an identity (no module), and a residual branch that is no module either, holding a
+    # module branch `b1`; then a concat row whose branch `pair` is a module
+    "name": "res", "input": [4, 9, 9], "defaults": {"bias": False},
+    "rows": [
+        {"name": "stem", "kind": "conv", "out": 8, "kernel": 3, "pad": 1},
+        {"name": "block", "kind": "add", "activation": "relu", "branches": [
+            {"name": "identity", "module": False},
+            {"name": "residual", "module": False, "scale": 0.5, "layers": [
+                {"kind": "conv", "name": "c1", "out": 8, "kernel": 1},
+                {"kind": "conv", "name": "c2", "out": 8, "kernel": 3, "pad": 1}]}]},
+        {"name": "mix", "kind": "concat", "branches": [
+            {"name": "pair", "layers": [{"kind": "conv", "out": 4, "kernel": 1}, {"kind": "conv", "out": 4, "kernel": 3, "pad": 1}]},
+            {"name": "single", "module": False, "layers": [{"kind": "conv", "out": 4, "kernel": 1}]}]},
+    ],
+}
+
+
+def test_bench_at_branch_depth_times_only_the_branches_that_are_modules():
+    from inception_calc.core.sources import network_from_dict
+
+    result = bench(network_from_dict(RESIDUAL, "res"), None, Settings(**TINY, depth="branch"))
+    names = [layer.name for layer in result.runs[0].layers]
+    # block.identity and block.residual group nothing a module holds: not timed; mix.pair is a module and
+    # mix.single is its one layer (named after the branch): both timed
+    assert names == ["stem", "block", "mix", "mix.pair", "mix.single"]
+    assert all(layer.timing.median_ms > 0 for layer in result.runs[0].layers)

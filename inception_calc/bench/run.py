@@ -37,6 +37,7 @@ from inception_calc.pytorch.build import build, require_torch
 from inception_calc.pytorch.counters import require_torchvision, torchvision_googlenet
 from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
+from inception_calc.core.network import collapsed
 from inception_calc.core.results import Analysis, Cost
 from inception_calc.bench.timing import (
     Timing, calibrate, ceilings_for, check_device, compile_unavailable, device_info, interleaved, precision, sync,
@@ -76,8 +77,13 @@ def network_module(spec: str | Any, analysis: Analysis) -> tuple["nn.Module", st
 
 
 def timed_nodes(analysis: Analysis, depth: str) -> list[Cost]:
-    """The nodes timed one by one: every main row, and at depth ``branch`` every branch too."""
-    return [node for row in analysis.shown_rows(aux=False) for node in row.walk(depth)]
+    """The nodes timed one by one: every main row, and at depth ``branch`` every branch that is a
+    module of its own too (a branch with ``module = false`` only groups layers that its row calls
+    one by one, and an identity branch runs nothing: neither can be timed alone)."""
+    grouping = {f"{row.name}.{b.name}" for row in analysis.network.rows if row.layout in ("concat", "add")
+                for b in row.branches if not b.module and not collapsed(b)}
+    return [node for row in analysis.shown_rows(aux=False) for node in row.walk(depth)
+            if node.level == "layer" or node.name not in grouping]
 
 
 def _submodules(model: "nn.Module", nodes: list[Cost]) -> dict[str, "nn.Module"]:

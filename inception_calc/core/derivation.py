@@ -43,6 +43,14 @@ def _scales(network: Network) -> dict[str, tuple[float, ...]]:
     return scales
 
 
+def _relus(network: Network) -> frozenset[str]:
+    """The rows and nested blocks that apply a ReLU after combining their branches."""
+    names = {row.name for row in network.rows if row.relu}
+    for row in network.rows:
+        names.update(name for name, block in row.named_blocks() if block.relu)
+    return frozenset(names)
+
+
 def _short(branch: Cost, node: Cost) -> str:
     """A branch's name below its block's (``identity`` of ``repeat.0``), else its last part."""
     if branch.name.startswith(node.name + "."):
@@ -50,31 +58,34 @@ def _short(branch: Cost, node: Cost) -> str:
     return branch.name.rsplit(".", 1)[-1]
 
 
-def _combination(node: Cost, branches: list[Cost], scales: dict[str, tuple[float, ...]], top: bool) -> str:
-    """How ``node`` combines its branches: concatenated (channels add) or added (shapes equal)."""
+def _combination(node: Cost, branches: list[Cost], scales: dict[str, tuple[float, ...]], top: bool,
+                 relus: frozenset[str] = frozenset()) -> str:
+    """How ``node`` combines its branches: concatenated (channels add) or added (shapes equal); then its ReLU."""
     where = "" if top else f"{node.name}: "
+    relu = "; then ReLU (no weights, 0 MACs)" if node.name in relus else ""
     if node.kind != "add":
         channels = " + ".join(str(b.out_shape[0]) for b in branches)
         return (f"{where}concatenate {len(branches)} branches: {channels} = {node.out_shape[0]} channels -> "
-                f"{hwc(node.out_shape)}")
+                f"{hwc(node.out_shape)}{relu}")
     factors = scales.get(node.name, (1.0,) * len(branches))
     terms = " + ".join(f"{'' if k == 1 else f'{k:g} x '}{_short(b, node)} {hwc(b.out_shape)}"
                        for b, k in zip(branches, factors))
     per = "an addition and a multiply by the scale" if any(k != 1 for k in factors) else "an addition"
     return (f"{where}add {len(branches)} branches: {terms} -> {hwc(node.out_shape)}; {per} per element, not "
-            f"multiply-accumulates of weights: 0 MACs")
+            f"multiply-accumulates of weights: 0 MACs{relu}")
 
 
-def _steps(node: Cost, layers: dict, scales: dict[str, tuple[float, ...]], top: bool = False) -> list[str]:
+def _steps(node: Cost, layers: dict, scales: dict[str, tuple[float, ...]], top: bool = False,
+           relus: frozenset[str] = frozenset()) -> list[str]:
     """The derivation of ``node``'s subtree: its layers, and after each block's branches the block's combination."""
     if node.name in layers:
         return _layer_lines(node, layers[node.name]) + [""]
     lines: list[str] = []
     for child in node.children:
-        lines += _steps(child, layers, scales)
+        lines += _steps(child, layers, scales, relus=relus)
     branches = [b for b in node.children if b.level == "branch"]
     if branches:
-        lines += [_combination(node, branches, scales, top), ""]
+        lines += [_combination(node, branches, scales, top, relus), ""]
     return lines
 
 
@@ -99,7 +110,7 @@ def derivation(analysis: Analysis, name: str) -> str:
     c, h, w = analysis.input
     lines = [f"{node.name} in {analysis.spec} at input {c}x{h}x{w}: {hwc(node.in_shape)} -> {hwc(node.out_shape)}"
              f" (H x W x C)", f"  {node.summary}", ""]
-    lines += _steps(node, layers, _scales(analysis.network), top=True)
+    lines += _steps(node, layers, _scales(analysis.network), top=True, relus=_relus(analysis.network))
     lines.append(_sum_line("weights", [n.weights for n in leaves], node.weights))
     lines.append(_sum_line("MACs   ", [n.macs for n in leaves], node.macs))
     if node.biases:

@@ -244,3 +244,41 @@ def test_ninety_levels_of_nesting_analyse(tmp_path, capsys):
     assert code == 0, err
     total = json.loads(out)["totals"]["inference"]
     assert (total["weights"], total["params"], total["macs"]) == (128, 160, 32_768)
+
+
+# ----------------------------------------------------------------------------- explain
+
+
+def test_explain_takes_the_spec_before_the_row_as_report_does(spec, capsys):
+    code, out, err = run(capsys, "explain", spec, "res.0")
+    assert code == 0, err
+    assert out.startswith("res.0 in mine at input 3x37x41: 18x20x24 -> 18x20x24 (H x W x C)")
+    assert "params  = weights + biases + bn = 1,344 + 24 + 64 = 1,432" in out
+    assert run(capsys, "explain", "--spec", spec, "res.0")[1] == out  # --spec as before
+    code, _, err = run(capsys, "explain", spec, "res.0", "--spec", "googlenet")
+    assert code == 2 and "the spec is given twice" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name, message", [
+    # a part under a row: the parts that are there, one segment below (b0 is no module: at mixed's level)
+    ("res.0.mixed.nope", "res.0.mixed in mine has no part 'nope'; use one of its parts: b0, b1, pool"),
+    # a block of no-module branches has no names below its own: its parts are named without it
+    ("res.0.mixed.b1.split.b1a", "res.0.mixed.b1.split in mine has no part 'b1a'; its parts are named without it "
+                                 "(no module holds them): res.0.mixed.b1.b1a, res.0.mixed.b1.b1b"),
+    ("xblock.rep.dw.weight", "xblock.rep.dw in mine has no part 'weight'; xblock.rep.dw is a single layer"),
+    # no row: the rows, the closest name, and a dotted name of this network as the example
+    ("xblok", "no row, branch or layer named 'xblok' in mine; did you mean 'xblock'? use one of: stem.0, res.0"),
+])
+def test_explain_names_what_is_there(spec, name, message, capsys):
+    code, out, err = run(capsys, "explain", spec, name)
+    assert code == 2 and out == ""
+    assert message in err, err
+    assert err.count("\n") == 1
+
+
+def test_explain_example_is_a_name_of_the_network(capsys):
+    """The example was googlenet's inception3a.branch2 whatever the spec; now a branch of this one."""
+    code, _, err = run(capsys, "explain", "inception-v3", "Mixed_7z")
+    assert code == 2 and "did you mean 'Mixed_7c'?" in err and "e.g. Mixed_5b.branch5x5)" in err
+    code, _, err = run(capsys, "explain", "inception3z")
+    assert code == 2 and "e.g. inception3a.branch2)" in err

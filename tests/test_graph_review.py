@@ -282,3 +282,14 @@ def test_explain_example_is_a_name_of_the_network(capsys):
     assert code == 2 and "did you mean 'Mixed_7c'?" in err and "e.g. Mixed_5b.branch5x5)" in err
     code, _, err = run(capsys, "explain", "inception3z")
     assert code == 2 and "e.g. inception3a.branch2)" in err
+
+
+def test_one_claim_on_a_nested_name_reads_as_one(capsys):
+    """verify's summary was 'all 1 claims hold'. Mixed_7b.branch3x3_2 is the no-module pair of
+    1x3 and 3x1 convs, 384 -> 384 each: 2 x 384 x 384 x 3 = 884,736 weights + 2 x 2 x 384 = 1,536 bn."""
+    code, out, _ = run(capsys, "verify", "inception-v3", "--claim", "Mixed_7b.branch3x3_2.params = 886,272",
+                       "--no-derivation")
+    assert code == 0 and out.rstrip().endswith("\nthe claim holds")
+    code, out, _ = run(capsys, "verify", "inception-v3", "--claim", "Mixed_7b.branch3x3_2.params = 884,736",
+                       "--no-derivation")
+    assert code == 1 and out.rstrip().endswith("\nthe claim fails: [1] Mixed_7b.branch3x3_2.params")

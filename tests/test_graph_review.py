@@ -293,3 +293,12 @@ def test_one_claim_on_a_nested_name_reads_as_one(capsys):
     code, out, _ = run(capsys, "verify", "inception-v3", "--claim", "Mixed_7b.branch3x3_2.params = 884,736",
                        "--no-derivation")
     assert code == 1 and out.rstrip().endswith("\nthe claim fails: [1] Mixed_7b.branch3x3_2.params")
+
+
+def test_repeat_keeps_the_name_as_written(tmp_path, capsys):
+    """repeat renamed 'b.09' to 'b.9' (int() dropped the zero); the copies count up at its width."""
+    path = tmp_path / "zero.toml"
+    path.write_text(HEAD + '[[rows]]\nname = "b.09"\nkind = "conv"\nout = 8\nkernel = 1\nrepeat = 3\n', encoding="utf-8")
+    code, out, err = run(capsys, "report", str(path), "--format", "csv")
+    assert code == 0, err
+    assert [line.split(",")[0] for line in out.splitlines()[1:4]] == ["b.09", "b.10", "b.11"]

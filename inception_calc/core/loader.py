@@ -265,10 +265,11 @@ def _repeated(row: Row, table: dict, place: Place) -> tuple[Row, ...]:
     if match is None:
         raise (place / "field 'repeat'").error(
             "a repeated row's name must end with a number, which counts up", f"name it {row.name}.0 or {row.name}1")
-    stem, first = match.group(1), int(match.group(2))
+    stem, digits = match.group(1), match.group(2)
     if count > 10_000:
         raise (place / "field 'repeat'").error(f"repeats {count} times; at most 10000", "write a smaller repeat")
-    return tuple(replace(row, name=f"{stem}{first + k}") for k in range(count))
+    # the first copy keeps the name as written; the others count up at its width (b.09: b.09, b.10, b.11)
+    return tuple(replace(row, name=f"{stem}{int(digits) + k:0{len(digits)}d}") for k in range(count))
 
 
 def _check_names(rows: tuple[Row, ...], top: Place) -> None:

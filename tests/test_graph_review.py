@@ -185,7 +185,8 @@ name = "m"
 kind = "concat"
 branches = [{name="a", layers=[{kind="concat", name="n", branches=[
    {name="x", layers=[{kind="conv", out=4, kernel=1}]},
-   {name="y", layers=[{kind="add", name="deep", branches=[{name="id"}, {name="z", layers=[{kind="conv", out=8, kernel=1}]}]},
+   {name="y", layers=[{kind="add", name="deep", branches=[{name="id"},
+                                                          {name="z", layers=[{kind="conv", out=8, kernel=1}]}]},
      {kind="concat", name="deeper", branches=[{name="p", layers=[{kind="conv", out=4, kernel=3, stride=2}]},
                                                {name="q", layers=[{kind="conv", out=4, kernel=1}]}]}]}]}]},
   {name="b", layers=[{kind="conv", out=8, kernel=1}]}]
@@ -298,7 +299,25 @@ def test_one_claim_on_a_nested_name_reads_as_one(capsys):
 def test_repeat_keeps_the_name_as_written(tmp_path, capsys):
     """repeat renamed 'b.09' to 'b.9' (int() dropped the zero); the copies count up at its width."""
     path = tmp_path / "zero.toml"
-    path.write_text(HEAD + '[[rows]]\nname = "b.09"\nkind = "conv"\nout = 8\nkernel = 1\nrepeat = 3\n', encoding="utf-8")
+    path.write_text(HEAD + '[[rows]]\nname = "b.09"\nkind = "conv"\nout = 8\nkernel = 1\nrepeat = 3\n',
+                    encoding="utf-8")
     code, out, err = run(capsys, "report", str(path), "--format", "csv")
     assert code == 0, err
     assert [line.split(",")[0] for line in out.splitlines()[1:4]] == ["b.09", "b.10", "b.11"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("explain", "inception-v3", "AuxLogits"), "the auxiliary head 'AuxLogits' is left out at input 3x100x100"),
+    (("explain", "inception-v3", "AuxLogits.conv1"), "'AuxLogits.conv1', in the auxiliary head AuxLogits, is left out"),
+    (("verify", "inception-v3", "--claim", "AuxLogits.params = 3,326,696"),
+     "the auxiliary head 'AuxLogits' is left out at input 3x100x100"),
+])
+def test_a_head_the_input_leaves_out_is_named_as_such(argv, message, capsys):
+    """At 100x100 Inception-v3's AuxLogits does not fit (its 5x5/3 pool meets a 4x4 map; the engine
+    leaves the training-only head out). Asking for it said 'no row named AuxLogits'; now it says
+    why, and the smallest square input the heads take: 299 (Mixed_6e gives 17x17: (17 - 5) // 3 + 1
+    = 5 for the 5x5 conv1; at 298 Mixed_6e gives 16x16 and (16 - 5) // 3 + 1 = 4)."""
+    code, out, err = run(capsys, *argv, "--input", "100")
+    assert code == 2 and out == ""
+    assert message in err and "give an input of 3x299x299 or larger" in err, err
+    assert err.count("\n") == 1

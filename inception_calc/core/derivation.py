@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 
-from inception_calc.core.engine import named_layers
+from inception_calc.core.engine import left_out_head, named_layers
 from inception_calc.core.errors import CalcError
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost
@@ -91,6 +91,9 @@ def _missing(analysis: Analysis, name: str) -> CalcError:
     """The error for a name that is no node: below the longest node name that prefixes it (rows may
     be dotted, and a branch that is no module puts its layers at the row's level), the names one
     segment further down; else the rows, with a dotted name of this network as the example."""
+    head = left_out_head(analysis, name, "name")
+    if head is not None:
+        return head
     nodes = [n for row in analysis.rows for n in row.walk("conv")]
     parent = max((n for n in nodes if name.startswith(n.name + ".")), key=lambda n: len(n.name), default=None)
     if parent is not None:

@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from inception_calc.core.derivation import derivation
-from inception_calc.core.engine import analyze
+from inception_calc.core.engine import analyze, left_out_head
 from inception_calc.core.errors import CalcError
 from inception_calc.core.results import Analysis, Cost, Sums
 from inception_calc.core.values import WrittenNumber, WrittenShape, grouped, parse_number, within_precision
@@ -51,6 +51,9 @@ def resolve(analysis: Analysis, name: str, where: str = "") -> Cost | Sums:
     row = max((r for r in analysis.rows if name == r.name or name.startswith(r.name + ".")),
               key=lambda r: len(r.name), default=None)
     if row is None:
+        head = left_out_head(analysis, name, where)
+        if head is not None:
+            raise head
         if parts[0] == TOTAL and TOTAL not in rows:
             raise CalcError(f"{TOTAL} takes no sub-name, got {name!r}", where=where,
                             fix=f"claim {TOTAL}.QUANTITY: the inference total (the main rows, auxiliary heads left out)")

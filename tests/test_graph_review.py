@@ -146,6 +146,7 @@ def test_every_graph_feature_at_once_gives_the_hand_derived_numbers(spec, capsys
 
 
 @pytest.mark.torch
+@pytest.mark.slow  # 3-6 s here, most of it importing torch and tracing with fvcore
 def test_the_spec_built_counts_as_analysed(spec, capsys):
     """numel and fvcore on the built network, joined by name: every row exact or explained."""
     pytest.importorskip("fvcore")
@@ -320,4 +321,18 @@ def test_a_head_the_input_leaves_out_is_named_as_such(argv, message, capsys):
     code, out, err = run(capsys, *argv, "--input", "100")
     assert code == 2 and out == ""
     assert message in err and "give an input of 3x299x299 or larger" in err, err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.torch
+def test_a_graph_too_deep_for_torch_says_so(tmp_path, capsys):
+    """60 nested additions analyse (see above), but the built module's forward nests a Python call per
+    module and passes the recursion limit: check said 'maximum recursion depth exceeded; check the
+    spec's layers'; now it names the nesting."""
+    pytest.importorskip("fvcore")
+    path = tmp_path / "deep.toml"
+    path.write_text(_deep(60), encoding="utf-8")
+    code, out, err = run(capsys, "check", str(path), "--against", "built")
+    assert code == 2 and out == ""
+    assert "its blocks nest deeper than Python's recursion limit" in err and "nest fewer blocks" in err, err
     assert err.count("\n") == 1

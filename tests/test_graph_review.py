@@ -336,3 +336,28 @@ def test_a_graph_too_deep_for_torch_says_so(tmp_path, capsys):
     assert code == 2 and out == ""
     assert "its blocks nest deeper than Python's recursion limit" in err and "nest fewer blocks" in err, err
     assert err.count("\n") == 1
+
+
+# ----------------------------------------------------------------------------- compare over the tree
+
+
+def test_compare_finds_depth_and_leaves_in_the_tree_not_the_dots(spec, capsys):
+    """compare indented 'res.0' as a branch (one dot) and took 'res.0.residual', a branch that is no
+    module, for a leaf beside its own layers (its children are named res.0.mixed, res.0.proj), so
+    'most changed' listed a branch and its layers both. width=0.5 halves every conv's output, the
+    projection's too (24 -> 12: the identity's channels follow the stem's, halved as well)."""
+    from inception_calc.studies.compare import compare
+
+    comparison = compare([spec, f"{spec}:width=0.5"], rows=["res.0"], depth="conv")
+    lines = {ln.name: ln for ln in comparison.lines}
+    assert lines["res.0"].depth == 0 and not lines["res.0"].leaf
+    assert lines["res.0.residual"].depth == 1 and not lines["res.0.residual"].leaf
+    assert lines["res.0.mixed"].depth == 2 and lines["res.0.proj"].depth == 2 and lines["res.0.proj"].leaf
+    assert lines["res.0.mixed.b1.b1a"].depth == 5  # row, residual, mixed, b1, split (no module: no name), b1a
+    changed = [c.name for c in comparison.most_changed(1, top=50)]
+    assert "res.0.residual" not in changed and "res.0.mixed" not in changed and "res.0.proj" in changed
+    code, out, _ = run(capsys, "compare", spec, f"{spec}:width=0.5", "--rows", "res.0", "--depth", "conv")
+    assert code == 0
+    names = [line[:len(line) - len(line.lstrip())] + line.split()[0] for line in out.splitlines()
+             if line.strip().startswith("res.0")]
+    assert "res.0" in names and "  res.0.residual" in names and "    res.0.proj" in names

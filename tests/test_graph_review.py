@@ -361,3 +361,15 @@ def test_compare_finds_depth_and_leaves_in_the_tree_not_the_dots(spec, capsys):
     names = [line[:len(line) - len(line.lstrip())] + line.split()[0] for line in out.splitlines()
              if line.strip().startswith("res.0")]
     assert "res.0" in names and "  res.0.residual" in names and "    res.0.proj" in names
+
+
+@pytest.mark.parametrize("claim, message", [
+    # Mixed_7b.branch3x3_2 is a block of two no-module branches: no name sits below its own
+    ("Mixed_7b.branch3x3_2.x.params = 1", "Mixed_7b.branch3x3_2 has no part 'x'; its parts are named without it "
+                                          "(no module holds them): Mixed_7b.branch3x3_2a, Mixed_7b.branch3x3_2b"),
+    ("Mixed_5b.branch1x1.x.params = 1", "Mixed_5b.branch1x1 is a single layer: claim Mixed_5b.branch1x1.QUANTITY"),
+])
+def test_verify_does_not_call_a_no_module_block_a_single_layer(claim, message, capsys):
+    """verify said 'Mixed_7b.branch3x3_2 is a single layer' of a block of two convs."""
+    code, _, err = run(capsys, "verify", "inception-v3", "--claim", claim)
+    assert code == 2 and message in err and err.count("\n") == 1, err

@@ -74,7 +74,11 @@ def resolve(analysis: Analysis, name: str, where: str = "") -> Cost | Sums:
     levels = {n.level for n in below}
     kind = "branch" if levels == {"branch"} else "layer" if levels <= {"conv"} else "node"
     known = ", ".join(n.name[len(parent.name) + 1:] for n in below)
-    if not below:
+    inner = [n.name for n in parent.walk("conv") if n is not parent]
+    if not below and inner:  # a block or branch that is no module: its parts are named without it
+        kind = "part"
+        fix = f"its parts are named without it (no module holds them): {', '.join(inner)}"
+    elif not below:
         fix = f"{parent.name} is a single layer: claim {parent.name}.QUANTITY"
     else:
         fix = f"its {'branches' if kind == 'branch' else kind + 's'}: {known}"

@@ -373,3 +373,11 @@ def test_verify_does_not_call_a_no_module_block_a_single_layer(claim, message, c
     """verify said 'Mixed_7b.branch3x3_2 is a single layer' of a block of two convs."""
     code, _, err = run(capsys, "verify", "inception-v3", "--claim", claim)
     assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_compare_chooses_by_name_when_asked_for_rows_or_depth(capsys):
+    """As the --by help and docs/family.md now say: v3 and v4 share no row name (by stage), but a
+    --depth below layer (or --rows) is an option of the name join, and chooses it."""
+    assert run(capsys, "compare", "inception-v3", "inception-v4")[1].startswith("comparison by stage")
+    out = run(capsys, "compare", "inception-v3", "inception-v4", "--depth", "branch")[1]
+    assert out.startswith("comparison at input 3x299x299 (C x H x W), depth branch")

@@ -270,7 +270,8 @@ def family() -> str:
         "network's stages add up to its inference totals (auxiliary heads left out). Stages are lined up by grid "
         "when the networks run at one input size, and by output stride (input / grid, to the nearest power of two) when each runs at its own (its grid is then "
         "shown beside it). `--by name` keeps the comparison by row name; without `--by` it is chosen: by name when "
-        "at least half the rows of the network with fewest are named alike in every network, else by stage.",
+        "at least half the rows of the network with fewest are named alike in every network, or when `--rows` or a "
+        "`--depth` below `layer` is given (those are options of the name join), else by stage.",
         "",
         "Counting convention: params = weights + biases + batch-norm affine; MACs = multiply-accumulates of conv and "
         "linear weights, per image (docs/conventions.md); MACs/param = MACs / params.",

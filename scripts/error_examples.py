@@ -200,10 +200,10 @@ GROUPS: dict[str, list[Example]] = {
         Example("standard output on a full disk", ("specs",), "No space left on device", stdout="full"),
     ],
     "exit-codes": [
-        Example("0: success", ("verify", "--claim", "inception3a.weights = 163,328", "--no-derivation"), "all 1 claims hold",
+        Example("0: success", ("verify", "--claim", "inception3a.weights = 163,328", "--no-derivation"), "the claim holds",
                 code=0),
         Example("1: a claim that does not hold", ("verify", "--claim", "inception3a.weights = 163,000", "--no-derivation"),
-                "1 of 1 claims fail", code=1),
+                "the claim fails: [1] inception3a.weights", code=1),
         Example("2: bad input or usage", ("report", "--input", "100"), "is too small"),
         Example("70: an internal error (a bug; no known input reaches it)", ("report",), "internal error: ZeroDivisionError",
                 code=70, simulate="bug"),

@@ -45,7 +45,8 @@ def add_spec(parser: argparse.ArgumentParser, default: str | None = "googlenet")
 
 def add_input(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="SIZE", default=None,
-                        help="input size: N (3xNxN), HxW or CxHxW; default the spec's own (3x224x224)")
+                        help="input size: N (3xNxN), HxW or CxHxW; default the spec's own input "
+                             "(googlenet's 3x224x224, inception-v3's 3x299x299)")
 
 
 def add_format(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:

@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only these rows (and their branches or layers at --depth); repeatable")
     parser.add_argument("--by", choices=("name", "stage"), default=None,
                         help="line the networks up by row name, or by stage (consecutive rows whose output has "
-                             "one grid, H x W); default name when the networks share their row names, else "
-                             "stage; --input own runs each network at its own input (stages then line up by output stride)")
+                             "one grid, H x W); default name when the networks share their row names or "
+                             "--rows or a --depth below layer is given, else stage; --input own runs each "
+                             "network at its own input (stages then line up by output stride)")
     common.add_depth(parser)
     common.add_input(parser)
     common.add_format(parser, FORMATS)

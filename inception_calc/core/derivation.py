@@ -14,7 +14,9 @@ the analysis's own number (a test checks that the two agree).
 
 from __future__ import annotations
 
-from inception_calc.core.engine import named_layers
+import difflib
+
+from inception_calc.core.engine import left_out_head, named_layers
 from inception_calc.core.errors import CalcError
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost
@@ -96,15 +98,43 @@ def _sum_line(label: str, values: list[int], total: int) -> str:
     return f"{label} = {' + '.join(grouped(v) for v in terms)} = {grouped(total)}"
 
 
+def _missing(analysis: Analysis, name: str) -> CalcError:
+    """The error for a name that is no node: below the longest node name that prefixes it (rows may
+    be dotted, and a branch that is no module puts its layers at the row's level), the names one
+    segment further down; else the rows, with a dotted name of this network as the example."""
+    head = left_out_head(analysis, name, "name")
+    if head is not None:
+        return head
+    nodes = [n for row in analysis.rows for n in row.walk("conv")]
+    parent = max((n for n in nodes if name.startswith(n.name + ".")), key=lambda n: len(n.name), default=None)
+    if parent is not None:
+        part = name[len(parent.name) + 1:].split(".")[0]
+        below = [n.name[len(parent.name) + 1:] for n in nodes if n.name.startswith(parent.name + ".")
+                 and "." not in n.name[len(parent.name) + 1:]]
+        inner = [n.name for n in parent.walk("conv") if n is not parent]
+        if below:
+            fix = f"use one of its parts: {', '.join(dict.fromkeys(below))}"
+        elif inner:  # a block whose branches are no modules: its parts are named at the enclosing level
+            fix = f"its parts are named without it (no module holds them): {', '.join(dict.fromkeys(inner))}"
+        else:
+            fix = f"{parent.name} is a single layer: explain {parent.name}"
+        return CalcError(f"{parent.name} in {analysis.spec} has no part {part!r}", where="name", fix=fix)
+    rows = ", ".join(r.name for r in analysis.rows)
+    close = difflib.get_close_matches(name, [n.name for n in nodes], n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    example = next((b[1].name for r in analysis.rows
+                    if len(b := [c for c in r.children if c.level == "branch"]) >= 2), None)
+    dotted = f", e.g. {example}" if example else ""
+    return CalcError(f"no row, branch or layer named {name!r} in {analysis.spec}", where="name",
+                     fix=f"{hint}use one of: {rows} (or a dotted branch or layer name{dotted})")
+
+
 def derivation(analysis: Analysis, name: str) -> str:
     """The derivation of the node ``name`` (a row, a branch or a layer) of ``analysis``."""
     try:
         node = analysis[name]
     except KeyError:
-        rows = ", ".join(r.name for r in analysis.rows)
-        raise CalcError(f"no row, branch or layer named {name!r} in {analysis.spec}", where="name",
-                        fix=f"use one of: {rows} (or a dotted branch or layer name, e.g. inception3a.branch2)"
-                        ) from None
+        raise _missing(analysis, name) from None
     layers = named_layers(analysis.network)
     leaves = [n for n in node.walk("conv") if n.name in layers]
     c, h, w = analysis.input

@@ -398,6 +398,24 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
     return Analysis(network.name, shape, rows, totals, network, notes)
 
 
+def left_out_head(analysis: Analysis, name: str, where: str) -> CalcError | None:
+    """The error for a ``name`` in an auxiliary head that this input leaves out (a head runs only in
+    training, and at an input too small for it the analysis stands without it), else None."""
+    shown = {r.name for r in analysis.rows}
+    head = next((r for r in analysis.network.aux_rows if r.name not in shown
+                 and (name == r.name or name.startswith(r.name + "."))), None)
+    if head is None:
+        return None
+    c, h, w = analysis.input
+    smallest = smallest_input(analysis.network, c, heads=True)
+    fix = (f"give an input of {c}x{smallest}x{smallest} or larger" if smallest
+           else "no square input fits the heads; check the head's layers")
+    what = (f"the auxiliary head {head.name!r}" if name == head.name
+            else f"{name!r}, in the auxiliary head {head.name},")
+    return CalcError(f"{what} is left out at input {c}x{h}x{w}: a head runs only in training, and does not fit "
+                     "there", where=where, fix=fix)
+
+
 def named_layers(network: Network) -> dict[str, Layer]:
     """Every primitive layer of the network by its dotted name (``inception3a.branch2.1``)."""
     return {name: layer for row in network.rows for name, layer in row.named_layers()}

@@ -92,7 +92,7 @@ def _block(table: dict, place: Place, inherited: dict) -> Block:
     if name:
         place = Place(*place.parts[:-1], f"{place.parts[-1]} '{name}'")
     inner = {**inherited, **_conv_options(table, place, inherited)}
-    return Block(_branches(table, place, inner, combine), combine=combine, relu=_activation(table, place),
+    return Block(_branches(table, place, inner, combine, nested=True), combine=combine, relu=_activation(table, place),
                  name=name, module=read_bool(table, "module", place, True))
 
 
@@ -104,9 +104,12 @@ def _activation(table: dict, place: Place) -> bool:
 def _layers(table: dict, place: Place, inherited: dict, *, empty: bool = False) -> tuple[Node, ...]:
     """A branch's nodes; ``empty``: the list may be empty (a branch of an addition: the identity)."""
     layers = table.get("layers", [] if empty else None)
-    if not isinstance(layers, list) or not (layers or empty):
-        raise (place / "field 'layers'").error(
-            "missing or empty", 'give layers = [{kind = "conv", out = 64, kernel = 1}, ...]')
+    fix = 'give layers = [{kind = "conv", out = 64, kernel = 1}, ...]'
+    if layers is not None and not isinstance(layers, list):
+        got = "a table" if isinstance(layers, dict) else quote(layers)
+        raise (place / "field 'layers'").error(f"must be a list of layer tables, got {got}", fix)
+    if not (layers or empty):
+        raise (place / "field 'layers'").error("missing or empty", fix)
     result = tuple(_node(t, place / f"layer {i}", inherited) for i, t in enumerate(layers))
     names = [layer.name for layer in result if layer.name]
     if len(names) != len(set(names)):
@@ -165,7 +168,8 @@ def _inception(table: dict, place: Place, inherited: dict) -> tuple[tuple[Branch
     return inception_branches(columns, options), tuple(columns.items()), options
 
 
-def _branches(table: dict, place: Place, inherited: dict, combine: str = "concat") -> tuple[Branch, ...]:
+def _branches(table: dict, place: Place, inherited: dict, combine: str = "concat", *,
+              nested: bool = False) -> tuple[Branch, ...]:
     """The branches of a concat or add row or block. A branch may set ``module = false`` (it only
     groups its layers, whose names sit at the enclosing level) and, in an addition, ``scale`` (its
     output is multiplied by it) and no layers at all (the identity)."""
@@ -176,7 +180,9 @@ def _branches(table: dict, place: Place, inherited: dict, combine: str = "concat
                                                  example)
     if len(items) < 2:
         raise (place / "field 'branches'").error(
-            f"has one branch; a {combine} block combines at least two", f"{example}, or write its layers as a stack")
+            f"has one branch; {'an' if combine == 'add' else 'a'} {combine} {'block' if nested else 'row'} combines "
+            "at least two", f"{example}, or " + ("put its layers in the enclosing branch" if nested
+                                                 else 'write them as a kind = "stack" row'))
     branches = []
     for i, item in enumerate(items, start=1):
         bplace = place / f"branch {i}"
@@ -259,10 +265,11 @@ def _repeated(row: Row, table: dict, place: Place) -> tuple[Row, ...]:
     if match is None:
         raise (place / "field 'repeat'").error(
             "a repeated row's name must end with a number, which counts up", f"name it {row.name}.0 or {row.name}1")
-    stem, first = match.group(1), int(match.group(2))
+    stem, digits = match.group(1), match.group(2)
     if count > 10_000:
         raise (place / "field 'repeat'").error(f"repeats {count} times; at most 10000", "write a smaller repeat")
-    return tuple(replace(row, name=f"{stem}{first + k}") for k in range(count))
+    # the first copy keeps the name as written; the others count up at its width (b.09: b.09, b.10, b.11)
+    return tuple(replace(row, name=f"{stem}{int(digits) + k:0{len(digits)}d}") for k in range(count))
 
 
 def _check_names(rows: tuple[Row, ...], top: Place) -> None:

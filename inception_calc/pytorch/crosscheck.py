@@ -214,6 +214,9 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
             if googlenet:
                 fix = ("torchvision's network is fixed whatever the spec says: try the spec's own input, or check "
                        "against the built network ('built')")
+            if isinstance(exc, RecursionError):  # torch's forward and its hooks nest a Python call per module
+                reason = "its blocks nest deeper than Python's recursion limit lets torch call them"
+                fix = "nest fewer blocks inside one another (the analysis itself, report and explain, still runs)"
             raise CalcError(f"the {source} network failed to run on a {c}x{h}x{w} input: {reason}",
                             where=analysis.spec, fix=f"{fix}; --debug shows the traceback") from exc
 

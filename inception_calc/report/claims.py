@@ -59,11 +59,14 @@ def verdict_lines(index: int, verdict: Verdict, derivation_of: dict[str, int], d
 
 
 def summary_line(verdicts: list[Verdict]) -> str:
-    """``all 3 claims hold``, or ``1 of 3 claims fail: [2] inception3a.macs``."""
+    """``all 3 claims hold``, or ``1 of 3 claims fail: [2] inception3a.macs``; of a single claim,
+    ``the claim holds`` or ``the claim fails: [1] inception3a.macs``."""
     failed = [(i, v) for i, v in enumerate(verdicts, start=1) if not v.holds]
     if not failed:
-        return f"all {len(verdicts)} claims hold"
+        return "the claim holds" if len(verdicts) == 1 else f"all {len(verdicts)} claims hold"
     names = ", ".join(f"[{i}] {v.claim.node}.{v.claim.quantity}" for i, v in failed)
+    if len(verdicts) == 1:
+        return f"the claim fails: {names}"
     return f"{len(failed)} of {len(verdicts)} claims fail: {names}"
 
 

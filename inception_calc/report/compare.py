@@ -53,7 +53,7 @@ def _line_cells(comparison: Comparison) -> list[list[str]]:
     for line in comparison.lines:
         base = line.nodes[0]
         for i, node in enumerate(line.nodes):
-            name = indented(line.name) if i == 0 else ""
+            name = indented(line.name, depth=line.depth) if i == 0 else ""
             if node is None:
                 cells.append([name, comparison.labels[i], "absent", "-", "", "-", ""])
                 continue

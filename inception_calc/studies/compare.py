@@ -84,6 +84,7 @@ class Line:
     level: str
     nodes: tuple[Cost | None, ...]
     leaf: bool  # no child of it is shown: the lines the ranking and the plot use
+    depth: int = 0  # its depth in the Cost tree (a row 0, its branches 1, ...): its indentation, whatever its dots
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,15 @@ class Comparison:
                 changes.append(Change(line.name, network, dm, dw, relative(_value(first, "macs"), dm)))
         changes.sort(key=lambda c: (-abs(c.macs), -abs(c.weights)))
         return tuple(changes[:top])
+
+
+def _with_depth(node: Cost, depth: str, level: int = 0):
+    """``node.walk(depth)`` as (node, its depth in the tree, whether a child of it is shown)."""
+    limit = DEPTHS.index(depth)
+    shown = [c for c in node.children if DEPTHS.index(c.level) <= limit]
+    yield node, level, bool(shown)
+    for child in shown:
+        yield from _with_depth(child, depth, level + 1)
 
 
 def _value(node: Cost | None, quantity: str) -> int:
@@ -323,12 +333,22 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
     orders = [[n.name for r in a.rows if r.name in chosen and not r.aux for n in r.walk(depth)] for a in analyses]
     names = merged_names(orders)
     index = [{n.name: n for r in a.rows if not r.aux for n in r.walk(depth)} for a in analyses]
+    # the tree, not the dots, says what is below what: row names may be dotted (features.6) and a branch
+    # that is no module puts its layers' names at the enclosing level (repeat.0.residual holds repeat.0.conv2d)
+    depths: dict[str, int] = {}
+    parents: set[str] = set()
+    for a in analyses:
+        for r in a.rows:
+            if not r.aux:
+                for node, level, shown in _with_depth(r, depth):
+                    depths.setdefault(node.name, level)
+                    if shown:
+                        parents.add(node.name)
     lines = []
     for name in names:
         nodes = tuple(i.get(name) for i in index)
         level = next(n.level for n in nodes if n is not None)
-        leaf = not any(other.startswith(name + ".") for other in names)
-        lines.append(Line(name, level, nodes, leaf))
+        lines.append(Line(name, level, nodes, name not in parents, depths.get(name, 0)))
     return Comparison(analyses, depth, wanted or tuple(row_order), tuple(lines), shared=shared)
 
 

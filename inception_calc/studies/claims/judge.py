@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from inception_calc.core.derivation import derivation
-from inception_calc.core.engine import analyze
+from inception_calc.core.engine import analyze, left_out_head
 from inception_calc.core.errors import CalcError
 from inception_calc.core.results import Analysis, Cost, Sums
 from inception_calc.core.values import WrittenNumber, WrittenShape, grouped, parse_number, within_precision
@@ -51,6 +51,9 @@ def resolve(analysis: Analysis, name: str, where: str = "") -> Cost | Sums:
     row = max((r for r in analysis.rows if name == r.name or name.startswith(r.name + ".")),
               key=lambda r: len(r.name), default=None)
     if row is None:
+        head = left_out_head(analysis, name, where)
+        if head is not None:
+            raise head
         if parts[0] == TOTAL and TOTAL not in rows:
             raise CalcError(f"{TOTAL} takes no sub-name, got {name!r}", where=where,
                             fix=f"claim {TOTAL}.QUANTITY: the inference total (the main rows, auxiliary heads left out)")
@@ -71,7 +74,11 @@ def resolve(analysis: Analysis, name: str, where: str = "") -> Cost | Sums:
     levels = {n.level for n in below}
     kind = "branch" if levels == {"branch"} else "layer" if levels <= {"conv"} else "node"
     known = ", ".join(n.name[len(parent.name) + 1:] for n in below)
-    if not below:
+    inner = [n.name for n in parent.walk("conv") if n is not parent]
+    if not below and inner:  # a block or branch that is no module: its parts are named without it
+        kind = "part"
+        fix = f"its parts are named without it (no module holds them): {', '.join(inner)}"
+    elif not below:
         fix = f"{parent.name} is a single layer: claim {parent.name}.QUANTITY"
     else:
         fix = f"its {'branches' if kind == 'branch' else kind + 's'}: {known}"

@@ -36,7 +36,7 @@ from fractions import Fraction
 from typing import Any
 
 from inception_calc.core.kinds import KINDS
-from inception_calc.core.kinds.base import Window
+from inception_calc.core.kinds.base import KEEPS, Window
 from inception_calc.core.network import Block, Branch, Network, Row, collapsed, layer_prefix, node_names
 
 Pair = tuple[int, int]
@@ -94,49 +94,74 @@ class ReceptiveField:
 
 def input_field() -> ReceptiveField:
     """The network input's own field: each pixel sees itself."""
-    return ReceptiveField((1, 1), (1, 1), (0, 0))
+    return _field((1, 1), (1, 1), (0, 0))
+
+
+_new = object.__new__
+
+
+def _field(size: Pair, stride: Pair, padding: Pair, whole: bool = False, aligned: bool = True,
+           note: str = "") -> ReceptiveField:
+    """``ReceptiveField(...)`` without the frozen ``__init__``'s per-field ``object.__setattr__``
+    (thousands are made per network; the result is just as frozen and equal)."""
+    field = _new(ReceptiveField)
+    field.__dict__.update(size=size, stride=stride, padding=padding, whole=whole, aligned=aligned, note=note)
+    return field
 
 
 def apply_window(field: ReceptiveField, window: Window, input_hw: Pair) -> ReceptiveField:
     """The field after a layer applying ``window`` to a map whose field is ``field`` (module
     docstring's three equations); ``input_hw``: the network input's H, W, the size of a whole field."""
-    if field.whole or window.whole:
-        note = field.note or window.note
-        return ReceptiveField(input_hw, input_hw, (0, 0), True, field.aligned and not window.note, note)
-    size = tuple(n + (k - 1) * j for n, k, j in zip(field.size, window.kernel, field.stride))
-    stride = tuple(j * s for j, s in zip(field.stride, window.stride))
-    padding = tuple(q + p * j for q, p, j in zip(field.padding, window.pad, field.stride))
-    return ReceptiveField(size, stride, padding, False, field.aligned, field.note)  # type: ignore[arg-type]
+    if window.whole:  # every output sees every input unit, whatever their fields: the whole input, exactly
+        return _field(input_hw, input_hw, (0, 0), True, not window.note, window.note)
+    if field.whole:
+        return field
+    if window is KEEPS:
+        return field
+    (n, m), (jh, jw), (qh, qw) = field.size, field.stride, field.padding
+    (kh, kw), (sh, sw), (ph, pw) = window.kernel, window.stride, window.pad
+    return _field((n + (kh - 1) * jh, m + (kw - 1) * jw), (jh * sh, jw * sw), (qh + ph * jh, qw + pw * jw),
+                  False, field.aligned, field.note)
 
 
 def merge(name: str, fields: list[tuple[str, ReceptiveField]], input_hw: Pair) -> ReceptiveField:
     """The field of a concatenation or an addition named ``name`` of the branches ``fields``
     ((branch name, field), in order): per axis the largest branch's field; not aligned, with a note
     naming the branches, where their strides or centres differ."""
+    first = fields[0][1]
+    if len(fields) == 1:
+        return first
     if any(f.whole for _, f in fields):
         notes = [f.note for _, f in fields if f.note]
-        return ReceptiveField(input_hw, input_hw, (0, 0), True, all(f.aligned for _, f in fields),
-                              notes[0] if notes else "")
-    size, stride, padding = [], [], []
-    for axis in (0, 1):
-        best = max(fields, key=lambda item: item[1].size[axis])[1]
-        size.append(best.size[axis])
-        stride.append(best.stride[axis])
-        padding.append(best.padding[axis])
-    problems = []
-    for axis in (0, 1):
-        for what, value in (("stride", lambda f: f.stride[axis]), ("centre", lambda f: f.centre(axis))):
-            if len({value(f) for _, f in fields}) > 1:
-                listed = ", ".join(f"{b} {_number(value(f))}" for b, f in fields)
-                problems.append(f"{what} along {AXES[axis]} ({listed})")
-    inherited = [f for _, f in fields if not f.aligned]
-    if problems:
+        return _field(input_hw, input_hw, (0, 0), True, all(f.aligned for _, f in fields), notes[0] if notes else "")
+    bh = bw = first
+    agree = True
+    for _, f in fields:
+        if f.size[0] > bh.size[0]:
+            bh = f
+        if f.size[1] > bw.size[1]:
+            bw = f
+        if f.stride != first.stride or _twice_centre(f) != _twice_centre(first):
+            agree = False
+    size, stride, padding = (bh.size[0], bw.size[1]), (bh.stride[0], bw.stride[1]), (bh.padding[0], bw.padding[1])
+    if not agree:
+        problems = []
+        for axis in (0, 1):
+            for what, value in (("stride", lambda f: f.stride[axis]), ("centre", lambda f: f.centre(axis))):
+                if len({value(f) for _, f in fields}) > 1:
+                    listed = ", ".join(f"{b} {_number(value(f))}" for b, f in fields)
+                    problems.append(f"{what} along {AXES[axis]} ({listed})")
         note = f"'{name}' is not aligned: its branches disagree on " + "; ".join(problems)
-        return ReceptiveField(tuple(size), tuple(stride), tuple(padding), False, False, note)  # type: ignore[arg-type]
-    if inherited:
-        return ReceptiveField(tuple(size), tuple(stride), tuple(padding), False, False,  # type: ignore[arg-type]
-                              inherited[0].note)
-    return ReceptiveField(tuple(size), tuple(stride), tuple(padding))  # type: ignore[arg-type]
+        return _field(size, stride, padding, False, False, note)
+    unaligned = next((f for _, f in fields if not f.aligned), None)
+    if unaligned is not None:
+        return _field(size, stride, padding, False, False, unaligned.note)
+    return _field(size, stride, padding)
+
+
+def _twice_centre(field: ReceptiveField) -> tuple[int, int]:
+    """Twice each axis's centre, ``size - 1 - 2 * padding``: integers, compared exactly."""
+    return field.size[0] - 1 - 2 * field.padding[0], field.size[1] - 1 - 2 * field.padding[1]
 
 
 def _number(value: Fraction | int) -> str:

@@ -9,7 +9,8 @@ which costs an addition (and a multiply by each scale that is not 1) per element
 multiply-accumulate of weights: 0 MACs.
 
 The derivation is written from the same formulas the engine uses, and every result it prints is
-the analysis's own number (a test checks that the two agree).
+the analysis's own number (a test checks that the two agree). Last comes the node's receptive field,
+step by step (:func:`inception_calc.core.receptive.field_derivation`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from inception_calc.core.errors import CalcError
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost
 from inception_calc.core.kinds import KINDS
+from inception_calc.core.receptive import field_derivation
 from inception_calc.core.network import Network
 
 
@@ -120,4 +122,5 @@ def derivation(analysis: Analysis, name: str) -> str:
     lines.append(f"params  = weights + biases + bn = {grouped(node.weights)} + {grouped(node.biases)} + "
                  f"{grouped(node.bn)} = {grouped(node.params)}")
     lines.append(f"FLOPs   = 2 x MACs = {grouped(node.flops)}")
+    lines += ["", *field_derivation(analysis, node.name)]
     return "\n".join(lines) + "\n"

@@ -184,15 +184,31 @@ def far_padding(field: ReceptiveField, in_size: int, out_size: int, axis: int) -
 class _Walk:
     """Walks a network's rows as the engine names them, recording every node's field and output map."""
 
-    def __init__(self, input_hw: Pair) -> None:
+    def __init__(self, input_hw: Pair, record: bool = False) -> None:
         self.input_hw = input_hw
         self.fields: dict[str, ReceptiveField] = {}
+        self.steps: list[tuple] | None = [] if record else None
+        """With ``record``: ("layer", name, layer, window, field in, field out) and ("merge", name,
+        how, [(branch, field)], field out), in the walk's order; ``spans``: each node's steps."""
+        self.spans: dict[str, tuple[int, int]] = {}
 
     def layer(self, name: str, layer: Any, field: ReceptiveField, hw: Shape) -> tuple[ReceptiveField, Shape]:
         kind = KINDS.of(layer)
-        field = apply_window(field, kind.receptive_window(layer, hw), self.input_hw)
-        self.fields[name] = field
-        return field, kind.cost(layer, hw)[0]
+        window = kind.receptive_window(layer, hw)
+        out = apply_window(field, window, self.input_hw)
+        self.fields[name] = out
+        out_shape = kind.cost(layer, hw)[0]
+        if self.steps is not None:
+            self.spans[name] = (len(self.steps), len(self.steps) + 1)
+            far = ""
+            other = kind.rounding_alternative(layer, hw)
+            if other is not None and other[0] == "ceil" and tuple(other[2]) != tuple(out_shape[1:]):
+                pads = [far_padding(out, self.input_hw[a], out_shape[a + 1], a) for a in (0, 1)]
+                far = (f"; ceil rounding adds a last window: at this input the last unit's field reaches "
+                       f"{_axes(lambda a: str(pads[a]))} past the input's far side (near-side padding "
+                       f"{_axes(lambda a: str(out.padding[a]))})")
+            self.steps.append(("layer", name, layer, window, field, out, far))
+        return out, out_shape
 
     def nodes(self, names: list[str], prefix: str, branch: Branch, field: ReceptiveField,
               hw: Shape) -> tuple[ReceptiveField, Shape]:
@@ -208,16 +224,25 @@ class _Walk:
     def sub(self, prefix: str, branch: Branch, field: ReceptiveField, hw: Shape) -> tuple[str, ReceptiveField, Shape]:
         """A branch of a row or a block: its name in the analysis, its field and output map."""
         names = node_names(prefix, branch)
+        start = len(self.steps) if self.steps is not None else 0
         out_field, out_hw = self.nodes(names, layer_prefix(prefix, branch), branch, field, hw)
         name = names[0] if collapsed(branch) else f"{prefix}.{branch.name}"
         self.fields[name] = out_field
+        if self.steps is not None:
+            if not branch.layers:
+                self.steps.append(("identity", name, field))
+            self.spans[name] = (start, len(self.steps))
         return name, out_field, out_hw
 
     def combine(self, name: str, prefix: str, branches: tuple[Branch, ...], how: str, field: ReceptiveField,
                 hw: Shape) -> tuple[ReceptiveField, Shape]:
+        start = len(self.steps) if self.steps is not None else 0
         results = [self.sub(prefix, b, field, hw) for b in branches]
         merged = merge(name, [(_short(n, name), f) for n, f, _ in results], self.input_hw)
         self.fields[name] = merged
+        if self.steps is not None:
+            self.steps.append(("merge", name, how, [(_short(n, name), f) for n, f, _ in results], merged))
+            self.spans[name] = (start, len(self.steps))
         out = results[0][2]
         if how == "concat":
             out = (sum(r[2][0] for r in results), out[1], out[2])
@@ -228,8 +253,11 @@ class _Walk:
             return self.layer(row.name, row.branches[0].layers[0], field, hw)
         if row.layout == "sequence":
             first = row.branches[0]
+            start = len(self.steps) if self.steps is not None else 0
             field, hw = self.nodes(row.layer_names(first), row.name, first, field, hw)
             self.fields[row.name] = field
+            if self.steps is not None:
+                self.spans[row.name] = (start, len(self.steps))
             return field, hw
         return self.combine(row.name, row.name, row.branches, row.combine, field, hw)
 
@@ -239,11 +267,9 @@ def _short(branch: str, block: str) -> str:
     return branch[len(block) + 1:] if branch.startswith(block + ".") else branch.rsplit(".", 1)[-1]
 
 
-def network_fields(network: Network, input: tuple[int, int, int],
-                   rows: "set[str] | None" = None) -> dict[str, ReceptiveField]:
-    """Every node's field of ``network`` at ``input`` (C, H, W), by dotted name; ``rows``: the rows
-    to walk (an auxiliary head left out of an analysis is not walked), None for all."""
-    walk = _Walk((input[1], input[2]))
+def _walk(network: Network, input: tuple[int, int, int], rows: "set[str] | None" = None,
+          record: bool = False) -> _Walk:
+    walk = _Walk((input[1], input[2]), record)
     outputs: dict[str, tuple[ReceptiveField, Shape]] = {}
     field, map_hw = input_field(), tuple(input)
     for row in network.rows:
@@ -256,7 +282,14 @@ def network_fields(network: Network, input: tuple[int, int, int],
             continue
         field, map_hw = walk.row(row, field, map_hw)
         outputs[row.name] = (field, map_hw)
-    return walk.fields
+    return walk
+
+
+def network_fields(network: Network, input: tuple[int, int, int],
+                   rows: "set[str] | None" = None) -> dict[str, ReceptiveField]:
+    """Every node's field of ``network`` at ``input`` (C, H, W), by dotted name; ``rows``: the rows
+    to walk (an auxiliary head left out of an analysis is not walked), None for all."""
+    return _walk(network, input, rows).fields
 
 
 def receptive_fields(analysis: Any) -> dict[str, ReceptiveField]:
@@ -265,5 +298,85 @@ def receptive_fields(analysis: Any) -> dict[str, ReceptiveField]:
     return network_fields(analysis.network, analysis.input, {r.name for r in analysis.rows})
 
 
-__all__ = ["ReceptiveField", "apply_window", "far_padding", "input_field", "merge", "network_fields",
+# ---------------------------------------------------------------------- the derivation
+
+
+def _axes(render: Any) -> str:
+    """One text for both axes when they agree, else ``... (H); ... (W)``."""
+    h, w = render(0), render(1)
+    return h if h == w else f"{h} (H); {w} (W)"
+
+
+def _field_text(field: ReceptiveField) -> str:
+    if field.whole:
+        return field.text
+    return (f"{field.text}, stride {_axes(lambda a: str(field.stride[a]))}, "
+            f"padding {_axes(lambda a: str(field.padding[a]))}")
+
+
+def _layer_step(name: str, layer: Any, window: Window, before: ReceptiveField, after: ReceptiveField,
+                input_hw: Pair) -> str:
+    head = f"{name} ({layer.summary}): "
+    if window.whole:
+        why = window.note or (f"each output depends on every input unit: the whole {input_hw[0]}x{input_hw[1]} input")
+        return head + why
+    if before.whole:
+        return head + f"after a whole-input field, still the whole {input_hw[0]}x{input_hw[1]} input"
+    if window is KEEPS or window == KEEPS:
+        return head + f"keeps the field ({_field_text(after)})"
+    k, s, p = window.kernel, window.stride, window.pad
+    n, j, q = before.size, before.stride, before.padding
+    size = _axes(lambda a: f"{n[a]} + ({k[a]} - 1) x {j[a]} = {after.size[a]}")
+    stride = _axes(lambda a: f"{j[a]} x {s[a]} = {after.stride[a]}")
+    padding = _axes(lambda a: f"{q[a]} + {p[a]} x {j[a]} = {after.padding[a]}")
+    return head + f"size = {size}; stride = {stride}; padding = {padding}"
+
+
+def _merge_step(name: str, how: str, fields: list[tuple[str, ReceptiveField]], merged: ReceptiveField) -> list[str]:
+    verb = "concatenate" if how == "concat" else "add"
+    if merged.whole:
+        return [f"{name}: {verb} {len(fields)} branches: one sees the whole input, so does the {how}: "
+                f"{_field_text(merged)}"]
+    parts = []
+    for branch, f in fields:
+        centre = _axes(lambda a: _number(f.centre(a)))
+        parts.append(f"{branch} {f.text} (stride {_axes(lambda a: str(f.stride[a]))}, centre {centre})")
+    lines = [f"{name}: {verb} {len(fields)} branches: " + ", ".join(parts),
+             f"  -> the largest: {_field_text(merged)}"]
+    if merged.aligned:
+        lines.append("  aligned: every branch has the same stride and centre ((size - 1) / 2 - padding)")
+    else:
+        lines.append(f"  NOT ALIGNED: {merged.note}")
+    return lines
+
+
+def field_derivation(analysis: Any, name: str) -> list[str]:
+    """The receptive field of node ``name`` of ``analysis``, step by step: the field it starts
+    from, each layer's three equations with its numbers, each concatenation's or addition's merge,
+    and the result; ``[]`` when the analysis has no such node."""
+    input_hw = (analysis.input[1], analysis.input[2])
+    walk = _walk(analysis.network, analysis.input, {r.name for r in analysis.rows}, record=True)
+    if name not in walk.spans:
+        return []
+    start, end = walk.spans[name]
+    steps = walk.steps[start:end]
+    first = next((step for step in steps if step[0] != "merge"), None)
+    lines = ["receptive field (google-research/receptive_field: unit i sees input rows i*stride - padding .. "
+             "i*stride - padding + size - 1); per layer of kernel k, stride s, padding p: size += (k - 1) x stride, "
+             "stride x= s, padding += p x stride"]
+    if first is not None:
+        lines.append(f"  in: {_field_text(first[-1] if first[0] == 'identity' else first[4])}")
+    for step in steps:
+        if step[0] == "layer":
+            lines.append("  " + _layer_step(step[1], step[2], step[3], step[4], step[5], input_hw) + step[6])
+        elif step[0] == "identity":
+            lines.append(f"  {step[1]}: the identity: the block's input field ({_field_text(step[2])})")
+        else:
+            lines += ["  " + line for line in _merge_step(step[1], step[2], step[3], step[4])]
+    field = walk.fields[name]
+    lines.append(f"  = {name}: {_field_text(field)}" + ("" if field.aligned else f" (not aligned: {field.note})"))
+    return lines
+
+
+__all__ = ["field_derivation", "ReceptiveField", "apply_window", "far_padding", "input_field", "merge", "network_fields",
            "receptive_fields"]

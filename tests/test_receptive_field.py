@@ -232,3 +232,12 @@ def test_cli_report_rf(capsys):
     assert "| RF (HxW) | stride | padding |" in out and "| 59x59 | 8 | 23 |" in out
     assert main(["report", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"][0]["receptive_field"]["size"] == [7, 7]
+
+
+def test_sweep_rf_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    from inception_calc.report.plot import plot_sweep
+
+    path = tmp_path / "rf.png"
+    plot_sweep(sweep("googlenet", [224, 256], rf="inception4e"), str(path))
+    assert path.stat().st_size > 0

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_input(parser)
     common.add_depth(parser)
     parser.add_argument("--aux", action="store_true", help="show the auxiliary heads (training only) as rows")
+    parser.add_argument("--rf", action="store_true",
+                        help="add each node's receptive field: size (HxW), effective stride and padding "
+                             "(JSON always has them)")
     common.add_format(parser, FORMATS)
     common.add_plot(parser, "per-row MACs and weights")
     common.add_output(parser)
@@ -26,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
     analysis = analyze(args.spec, args.input)
-    text = render(analysis, args.format, args.depth, args.aux)
+    text = render(analysis, args.format, args.depth, args.aux, args.rf)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_report
 

@@ -9,7 +9,7 @@ from inception_calc.report.output import emit
 from inception_calc.cli import common
 
 HELP = COMMANDS["sweep"]
-FLAGS = {"sizes": "--input"}  # sweep()'s parameters
+FLAGS = {"sizes": "--input", "rf": "--rf"}  # sweep()'s parameters
 FORMATS = ("table", "markdown", "csv", "json")  # report.sweep.RENDERERS' keys, named here: the parser imports no more
 
 
@@ -18,8 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", metavar="START:STOP:STEP", required=True,
                         help="square input sizes N (C x N x N, C the spec's own), STOP included when the "
                              "step lands on it: 96:512:32 gives 96, 128, ..., 512")
+    parser.add_argument("--rf", metavar="ROW", default=None,
+                        help="also give ROW's (or a branch's, a layer's) receptive field at each size, "
+                             "and plot its size")
     common.add_format(parser, FORMATS)
-    common.add_plot(parser, "MACs, params and activations against the input size")
+    common.add_plot(parser, "MACs, params and activations (and with --rf the row's receptive field) against "
+                            "the input size")
     common.add_output(parser)
 
 
@@ -28,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from inception_calc.studies.sweep import sizes_in, sweep
 
     plot = common.plot_path(args.plot)
-    result = sweep(args.spec, sizes_in(args.input))
+    result = sweep(args.spec, sizes_in(args.input), args.rf)
     text = render(result, args.format)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_sweep

@@ -9,7 +9,8 @@ which costs an addition (and a multiply by each scale that is not 1) per element
 multiply-accumulate of weights: 0 MACs.
 
 The derivation is written from the same formulas the engine uses, and every result it prints is
-the analysis's own number (a test checks that the two agree).
+the analysis's own number (a test checks that the two agree). Before the sums comes the node's receptive
+field, step by step (:func:`inception_calc.core.receptive.field_derivation`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from inception_calc.core.errors import CalcError
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost
 from inception_calc.core.kinds import KINDS
+from inception_calc.core.receptive import field_derivation
 from inception_calc.core.network import Network
 
 
@@ -141,6 +143,7 @@ def derivation(analysis: Analysis, name: str) -> str:
     lines = [f"{node.name} in {analysis.spec} at input {c}x{h}x{w}: {hwc(node.in_shape)} -> {hwc(node.out_shape)}"
              f" (H x W x C)", f"  {node.summary}", ""]
     lines += _steps(node, layers, _scales(analysis.network), top=True, relus=_relus(analysis.network))
+    lines += [*field_derivation(analysis, node.name), ""]
     lines.append(_sum_line("weights", [n.weights for n in leaves], node.weights))
     lines.append(_sum_line("MACs   ", [n.macs for n in leaves], node.macs))
     if node.biases:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
     from inception_calc.core.network import Network
+    from inception_calc.core.receptive import ReceptiveField
 
 Shape = tuple[int, int, int]
 
@@ -91,9 +92,10 @@ class Cost(_Derived):
             if DEPTHS.index(child.level) <= DEPTHS.index(depth):
                 yield from child.walk(depth)
 
-    def to_dict(self, depth: str = "layer") -> dict[str, Any]:
-        """The JSON form: the contract's keys, then the children at ``depth`` (``branches`` of a
-        concat row, ``layers`` of a branch or a sequence row)."""
+    def to_dict(self, depth: str = "layer", fields: "dict[str, ReceptiveField] | None" = None) -> dict[str, Any]:
+        """The JSON form: the contract's keys, ``receptive_field`` when ``fields`` (every node's, by
+        name: :attr:`Analysis.receptive_fields`) are given, then the children at ``depth``
+        (``branches`` of a concat row, ``layers`` of a branch or a sequence row)."""
         data: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
@@ -108,12 +110,14 @@ class Cost(_Derived):
             "flops": self.flops,
             "activations": self.activations,
         }
+        if fields is not None:
+            data["receptive_field"] = fields[self.name].to_dict()
         if self.aux:
             data["aux"] = True
         shown = [c for c in self.children if DEPTHS.index(c.level) <= DEPTHS.index(depth)]
         if shown:
             key = "branches" if shown[0].level == "branch" else "layers"
-            data[key] = [c.to_dict(depth) for c in shown]
+            data[key] = [c.to_dict(depth, fields) for c in shown]
         return data
 
 
@@ -204,6 +208,14 @@ class Analysis:
         on their rounding rule at this input (:mod:`inception_calc.core.rounding`), in the order of the rows."""
         return self.left_out + rounding_notes(self.network, self.rows)
 
+    @cached_property
+    def receptive_fields(self) -> "dict[str, ReceptiveField]":
+        """Every row's, branch's, nested block's and layer's receptive field by dotted name
+        (:mod:`inception_calc.core.receptive`): computed on first use, never by the engine's walk."""
+        from inception_calc.core.receptive import receptive_fields
+
+        return receptive_fields(self)
+
     def __getitem__(self, name: str) -> Cost:
         """A node by its dotted name: ``analysis["inception3a.branch2.1"]``."""
         for row in self.rows:
@@ -223,7 +235,7 @@ class Analysis:
             "spec": self.spec,
             "input": list(self.input),
             "convention": CONVENTION,
-            "rows": [r.to_dict(depth) for r in self.shown_rows(aux)],
+            "rows": [r.to_dict(depth, self.receptive_fields) for r in self.shown_rows(aux)],
             "totals": {
                 "inference": self.totals.inference.to_dict(),
                 "training": self.totals.training.to_dict(),

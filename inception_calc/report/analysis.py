@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from inception_calc.core.values import grouped, hwc, percent
+from inception_calc.core.receptive import ReceptiveField
 from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums
 from inception_calc.report.table import columns, csv_table, indented, markdown_table, text_table
 
@@ -17,6 +18,8 @@ FORMATS = ("table", "markdown", "csv", "json")
 HEADERS = ("name", "layer", "in", "out", "weights", "params", "MACs", "MACs %", "activations")
 NUMERIC = frozenset({"weights", "params", "MACs", "MACs %", "activations"})
 COLUMNS = columns(HEADERS, right=NUMERIC, nowrap={"name"})
+RF_HEADERS = ("RF (HxW)", "stride", "padding")
+RF_COLUMNS = columns(HEADERS + RF_HEADERS, right=NUMERIC | set(RF_HEADERS), nowrap={"name"})
 
 
 def nodes_with_depth(row: Cost, depth: str, level: int = 0) -> Iterator[tuple[Cost, int]]:
@@ -29,6 +32,19 @@ def nodes_with_depth(row: Cost, depth: str, level: int = 0) -> Iterator[tuple[Co
             yield from nodes_with_depth(child, depth, level + 1)
 
 
+def pair_cell(pair: tuple[int, int]) -> str:
+    """``2`` for (2, 2), ``2x1`` otherwise: a field's stride or padding, H x W."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def rf_cells(field: ReceptiveField) -> list[str]:
+    """RF (HxW), stride, padding: ``whole 224x224`` and no stride or padding for a whole-input field;
+    ``*`` after the size of a field that is not aligned (the footer says why)."""
+    if field.whole:
+        return [field.text + ("*" if not field.aligned else ""), "-", "-"]
+    return [field.text + ("*" if not field.aligned else ""), pair_cell(field.stride), pair_cell(field.padding)]
+
+
 def _node_cells(node: Cost, total_macs: int, level: int) -> list[str]:
     return [indented(node.name, depth=level), node.summary, hwc(node.in_shape), hwc(node.out_shape), grouped(node.weights),
             grouped(node.params), grouped(node.macs), percent(node.macs, total_macs), grouped(node.activations)]
@@ -39,15 +55,17 @@ def _total_cells(label: str, sums: Sums, share: str) -> list[str]:
             grouped(sums.activations)]
 
 
-def _body(analysis: Analysis, depth: str, aux: bool) -> tuple[list[list[str]], list[list[str]]]:
+def _body(analysis: Analysis, depth: str, aux: bool, rf: bool = False) -> tuple[list[list[str]], list[list[str]]]:
     total = analysis.totals.inference.macs
+    fields = analysis.receptive_fields if rf else None
     body = []
     for row in analysis.shown_rows(aux):
         for node, level in nodes_with_depth(row, depth):
-            body.append(_node_cells(node, total, level))
-    totals = [_total_cells("total (inference)", analysis.totals.inference, percent(total, total))]
+            body.append(_node_cells(node, total, level) + (rf_cells(fields[node.name]) if fields else []))
+    extra = ["", "", ""] if rf else []
+    totals = [_total_cells("total (inference)", analysis.totals.inference, percent(total, total)) + extra]
     if aux or analysis.totals.training != analysis.totals.inference:
-        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, ""))
+        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, "") + extra)
     return body, totals
 
 
@@ -59,48 +77,85 @@ def _header_lines(analysis: Analysis) -> list[str]:
     ]
 
 
-def _footer_lines(analysis: Analysis, aux: bool) -> list[str]:
+def rf_notes(analysis: Analysis, names: list[str]) -> list[str]:
+    """The receptive-field notes of the nodes ``names``: what the columns mean, whole-input fields,
+    and each distinct reason a field is not aligned (once, with the first node it reaches)."""
+    fields = analysis.receptive_fields
+    lines = ["receptive field: RF = input rows x columns one output unit sees; unit i sees rows "
+             "i*stride - padding .. i*stride - padding + RF - 1 (google-research/receptive_field's definition)"]
+    c, h, w = analysis.input
+    if any(fields[n].whole for n in names):
+        lines.append(f"receptive field 'whole {h}x{w}': global or adaptive pooling, or a linear layer: each output "
+                     f"unit sees the whole {h}x{w} input")
+    seen: set[str] = set()
+    for name in names:
+        note = fields[name].note
+        if note and note not in seen:
+            seen.add(note)
+            lines.append(f"receptive field of {name}{'*' if not fields[name].aligned else ''}: {note}")
+    return lines
+
+
+def _footer_lines(analysis: Analysis, aux: bool, rf: bool = False, depth: str = "layer") -> list[str]:
     lines = []
     if not aux and analysis.totals.training != analysis.totals.inference:
         lines.append("auxiliary heads (training only) are left out of the rows; --aux shows them")
     lines += [f"note: {w}" for w in analysis.warnings]
+    if rf:
+        names = [node.name for row in analysis.shown_rows(aux) for node in row.walk(depth)]
+        lines += [f"note: {line}" for line in rf_notes(analysis, names)]
     return lines
 
 
-def to_table(analysis: Analysis, depth: str = "layer", aux: bool = False) -> str:
-    rows, totals = _body(analysis, depth, aux)
-    return "\n".join([*_header_lines(analysis), "", *text_table(COLUMNS, rows, totals), "",
-                      *_footer_lines(analysis, aux)]).rstrip() + "\n"
+def to_table(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
+    rows, totals = _body(analysis, depth, aux, rf)
+    return "\n".join([*_header_lines(analysis), "", *text_table(RF_COLUMNS if rf else COLUMNS, rows, totals), "",
+                      *_footer_lines(analysis, aux, rf, depth)]).rstrip() + "\n"
 
 
-def to_markdown(analysis: Analysis, depth: str = "layer", aux: bool = False) -> str:
+def to_markdown(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
     head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header_lines(analysis))]
-    foot = [f"- {line}" for line in _footer_lines(analysis, aux)]
-    return "\n\n".join(["\n\n".join(head), "\n".join(markdown_table(COLUMNS, *_body(analysis, depth, aux))),
-                        *(["\n".join(foot)] if foot else [])]) + "\n"
+    foot = [f"- {line}" for line in _footer_lines(analysis, aux, rf, depth)]
+    table = markdown_table(RF_COLUMNS if rf else COLUMNS, *_body(analysis, depth, aux, rf))
+    return "\n\n".join(["\n\n".join(head), "\n".join(table), *(["\n".join(foot)] if foot else [])]) + "\n"
 
 
 CSV_COLUMNS = ("name", "level", "kind", "summary", "aux", "in_c", "in_h", "in_w", "out_c", "out_h", "out_w",
                "weights", "biases", "bn", "params", "macs", "flops", "activations")
 
 
-def to_csv(analysis: Analysis, depth: str = "layer", aux: bool = False) -> str:
-    """One line per node, exact integers; then one line per total (level ``total``)."""
+CSV_RF_COLUMNS = ("rf_h", "rf_w", "rf_stride_h", "rf_stride_w", "rf_padding_h", "rf_padding_w", "rf_whole",
+                  "rf_aligned", "rf_note")
+
+
+def _csv_rf(field: ReceptiveField) -> list:
+    return [*field.size, *field.stride, *field.padding, int(field.whole), int(field.aligned), field.note]
+
+
+def to_csv(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
+    """One line per node, exact integers; then one line per total (level ``total``); with ``rf``
+    each node's receptive field after (a whole field: size, stride = the input's H, W, padding 0)."""
+    fields = analysis.receptive_fields if rf else None
     rows = [[node.name, node.level, node.kind, node.summary, int(node.aux), *node.in_shape, *node.out_shape,
              node.weights, node.biases, node.bn, node.params, node.macs, node.flops, node.activations]
+            + (_csv_rf(fields[node.name]) if fields else [])
             for row in analysis.shown_rows(aux) for node in row.walk(depth)]
     for label, sums in (("total.inference", analysis.totals.inference), ("total.training", analysis.totals.training)):
         rows.append([label, "total", "", "", int(label.endswith("training")), "", "", "", "", "", "",
-                     sums.weights, sums.biases, sums.bn, sums.params, sums.macs, sums.flops, sums.activations])
-    return csv_table(CSV_COLUMNS, rows)
+                     sums.weights, sums.biases, sums.bn, sums.params, sums.macs, sums.flops, sums.activations]
+                    + ([""] * len(CSV_RF_COLUMNS) if rf else []))
+    return csv_table(CSV_COLUMNS + (CSV_RF_COLUMNS if rf else ()), rows)
 
 
-def to_json(analysis: Analysis, depth: str = "layer", aux: bool = False) -> str:
+def to_json(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
+    """The JSON form; every node carries its ``receptive_field`` whether or not ``rf`` is asked."""
     return analysis.to_json(depth, aux) + "\n"
 
 
 RENDERERS = {"table": to_table, "markdown": to_markdown, "csv": to_csv, "json": to_json}
 
 
-def render(analysis: Analysis, fmt: str = "table", depth: str = "layer", aux: bool = False) -> str:
-    return RENDERERS[fmt](analysis, depth, aux)
+def render(analysis: Analysis, fmt: str = "table", depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
+    """``analysis`` in ``fmt``; ``rf``: with each node's receptive field (size, stride, padding) in
+    columns (JSON always has them)."""
+    return RENDERERS[fmt](analysis, depth, aux, rf)

@@ -10,10 +10,12 @@ from fractions import Fraction
 from typing import Any
 
 from inception_calc.core.values import WrittenShape, hwc, plain
-from inception_calc.studies.claims import Claim, Verdict
+from inception_calc.studies.claims import FIELDS, Claim, Verdict
 
 
-def _show(value: int | tuple[int, int, int] | Fraction) -> str:
+def _show(value: int | tuple[int, ...] | Fraction) -> str:
+    if isinstance(value, tuple) and len(value) == 2:  # a receptive field's (H, W)
+        return f"{value[0]}x{value[1]}"
     return hwc(value) if isinstance(value, tuple) else plain(value)
 
 
@@ -21,6 +23,8 @@ def _claimed(claim: Claim) -> str:
     written = claim.written
     if isinstance(written, WrittenShape):
         c, h, w = written.chw()
+        if claim.quantity in FIELDS:
+            return f"{h}x{w}"
         return f"{h}x{w}" + (f"x{c}" if c is not None else " (channels not compared)")
     reading = written.text if written.text == plain(written.value) else f"{written.text} = {plain(written.value)}"
     if claim.op == "~":
@@ -38,7 +42,8 @@ def verdict_lines(index: int, verdict: Verdict, derivation_of: dict[str, int], d
         lines.append(f"      source says: {claim.quote}")
     if claim.note:
         lines.append(f"      note: {claim.note}")
-    unit = " (H x W x C)" if isinstance(verdict.computed, tuple) else ""
+    unit = "" if not isinstance(verdict.computed, tuple) else " (H x W)" if len(verdict.computed) == 2 else \
+        " (H x W x C)"
     lines.append(f"      computed {_show(verdict.computed)}{unit}; claimed {_claimed(claim)}")
     if verdict.difference is not None:
         share = "" if verdict.relative is None else f" ({verdict.relative:+.2%} of the computed value)"
@@ -98,8 +103,8 @@ def verdict_dict(verdict: Verdict) -> dict[str, Any]:
         "spec": claim.spec, "input": list(verdict.input),
         "convention": {"k": claim.convention.k, "flops": claim.convention.flops},
     }
-    if isinstance(written, WrittenShape):
-        data["claimed"] = list(written.chw())
+    if isinstance(written, WrittenShape) or isinstance(verdict.computed, tuple):
+        data["claimed"] = list(written.chw()) if isinstance(written, WrittenShape) else _json_number(written.value)
         data["computed"] = list(verdict.computed)
     else:
         low, high = written.interval() if claim.op == "~" else (written.value, written.value)

@@ -230,8 +230,9 @@ def plot_sweep(result: "Sweep", path: str) -> None:
                         fix=f"start the range at {result.smallest} or above" if result.smallest
                         else "no square input up to 65536 fits this network; draw no chart")
     Figure, Canvas, ticker = _matplotlib()
-    figure = Figure(figsize=(8, 8), layout="constrained")
-    axes = figure.subplots(3, 1, sharex=True)
+    rf = getattr(result, "rf", "")
+    figure = Figure(figsize=(8, 10 if rf else 8), layout="constrained")
+    axes = figure.subplots(4 if rf else 3, 1, sharex=True)
     sizes = [float(p.size) for p in points]  # floats: matplotlib takes no int past 2^63
     first, last = result.points[0].size, result.points[-1].size
     # half a size and 2% of the range each side; at sizes near 2^63 a float's step is 2048, so at least 10^-6 of N
@@ -239,8 +240,11 @@ def plot_sweep(result: "Sweep", path: str) -> None:
     small = [p.size for p in result.points if p.skipped == "too small"]
     other = [p.size for p in result.points if p.skipped and p.skipped != "too small"]
     panels = (("MACs per image", "macs"), ("params", "params"), ("activations per image", "activations"))
+    if rf:  # the receptive field's height (pixels) of the row --rf names: its own panel
+        panels += ((f"receptive field of {rf} (H, pixels)", "rf"),)
     for ax, (title, quantity) in zip(axes, panels):
-        values = [float(getattr(p.totals, quantity)) for p in points]
+        values = [float(p.field.size[0] if p.field else "nan") if quantity == "rf" else
+                  float(getattr(p.totals, quantity)) for p in points]
         ax.plot(sizes, values, marker="o", markersize=3)
         ax.set_title(title, fontsize=10, loc="left")
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: compact(v)))

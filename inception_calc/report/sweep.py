@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from inception_calc.core.receptive import ReceptiveField
 from inception_calc.core.results import CONVENTION
 from inception_calc.core.values import grouped
 from inception_calc.report.table import columns, csv_table, markdown_table, text_table
@@ -41,37 +42,68 @@ def notes(result: Sweep) -> list[str]:
     if result.weights_vary:
         lines.append("weights change with the input size: a fixed-window pool before a linear layer "
                      "hands it a larger map at larger inputs")
+    if result.rf:
+        lines.append(f"RF {result.rf}: the input rows x columns one unit of {result.rf} sees (size, effective "
+                     "stride, effective padding; google-research/receptive_field's definition)")
+        if any(p.field is not None and p.field.whole for p in result.measured):
+            lines.append(f"'whole NxN': {result.rf} sees the whole input (global or adaptive pooling, or a linear layer)")
+        for note in dict.fromkeys(p.field.note for p in result.measured if p.field is not None and p.field.note):
+            lines.append(f"RF {result.rf}: {note}")
     return lines
+
+
+def _columns(result: Sweep) -> tuple:
+    if not result.rf:
+        return COLUMNS
+    titles = HEADERS + (f"RF {result.rf}", "stride", "padding")
+    return columns(titles, right=titles[1:])
+
+
+def _rf_cells(field: ReceptiveField | None) -> list[str]:
+    if field is None:
+        return ["-", "-", "-"]
+    if field.whole:
+        return [field.text + ("*" if not field.aligned else ""), "-", "-"]
+    pair = lambda p: str(p[0]) if p[0] == p[1] else f"{p[0]}x{p[1]}"  # noqa: E731
+    return [field.text + ("*" if not field.aligned else ""), pair(field.stride), pair(field.padding)]
 
 
 def _cells(result: Sweep) -> list[list[str]]:
     c = result.channels
     return [[f"{c}x{p.size}x{p.size}", grouped(p.totals.weights), grouped(p.totals.params), grouped(p.totals.macs),
-             grouped(p.totals.activations)] for p in result.measured if p.totals]
+             grouped(p.totals.activations), *(_rf_cells(p.field) if result.rf else [])]
+            for p in result.measured if p.totals]
 
 
 def _head(result: Sweep) -> str:
-    return f"{result.spec}: inference totals by input size"
+    return f"{result.spec}: inference totals by input size" + (
+        f", and the receptive field of {result.rf}" if result.rf else "")
 
 
 def to_table(result: Sweep) -> str:
-    return "\n".join([_head(result), f"convention: {CONVENTION}", "", *text_table(COLUMNS, _cells(result)), "",
-                      *notes(result)]) + "\n"
+    return "\n".join([_head(result), f"convention: {CONVENTION}", "", *text_table(_columns(result), _cells(result)),
+                      "", *notes(result)]) + "\n"
 
 
 def to_markdown(result: Sweep) -> str:
     return "\n".join([f"**{_head(result)}**", "", f"_convention: {CONVENTION}_", "",
-                      *markdown_table(COLUMNS, _cells(result)), "", *(f"- {n}" for n in notes(result))]) + "\n"
+                      *markdown_table(_columns(result), _cells(result)), "", *(f"- {n}" for n in notes(result))]) + "\n"
+
+
+CSV_RF_COLUMNS = ("rf_h", "rf_w", "rf_stride_h", "rf_stride_w", "rf_padding_h", "rf_padding_w", "rf_whole",
+                  "rf_aligned")
 
 
 def to_csv(result: Sweep) -> str:
-    """One line per size: exact integers, or empty counts and the reason for a skipped size."""
+    """One line per size: exact integers, or empty counts and the reason for a skipped size; with
+    ``rf``, the node's receptive field after."""
     rows = []
     for p in result.points:
-        t = p.totals
+        t, f = p.totals, p.field
         values = [t.weights, t.biases, t.bn, t.params, t.macs, t.flops, t.activations] if t else [""] * 7
-        rows.append([p.size, result.channels, *values, p.skipped])
-    return csv_table(CSV_COLUMNS, rows)
+        rf = ([*f.size, *f.stride, *f.padding, int(f.whole), int(f.aligned)] if f else [""] * 8) if result.rf else []
+        rows.append([p.size, result.channels, *values, p.skipped, *rf])
+    return csv_table(CSV_COLUMNS + (CSV_RF_COLUMNS if result.rf else ()), rows)
 
 
 def to_dict(result: Sweep) -> dict[str, Any]:
@@ -80,9 +112,11 @@ def to_dict(result: Sweep) -> dict[str, Any]:
         "channels": result.channels,
         "smallest_input": result.smallest,
         "convention": CONVENTION,
-        "points": [{"size": p.size, **({"totals": p.totals.to_dict()} if p.totals else {"skipped": p.skipped})}
+        "points": [{"size": p.size, **({"totals": p.totals.to_dict()} if p.totals else {"skipped": p.skipped}),
+                    **({"receptive_field": p.field.to_dict()} if p.field is not None else {})}
                    for p in result.points],
         "notes": notes(result),
+        **({"rf": result.rf} if result.rf else {}),
     }
 
 

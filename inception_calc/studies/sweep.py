@@ -5,11 +5,13 @@ at which the network does not fit (too small, or branches that cannot be concate
 with the reason. The smallest input the network accepts is always found
 (:func:`~inception_calc.core.engine.smallest_input`). Computation only, standard library only:
 :mod:`inception_calc.report.sweep` renders it, :mod:`inception_calc.report.plot` draws it. Errors
-name the parameter at fault (``sizes``).
+name the parameter at fault (``sizes``, ``rf``). ``sweep(..., rf="inception3a")`` follows one node's
+receptive field (:mod:`inception_calc.core.receptive`) across the sizes.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from itertools import islice
 from dataclasses import dataclass
@@ -20,7 +22,8 @@ from inception_calc.core.errors import CalcError
 from inception_calc.core.errors import quote as quoted
 from inception_calc.core.sources import load_spec
 from inception_calc.core.results import Sums
-from inception_calc.core.network import MAX_SIZE
+from inception_calc.core.network import MAX_SIZE, Network, named_nodes
+from inception_calc.core.receptive import ReceptiveField
 
 MAX_SIZES = 2000
 _NUMBER = re.compile(r"\s*-?\d+\s*")  # what int() reads, less '_' and '+'
@@ -63,11 +66,14 @@ def sizes_in(text: str) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Point:
-    """One input size: the inference totals, or why the size was skipped."""
+    """One input size: the inference totals, or why the size was skipped; ``field``: the receptive
+    field of the node the sweep follows (``Sweep.rf``), None when it follows none or the node is
+    not in the analysis at this size (an auxiliary head left out)."""
 
     size: int
     totals: Sums | None
     skipped: str = ""
+    field: "ReceptiveField | None" = None
 
 
 TOO_SMALL = "too small"  # a Point's reason when the network does not fit the size at all
@@ -81,6 +87,7 @@ class Sweep:
     channels: int
     points: tuple[Point, ...]
     smallest: int | None  # the least N with a C x N x N input accepted (None: none up to 65536)
+    rf: str = ""  # the row (or branch, layer) whose receptive field each point carries; "" for none
 
     @property
     def measured(self) -> tuple[Point, ...]:
@@ -117,10 +124,24 @@ def _checked_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
     return sizes
 
 
-def sweep(spec: Any, sizes: Sequence[int]) -> Sweep:
-    """Totals of ``spec`` at each C x N x N input, N in ``sizes`` (C: the spec's own channels)."""
+def _checked_node(network: Network, name: str) -> None:
+    """Refuse ``name`` unless it is a row, branch, block or layer of ``network``."""
+    rows = [r.name for r in network.rows]
+    if name in rows or any(name in named_nodes(r) for r in network.rows if name.startswith(r.name + ".")):
+        return
+    close = difflib.get_close_matches(name, rows, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise CalcError(f"no row, branch or layer {quoted(name)} in {network.name}", where="rf",
+                    fix=f"{hint}use one of: {', '.join(rows)} (or a dotted branch or layer name)")
+
+
+def sweep(spec: Any, sizes: Sequence[int], rf: str | None = None) -> Sweep:
+    """Totals of ``spec`` at each C x N x N input, N in ``sizes`` (C: the spec's own channels);
+    with ``rf`` (a row, branch or layer name) each point carries that node's receptive field."""
     sizes = _checked_sizes(sizes)
     network = load_spec(spec)
+    if rf is not None:
+        _checked_node(network, rf)
     channels = network.input[0]
     smallest = smallest_input(network, channels)
     points = []
@@ -130,7 +151,9 @@ def sweep(spec: Any, sizes: Sequence[int]) -> Sweep:
             if not fits(network, shape):
                 points.append(Point(n, None, TOO_SMALL))
                 continue
-            points.append(Point(n, analyze(network, shape).totals.inference))
+            analysis = analyze(network, shape)
+            field = analysis.receptive_fields.get(rf) if rf is not None else None
+            points.append(Point(n, analysis.totals.inference, field=field))
         except CalcError as exc:
             points.append(Point(n, None, exc.what))
-    return Sweep(network.name, channels, tuple(points), smallest)
+    return Sweep(network.name, channels, tuple(points), smallest, rf or "")

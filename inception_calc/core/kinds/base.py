@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from inception_calc.core import formulas as f
 from inception_calc.core.fields import (Place, check_known, read_bool, read_choice, read_int, read_name, read_number,
@@ -27,6 +27,23 @@ Pair = tuple[int, int]
 Shape = tuple[int, int, int]
 Counts = tuple[Shape, int, int, int, int]
 """What a kind's :meth:`LayerKind.cost` returns: (out_shape, weights, biases, bn, macs)."""
+
+
+class Window(NamedTuple):
+    """What a layer does to the receptive field along H and W (:mod:`inception_calc.core.receptive`):
+    the window it applies to its input map (kernel, stride, padding on the near side), or ``whole``
+    when each output unit depends on every input unit (global or adaptive pooling, a linear layer).
+    ``note``: why the field is not a regular one (adaptive windows at no fixed stride)."""
+
+    kernel: "Pair" = (1, 1)
+    stride: "Pair" = (1, 1)
+    pad: "Pair" = (0, 0)
+    whole: bool = False
+    note: str = ""
+
+
+KEEPS = Window()
+"""A layer that keeps its input's receptive field (a 1 x 1 window at stride 1: bn, relu, LRN, dropout, softmax)."""
 
 
 class WindowTooLarge(Exception):
@@ -171,6 +188,11 @@ class LayerKind:
         """The derivation lines of one layer (the seed article's section 4), without the header."""
         return ["no weights, 0 MACs"]
 
+    def receptive_window(self, layer: Any, in_shape: Shape) -> Window:
+        """The window this layer applies to its input map, for the receptive field: a 1 x 1 window at
+        stride 1 (the field is kept) unless the kind says otherwise."""
+        return KEEPS
+
     def rounding_alternative(self, layer: Any, in_shape: Shape) -> tuple[str, str, Pair] | None:
         """(its rounding, the other rounding, the size the other would give), for layers whose
         output size depends on a rounding rule; None for the others."""
@@ -246,5 +268,5 @@ def size_line(label: str, sizes: list[tuple[int, int, int, int, int]], rounding:
     return f"{label} = " + "; ".join(f"{text} ({axis})" for text, axis in parts)
 
 
-__all__ = ["CONV_OPTIONS", "FROM_LAYER", "INHERITED", "REQUIRED", "Counts", "Field", "LayerKind", "Marker", "Pair", "Shape",
+__all__ = ["CONV_OPTIONS", "FROM_LAYER", "INHERITED", "KEEPS", "REQUIRED", "Window", "Counts", "Field", "LayerKind", "Marker", "Pair", "Shape",
            "WindowTooLarge", "layer_default", "pair_text", "size_line", "window"]

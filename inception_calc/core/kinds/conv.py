@@ -15,7 +15,7 @@ from inception_calc.core.formulas import batch_norm_params, bias_count, conv_mac
 from inception_calc.core.errors import CalcError
 from inception_calc.core.fields import Place
 from inception_calc.core.kinds.base import (INHERITED, REQUIRED, Counts, Field, LayerKind, Pair, Shape, WindowTooLarge,
-                                            pair_text, size_line, window)
+                                            Window, pair_text, size_line, window)
 from inception_calc.core.values import grouped
 
 
@@ -97,6 +97,10 @@ class ConvKind(LayerKind):
                 f"weights = Cin{'/g' if groups else ''} x Cout x kh x kw = {c}{groups} x {co} x {kh} x {kw}"
                 f" = {grouped(weights)}",
                 f"MACs    = Hout x Wout x weights = {ho} x {wo} x {grouped(weights)} = {grouped(macs)}"]
+
+    def receptive_window(self, layer: Conv, in_shape: Shape) -> Window:
+        """The conv's kernel, stride and padding (a 1 x 1 conv at stride 1 keeps the field)."""
+        return Window(layer.kernel, layer.stride, layer.pad)
 
     def scaled(self, layer: Conv, scale: Callable[[int], int]) -> Conv:
         return replace(layer, out=scale(layer.out))

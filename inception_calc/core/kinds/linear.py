@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from inception_calc.core import formulas as f
-from inception_calc.core.kinds.base import INHERITED, REQUIRED, Counts, Field, LayerKind, Shape
+from inception_calc.core.kinds.base import INHERITED, REQUIRED, Counts, Field, LayerKind, Shape, Window
 from inception_calc.core.values import grouped
 
 
@@ -54,6 +54,10 @@ class LinearKind(LayerKind):
         c, h, w = in_shape
         return [f"weights = in x out = ({c} x {h} x {w}) x {out_shape[0]} = {grouped(weights)}",
                 f"MACs    = weights = {grouped(macs)}"]
+
+    def receptive_window(self, layer: Linear, in_shape: Shape) -> Window:
+        """Every output feature depends on every input element: the whole input."""
+        return Window(whole=True)
 
     def scaled(self, layer: Linear, scale: Callable[[int], int]) -> Linear:
         return replace(layer, out=scale(layer.out))

@@ -16,7 +16,7 @@ from inception_calc.core.formulas import pool_output_size
 from inception_calc.core.fields import Place
 from inception_calc.core.fields import check_known, read_name
 from inception_calc.core.kinds.base import (REQUIRED, Counts, Field, LayerKind, Marker, Pair, Shape, WindowTooLarge,
-                                            pair_text, size_line, window)
+                                            Window, pair_text, size_line, window)
 
 ROUNDINGS = (f.FLOOR, f.CEIL)
 WINDOW_FIELDS = ("kernel", "stride", "pad", "rounding", "count_include_pad")
@@ -118,6 +118,24 @@ class PoolKind(LayerKind):
                  (w, layer.kernel[1], layer.stride[1], layer.pad[1], wo)]
         return [size_line("out size", sizes, layer.rounding),
                 "no weights; its compares or adds are not multiply-accumulates (0 MACs)"]
+
+    def receptive_window(self, layer: Pool, in_shape: Shape) -> Window:
+        """A window pool: its kernel, stride and padding (ceil rounding changes only the far side).
+
+        Adaptive pooling from H to Hout (PyTorch's windows: rows floor(i H / Hout) to
+        ceil((i + 1) H / Hout) - 1): to 1 x 1 each output sees the whole input; where Hout divides H
+        the windows are regular (kernel = stride = H / Hout, no padding); otherwise they start at no
+        fixed stride, and the field is reported as the whole input, with a note saying so."""
+        if not layer.output:
+            return Window(layer.kernel, layer.stride, layer.pad)
+        sizes = in_shape[1:]
+        if layer.output == (1, 1):
+            return Window(whole=True)
+        if all(n % o == 0 for n, o in zip(sizes, layer.output)):
+            k = (sizes[0] // layer.output[0], sizes[1] // layer.output[1])
+            return Window(k, k, (0, 0))
+        return Window(whole=True, note=f"adaptive pool {sizes[0]}x{sizes[1]} -> {layer.output[0]}x{layer.output[1]} "
+                                       "has windows at no fixed stride: reported as the whole input (an over-estimate)")
 
     def rounding_alternative(self, layer: Pool, in_shape: Shape) -> tuple[str, str, Pair] | None:
         if layer.output:

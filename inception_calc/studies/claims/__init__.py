@@ -11,13 +11,13 @@ Standard library only (the verify command never imports torch).
 
 from inception_calc.studies.claims.files import CLAIM_FIELDS, FILE_FIELDS, Settings, claims_from_dict, load_claims
 from inception_calc.studies.claims.grammar import (
-    COUNTS, FLOPS_MEANINGS, GRAMMAR, K_VALUES, OPERATORS, QUANTITIES, SHAPES, TOTAL, Claim, Convention,
+    COUNTS, FIELDS, FLOPS_MEANINGS, GRAMMAR, K_VALUES, OPERATORS, QUANTITIES, SHAPES, TOTAL, Claim, Convention,
     check_convention, parse_claim,
 )
 from inception_calc.studies.claims.judge import Verdict, computed_value, evaluate, resolve, verify
 
 __all__ = [
-    "CLAIM_FIELDS", "COUNTS", "FILE_FIELDS", "FLOPS_MEANINGS", "GRAMMAR", "K_VALUES", "OPERATORS", "QUANTITIES",
+    "CLAIM_FIELDS", "COUNTS", "FIELDS", "FILE_FIELDS", "FLOPS_MEANINGS", "GRAMMAR", "K_VALUES", "OPERATORS", "QUANTITIES",
     "SHAPES", "TOTAL", "Claim", "Convention", "Settings", "Verdict", "check_convention", "claims_from_dict",
     "computed_value", "evaluate", "load_claims", "parse_claim", "resolve", "verify",
 ]

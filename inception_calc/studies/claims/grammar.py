@@ -6,6 +6,9 @@ convention its value is read with.
     inception3a.macs ~ 1.28e8
     inception3a.out_shape = 28x28x256
     total.params ~ 7.0M
+    inception3a.rf = 59x59            (the receptive field, H x W; ``= 59``: both axes)
+    inception3a.rf_stride = 8
+    inception3a.rf_padding = 23
 
 ``=`` holds when the value is exactly the computed one; ``~`` when the computed value rounds to
 the value at the precision it is written with (:mod:`inception_calc.core.values`). ``total`` names the
@@ -29,7 +32,9 @@ from inception_calc.core.values import WrittenNumber, WrittenShape, parse_writte
 
 COUNTS = ("weights", "biases", "bn", "params", "macs", "flops", "activations")
 SHAPES = ("out_shape", "in_shape")
-QUANTITIES = COUNTS + SHAPES
+FIELDS = ("rf", "rf_stride", "rf_padding")
+"""The receptive field's size, effective stride and effective padding (H x W, or one number for both)."""
+QUANTITIES = COUNTS + SHAPES + FIELDS
 OPERATORS = {"=": "=", "==": "=", "~": "~", "≈": "~"}
 K_VALUES = (1000, 1024)
 FLOPS_MEANINGS = {"2macs": "FLOPs = 2 x MACs", "macs": "FLOPs = MACs (the claim says FLOPs for multiply-adds)"}
@@ -120,6 +125,9 @@ def parse_claim(text: str, convention: Convention = Convention(), *, spec: str =
     if quantity in SHAPES and not isinstance(written, WrittenShape):
         raise CalcError(f"{quantity} is a shape, but {value!r} is a number", where=place,
                         fix="write the shape as 28x28x256 (H x W x C) or [256, 28, 28] (C, H, W)")
+    if quantity in FIELDS and isinstance(written, WrittenShape) and written.channels is not None:
+        raise CalcError(f"{quantity} is H x W, but {value!r} has three parts", where=place,
+                        fix=f"write {quantity} as 59x59 (H x W) or 59 (both axes)")
     if quantity in COUNTS and not isinstance(written, WrittenNumber):
         raise CalcError(f"{quantity} is a count, but {value!r} is a shape", where=place,
                         fix="write a number such as 163,328 or 0.16M, or claim out_shape")

@@ -16,7 +16,7 @@ from inception_calc.core.engine import analyze, left_out_head
 from inception_calc.core.errors import CalcError
 from inception_calc.core.results import Analysis, Cost, Sums
 from inception_calc.core.values import WrittenNumber, WrittenShape, grouped, parse_number, within_precision
-from inception_calc.studies.claims.grammar import SHAPES, TOTAL, Claim, Convention
+from inception_calc.studies.claims.grammar import FIELDS, SHAPES, TOTAL, Claim, Convention
 
 @dataclass(frozen=True)
 class Verdict:
@@ -85,8 +85,16 @@ def resolve(analysis: Analysis, name: str, where: str = "") -> Cost | Sums:
     raise CalcError(f"{parent.name} has no {kind} {part!r}", where=where, fix=fix)
 
 
-def computed_value(node: Cost | Sums, quantity: str, convention: Convention) -> int | tuple[int, int, int]:
-    """The analysis's value of ``quantity`` for ``node``; FLOPs follow the convention."""
+def computed_value(node: Cost | Sums, quantity: str, convention: Convention,
+                   analysis: Analysis | None = None) -> int | tuple[int, ...]:
+    """The analysis's value of ``quantity`` for ``node``; FLOPs follow the convention; a receptive
+    field's size, stride or padding as (H, W) (``analysis`` needed)."""
+    if quantity in FIELDS:
+        if isinstance(node, Sums) or analysis is None:
+            raise CalcError("the whole network has no single receptive field",
+                            fix=f"claim a row's, e.g. inception3a.{quantity}")
+        field = analysis.receptive_fields[node.name]
+        return {"rf": field.size, "rf_stride": field.stride, "rf_padding": field.padding}[quantity]
     if quantity == "flops" and convention.flops == "macs":
         return node.macs
     if quantity in SHAPES and isinstance(node, Sums):
@@ -98,7 +106,11 @@ def computed_value(node: Cost | Sums, quantity: str, convention: Convention) -> 
 # ----------------------------------------------------------------------------- judging
 
 
-def _holds(written: WrittenNumber | WrittenShape, op: str, computed: int | tuple[int, int, int]) -> bool:
+def _holds(written: WrittenNumber | WrittenShape, op: str, computed: int | tuple[int, ...]) -> bool:
+    if isinstance(computed, tuple) and len(computed) == 2:  # a receptive field's (H, W): each axis
+        if isinstance(written, WrittenShape):
+            return (written.height, written.width) == computed
+        return all(_holds(written, op, axis) for axis in computed)
     if isinstance(written, WrittenShape):
         return written.matches(computed)  # shapes are exact under both operators
     if op == "=":
@@ -124,6 +136,22 @@ def _hints(claim: Claim, node: Cost | Sums, analysis: Analysis) -> tuple[str, ..
     sibling quantity (weights for params: biases left out), ``~`` for ``=``, the other shape order,
     another row."""
     written, hints = claim.written, []
+    if claim.quantity in FIELDS:
+        fields = analysis.receptive_fields
+        field = fields[node.name]
+        if not field.aligned:
+            hints.append(f"{_label(node)}'s field is not aligned: {field.note}")
+        if field.whole:
+            hints.append(f"{_label(node)} sees the whole input ({field.text})")
+        for other, value in (("rf", field.size), ("rf_stride", field.stride), ("rf_padding", field.padding)):
+            if other != claim.quantity and _holds(written, claim.op, value):
+                hints.append(f"{written.text} is {_label(node)}'s {other}, not its {claim.quantity}")
+        if not hints:
+            others = [n for n, f in fields.items() if n != node.name and _holds(
+                written, claim.op, {"rf": f.size, "rf_stride": f.stride, "rf_padding": f.padding}[claim.quantity])]
+            if others:
+                hints.append(f"holds for {', '.join(others[:3])}{' ...' if len(others) > 3 else ''}: a different row?")
+        return tuple(hints)
     if isinstance(written, WrittenShape):
         if written.order == "CHW" and written.channels is not None:
             as_hwc = WrittenShape(written.text, written.width, written.channels, written.height, "HWC")
@@ -188,12 +216,12 @@ def evaluate(claim: Claim, analysis: Analysis, *, derive: bool = True) -> Verdic
     place = claim.where or f"claim {claim.text!r}"
     node = resolve(analysis, claim.node, place)
     try:
-        computed = computed_value(node, claim.quantity, claim.convention)
+        computed = computed_value(node, claim.quantity, claim.convention, analysis)
     except CalcError as exc:  # total.out_shape
         raise exc.located(place) from None
     holds = _holds(claim.written, claim.op, computed)
     difference = relative = None
-    if isinstance(claim.written, WrittenNumber):
+    if isinstance(claim.written, WrittenNumber) and not isinstance(computed, tuple):
         difference = claim.written.value - computed
         relative = _ratio(difference, computed)
     text = ""

@@ -68,11 +68,13 @@ kind = "stack"
 layers = [{kind = "concat", name = "inner", branches = [{name = "only", layers = [{kind = "conv", out = 4, kernel = 1}]}]}]
 '''
 
-GROUPS = HEAD + '''
+def nested_groups(stem: int, groups: int) -> str:
+    """A conv row of ``stem`` channels, then a concat whose nested block's branch x is a 1x1 conv to 6 with ``groups``."""
+    return HEAD + '''
 [[rows]]
 name = "c"
 kind = "conv"
-out = 8
+out = STEM
 kernel = 1
 
 [[rows]]
@@ -81,10 +83,13 @@ kind = "concat"
 branches = [
   {name = "a", layers = [{kind = "conv", out = 4, kernel = 1}]},
   {name = "n", layers = [{kind = "concat", name = "inner", branches = [
-      {name = "x", layers = [{kind = "conv", out = 6, kernel = 1, groups = 3}]},
+      {name = "x", layers = [{kind = "conv", out = 6, kernel = 1, groups = GROUPS}]},
       {name = "y", layers = [{kind = "conv", out = 4, kernel = 1}]}]}]},
 ]
-'''
+'''.replace("STEM", str(stem)).replace("GROUPS", str(groups))
+
+
+GROUPS = nested_groups(8, 3)
 # the block reads c's 8 channels; 3 groups divide out = 6 (so the loader accepts it) but not 8
 
 COLLISION = HEAD + '''
@@ -235,23 +240,7 @@ def test_inception_variants_refuse_a_branch_by_branch_network(variant, tmp_path,
     assert err.count("\n") == 1
 
 
-WIDTH_GROUPS = HEAD + '''
-[[rows]]
-name = "c"
-kind = "conv"
-out = 6
-kernel = 1
-
-[[rows]]
-name = "m"
-kind = "concat"
-branches = [
-  {name = "a", layers = [{kind = "conv", out = 4, kernel = 1}]},
-  {name = "n", layers = [{kind = "concat", name = "inner", branches = [
-      {name = "x", layers = [{kind = "conv", out = 6, kernel = 1, groups = 2}]},
-      {name = "y", layers = [{kind = "conv", out = 4, kernel = 1}]}]}]},
-]
-'''
+WIDTH_GROUPS = nested_groups(6, 2)
 # x 0.5: c gives 3 channels, x 3 outputs: 2 groups divide neither
 
 

@@ -34,10 +34,23 @@ OTHER_SIZES = {
 SIZES = ("3x299x299", "3x320x320", "3x299x331")
 
 
+def _forward(model, size: str, hooks: list) -> None:
+    """One forward pass of zeros at ``size`` ("CxHxW"), then the hooks removed."""
+    import torch
+
+    c, h, w = (int(v) for v in size.split("x"))
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, c, h, w))
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
 # ----------------------------------------------------------------------------- the figures
 
-
 @pytest.mark.parametrize("spec", FIGURES)
+
 def test_params_and_macs_at_299_are_the_issues_figures(spec):
     totals = analyze(spec).totals.inference
     assert (totals.params, totals.macs) == FIGURES[spec]
@@ -205,13 +218,7 @@ def test_every_layer_is_the_timm_module_of_its_name_in_forward_order(spec):
 
     hooks = [h for name in layers for h in (modules[name].register_forward_pre_hook(called(name)),
                                             modules[name].register_forward_hook(done(name)))]
-    c, h, w = (int(v) for v in SMALL.split("x"))
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, c, h, w))
-    finally:
-        for hook in hooks:
-            hook.remove()
+    _forward(model, SMALL, hooks)
     assert order == list(layers)  # each called once, in the spec's order
     analysis = analyze(spec, SMALL)
     assert {name: analysis[name].out_shape for name in layers} == shapes  # every layer's output shape
@@ -267,13 +274,7 @@ def test_output_shapes_from_forward_hooks(spec, size):
         return hook
 
     hooks = [modules[n].register_forward_hook(keep(n)) for n in SHAPE_ROWS[spec]]
-    c, h, w = (int(v) for v in size.split("x"))
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, c, h, w))
-    finally:
-        for hook in hooks:
-            hook.remove()
+    _forward(model, size, hooks)
     analysis = analyze(spec, size)
     assert {n: analysis[n].out_shape for n in SHAPE_ROWS[spec]} == shapes
 

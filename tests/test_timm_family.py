@@ -49,8 +49,8 @@ def _forward(model, size: str, hooks: list) -> None:
 
 # ----------------------------------------------------------------------------- the figures
 
-@pytest.mark.parametrize("spec", FIGURES)
 
+@pytest.mark.parametrize("spec", FIGURES)
 def test_params_and_macs_at_299_are_the_issues_figures(spec):
     totals = analyze(spec).totals.inference
     assert (totals.params, totals.macs) == FIGURES[spec]

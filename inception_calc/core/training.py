@@ -276,3 +276,86 @@ def training(analysis: "Analysis", batch: int = 1, dtype: str = "fp32", freeze: 
         if not row.is_aux:
             t = out
     return Training(analysis, batch, dtype, device, frozen, walk.layers)
+
+
+OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2}
+"""Optimizer state per trainable parameter, in parameter-sized tensors: SGD none, SGD with momentum
+its momentum buffer, Adam its two moments."""
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """The bytes of one training step: parameters, their gradients and the optimizer's state (the
+    trainable parameters only), batch norm's running statistics (buffers), and what autograd saves.
+    ``peak_bytes`` is their sum: the memory held when the forward pass ends and the backward begins,
+    every saved activation alive and the gradients of the last step kept (no allocator rounding,
+    workspaces or the transient gradients of the activations)."""
+
+    param_bytes: int
+    grad_bytes: int
+    optimizer_bytes: int
+    buffer_bytes: int
+    saved_bytes: int
+
+    @property
+    def peak_bytes(self) -> int:
+        return self.param_bytes + self.grad_bytes + self.optimizer_bytes + self.buffer_bytes + self.saved_bytes
+
+
+def _bn_channels(analysis: "Analysis") -> int:
+    """Channels of every batch norm (a conv's or a standalone one): two running statistics each."""
+    layers = {name: layer for row in analysis.network.rows for name, layer in row.named_layers()}
+    total = 0
+    for row in analysis.rows:
+        for node in row.walk("conv"):
+            layer = layers.get(node.name)
+            if (isinstance(layer, Conv) and layer.bn) or isinstance(layer, BatchNorm):
+                total += node.out_shape[0]
+    return total
+
+
+def memory(step: Training, optimizer: str = "momentum") -> Memory:
+    """The memory of the training step ``step`` with ``optimizer`` (sgd, momentum or adam)."""
+    if optimizer not in OPTIMIZERS:
+        raise CalcError(f"unknown optimizer {quote(optimizer)}", where="optimizer",
+                        fix=f"give one of {', '.join(OPTIMIZERS)}")
+    size = DTYPES[step.dtype]
+    rows = step.analysis.rows
+    params = sum(r.params for r in rows)
+    trainable = sum(r.params for r in rows if r.name not in step.freeze)
+    return Memory(param_bytes=params * size, grad_bytes=trainable * size,
+                  optimizer_bytes=OPTIMIZERS[optimizer] * trainable * size,
+                  buffer_bytes=2 * _bn_channels(step.analysis) * size, saved_bytes=step.total().saved_bytes)
+
+
+def parse_bytes(text: str, where: str = "fit") -> int:
+    """``80GiB``, ``40 GB``, ``512MiB``, ``1000000``: a number of bytes."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
+    unit = match and match.group(2).lower()
+    if not match or unit not in _UNITS:
+        raise CalcError(f"{quote(text)} is not a size in bytes", where=where,
+                        fix="give a number and a unit: 80GiB, 40GB, 512MiB")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def largest_batch(analysis: "Analysis", budget: int, dtype: str = "fp32", optimizer: str = "momentum",
+                  freeze: Iterable[str] = (), device: str = "cpu") -> tuple[int, Memory]:
+    """The largest batch whose training step's :attr:`Memory.peak_bytes` fits in ``budget`` bytes,
+    and that step's memory. Saved bytes grow linearly with the batch (all but batch norm's
+    per-channel statistics), so the batch follows from the step at 1 and at 2."""
+    one = memory(training(analysis, 1, dtype, freeze, device), optimizer)
+    two = memory(training(analysis, 2, dtype, freeze, device), optimizer)
+    per_image = two.peak_bytes - one.peak_bytes
+    fixed = one.peak_bytes - per_image
+    if budget < one.param_bytes:
+        raise CalcError(f"{budget:,} bytes hold less than the parameters alone ({one.param_bytes:,} bytes in "
+                        f"{dtype})", where="fit", fix="give a larger budget or a smaller dtype")
+    if budget < one.peak_bytes:
+        raise CalcError(f"{budget:,} bytes hold less than a step of one image ({one.peak_bytes:,} bytes)",
+                        where="fit", fix="give a larger budget, a smaller dtype or freeze rows")
+    batch = (budget - fixed) // per_image
+    return batch, memory(training(analysis, batch, dtype, freeze, device), optimizer)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from inception_calc.cli.commands import COMMANDS
 from inception_calc.core.engine import analyze
 from inception_calc.report.output import emit
 from inception_calc.report.analysis import FORMATS, render
-from inception_calc.cli import common
+from inception_calc.cli import common, training_args
+
+if TYPE_CHECKING:  # pragma: no cover
+    from inception_calc.core.results import Analysis
 
 HELP = COMMANDS["report"]
+FLAGS = training_args.FLAGS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rf", action="store_true",
                         help="add each node's receptive field: size (HxW), effective stride and padding "
                              "(JSON always has them)")
+    training_args.add_training(parser)
     common.add_format(parser, FORMATS)
     common.add_plot(parser, "per-row MACs and weights")
     common.add_output(parser)
@@ -29,10 +35,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
     analysis = analyze(args.spec, args.input)
-    text = render(analysis, args.format, args.depth, args.aux, args.rf)
+    if args.train:
+        text = _training(analysis, args)
+    else:
+        text = render(analysis, args.format, args.depth, args.aux, args.rf)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_report
 
         plot_report(analysis, plot)
     emit(text, args.output)
     return 0
+
+
+def _training(analysis: "Analysis", args: argparse.Namespace) -> str:
+    from inception_calc.core import training as t
+    from inception_calc.report.training import render as render_training
+
+    freeze = training_args.freeze_list(args.freeze)
+    fit = None
+    batch = args.batch
+    if args.fit is not None:
+        budget = t.parse_bytes(args.fit)
+        batch, _ = t.largest_batch(analysis, budget, args.dtype, args.optimizer, freeze)
+        fit = (budget, batch)
+    step = t.training(analysis, batch, args.dtype, freeze)
+    return render_training(analysis, step, t.memory(step, args.optimizer), args.format, args.depth, args.aux,
+                           args.optimizer, fit)

@@ -1,0 +1,110 @@
+"""Render a training step (:mod:`inception_calc.core.training`): the backward columns beside the
+forward ones, and the memory of the step. Formatting only: every number comes from the step."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from inception_calc.core.results import Analysis
+from inception_calc.core.training import Memory, Training
+from inception_calc.core.values import grouped, hwc
+from inception_calc.report.analysis import nodes_with_depth
+from inception_calc.report.table import columns, csv_table, indented, markdown_table, text_table
+
+HEADERS = ("name", "layer", "out", "MACs", "grad input MACs", "grad weight MACs", "backward MACs", "saved bytes")
+COLUMNS = columns(HEADERS, right=set(HEADERS[3:]), nowrap={"name"})
+ROW_KEYS = ("backward_macs", "grad_input_macs", "grad_weight_macs", "saved_bytes")
+SCALED = ("macs", "flops", "activations")
+"""The forward counts that grow with the batch (given for the batch with ``--batch N``)."""
+
+
+def _setting(step: Training, optimizer: str, fit: tuple[int, int] | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"batch": step.batch, "dtype": step.dtype, "optimizer": optimizer,
+                            "device": step.device, "freeze": list(step.freeze)}
+    if fit is not None:
+        data["fit_bytes"] = fit[0]
+    return data
+
+
+def training_totals(step: Training, mem: Memory) -> dict[str, int]:
+    """The keys ``totals.training`` gains: backward sums and the step's memory."""
+    total = step.total()
+    return {"backward_macs": total.backward_macs, "grad_input_macs": total.grad_input_macs,
+            "grad_weight_macs": total.grad_weight_macs, "saved_bytes": total.saved_bytes,
+            "param_bytes": mem.param_bytes, "grad_bytes": mem.grad_bytes, "optimizer_bytes": mem.optimizer_bytes,
+            "buffer_bytes": mem.buffer_bytes, "peak_bytes": mem.peak_bytes}
+
+
+def _augment(node: dict[str, Any], step: Training) -> None:
+    sums = step.node(node["name"])
+    for key in SCALED:
+        node[key] *= step.batch
+    node.update(backward_macs=sums.backward_macs, grad_input_macs=sums.grad_input_macs,
+                grad_weight_macs=sums.grad_weight_macs, saved_bytes=sums.saved_bytes)
+    for child in node.get("branches", node.get("layers", ())):
+        _augment(child, step)
+
+
+def to_dict(analysis: Analysis, step: Training, mem: Memory, depth: str, aux: bool, optimizer: str,
+            fit: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The analysis' JSON form with every row's backward keys, counts for the batch, and the step's totals."""
+    data = analysis.to_dict(depth, aux)
+    for row in data["rows"]:
+        _augment(row, step)
+    for sums in data["totals"].values():
+        for key in SCALED:
+            sums[key] *= step.batch
+    data["totals"]["training"].update(training_totals(step, mem))
+    data["training_step"] = _setting(step, optimizer, fit)
+    return data
+
+
+def _body(analysis: Analysis, step: Training, depth: str, aux: bool) -> list[list[str]]:
+    body = []
+    for row in analysis.shown_rows(aux):
+        for node, level in nodes_with_depth(row, depth):
+            sums = step.node(node.name)
+            body.append([indented(node.name, depth=level), node.summary, hwc(node.out_shape),
+                         grouped(step.batch * node.macs), grouped(sums.grad_input_macs),
+                         grouped(sums.grad_weight_macs), grouped(sums.backward_macs), grouped(sums.saved_bytes)])
+    return body
+
+
+def _lines(analysis: Analysis, step: Training, mem: Memory, optimizer: str, fit: tuple[int, int] | None) -> list[str]:
+    c, h, w = analysis.input
+    total = step.total()
+    frozen = f", frozen: {', '.join(step.freeze)}" if step.freeze else ""
+    lines = [f"{analysis.spec} training step at input {c}x{h}x{w}, batch {step.batch}, {step.dtype}, {optimizer} "
+             f"on {step.device}{frozen}; counts are for the batch, the auxiliary heads included",
+             f"forward MACs (with aux heads) {grouped(step.forward_macs)} + backward MACs "
+             f"{grouped(total.backward_macs)} = {grouped(step.forward_macs + total.backward_macs)} "
+             f"({grouped(2 * (step.forward_macs + total.backward_macs))} FLOPs)",
+             f"memory: parameters {grouped(mem.param_bytes)} B + gradients {grouped(mem.grad_bytes)} B + optimizer "
+             f"state {grouped(mem.optimizer_bytes)} B + buffers {grouped(mem.buffer_bytes)} B + saved for backward "
+             f"{grouped(mem.saved_bytes)} B = peak estimate {grouped(mem.peak_bytes)} B"]
+    if fit is not None:
+        lines.append(f"fit: batch {step.batch} is the largest whose step fits {grouped(fit[0])} B")
+    return lines
+
+
+def render(analysis: Analysis, step: Training, mem: Memory, fmt: str, depth: str, aux: bool, optimizer: str,
+           fit: tuple[int, int] | None = None) -> str:
+    """The training step in ``fmt`` (table, markdown, csv, json)."""
+    if fmt == "json":
+        return json.dumps(to_dict(analysis, step, mem, depth, aux, optimizer, fit), indent=2) + "\n"
+    if fmt == "csv":
+        rows = [[node.name, node.level, node.kind, step.batch * node.macs,
+                 *(getattr(step.node(node.name), key) for key in ROW_KEYS)]
+                for row in analysis.shown_rows(aux) for node in row.walk(depth)]
+        totals = training_totals(step, mem)
+        rows.append(["total.training", "total", "", step.forward_macs, *(totals[key] for key in ROW_KEYS)])
+        return csv_table(("name", "level", "kind", "macs") + ROW_KEYS, rows)
+    body = _body(analysis, step, depth, aux)
+    total = step.total()
+    totals = [["total (training, + aux heads)", "", "", grouped(step.forward_macs), grouped(total.grad_input_macs),
+               grouped(total.grad_weight_macs), grouped(total.backward_macs), grouped(total.saved_bytes)]]
+    lines = _lines(analysis, step, mem, optimizer, fit)
+    if fmt == "markdown":
+        return "\n\n".join(["\n\n".join(lines), "\n".join(markdown_table(COLUMNS, body, totals))]) + "\n"
+    return "\n".join([*lines, "", *text_table(COLUMNS, body, totals)]).rstrip() + "\n"

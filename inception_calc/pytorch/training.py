@@ -1,0 +1,134 @@
+"""A real training step on the CPU, measured: what FlopCounterMode counts in the backward pass and
+what autograd saves for it, row by row (torch imported inside the functions only).
+
+Backward FLOPs per row: FlopCounterMode's own module tracking is unreliable in the backward pass (in
+torch 2.14 a backward op is credited to several modules at once), so every autograd node is tagged
+with the module whose forward made it (the innermost, by a forward hook walking the new part of
+the graph); a node's pre-hook names it as it runs, and the ops it runs are counted with
+FlopCounterMode's own formulas (its ``flop_registry``). Their sum is checked against the
+FlopCounterMode that wraps the whole step.
+
+Saved bytes per row: ``torch.autograd.graph.saved_tensors_hooks`` sees every tensor saved; each
+storage counts once, for the module running when it is first saved; parameters and buffers are left out.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+BACKWARD_OPS = ("convolution_backward", "mm")
+"""What FlopCounterMode counts in a backward pass of conv and linear layers."""
+TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+
+
+@dataclass(frozen=True)
+class StepMeasure:
+    """One step's counts: FlopCounterMode's totals by op (forward and backward), and per module
+    (dotted name, "" for the root) the backward FLOPs and the saved bytes."""
+
+    total_flops: dict[str, int]
+    backward_flops: dict[str, int]
+    saved_bytes: dict[str, int]
+
+    def by_row(self, rows: set[str], which: str) -> dict[str, int]:
+        from inception_calc.pytorch.reconcile import _row_of
+
+        out: Counter = Counter()
+        for name, n in getattr(self, which).items():
+            out[_row_of(name, rows) or name] += n
+        return dict(out)
+
+
+def _outputs(value: Any) -> list:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _outputs(v)]
+    return []
+
+
+def measure_step(model: Any, input: tuple[int, int, int], batch: int = 1, dtype: str = "fp32",
+                 freeze: tuple[str, ...] = (), aux_weight: float = 0.3) -> StepMeasure:
+    """Run forward and backward of ``model`` (train mode) on a random batch, the rows (module
+    names) in ``freeze`` not trained, the auxiliary outputs' losses weighted ``aux_weight``."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    model = model.to(getattr(torch, TORCH_DTYPES[dtype])).train()
+    for name, p in model.named_parameters():
+        p.requires_grad_(not any(name == r or name.startswith(r + ".") for r in freeze))
+    x = torch.randn(batch, *input, dtype=getattr(torch, TORCH_DTYPES[dtype]))
+    kept = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+    stack: list[str] = [""]
+    tags: dict[Any, str] = {}
+    current = [""]
+    handles = []
+
+    def tag(name: str, outputs: Any) -> None:
+        todo = [t.grad_fn for t in _outputs(outputs) if t.grad_fn is not None]
+        while todo:
+            node = todo.pop()
+            if node is None or node in tags or type(node).__name__ == "AccumulateGrad":
+                continue
+            tags[node] = name
+            node.register_prehook(lambda grads, name=name: current.__setitem__(0, name))
+            todo += [n for n, _ in node.next_functions]
+
+    def enter(name: str) -> Any:
+        return lambda module, inputs: stack.append(name)  # returns None: the inputs stand
+
+    def leave(name: str) -> Any:
+        def hook(module: Any, inputs: Any, outputs: Any) -> None:
+            stack.pop()
+            tag(name, outputs)
+        return hook
+
+    for name, module in model.named_modules():
+        handles.append(module.register_forward_pre_hook(enter(name)))
+        handles.append(module.register_forward_hook(leave(name)))
+    seen: set[int] = set()
+    saved: Counter = Counter()
+
+    def pack(t: Any) -> Any:
+        key = t.untyped_storage().data_ptr()
+        if key not in kept and key not in seen:
+            seen.add(key)
+            saved[stack[-1]] += t.untyped_storage().nbytes()
+        return t
+
+    counter = FlopCounterMode(display=False)
+    registry = counter.flop_registry
+    backward: Counter = Counter()
+
+    class Attribute(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            packet = func._overloadpacket
+            if packet.__name__ in BACKWARD_OPS and packet in registry:
+                backward[current[0]] += registry[packet](*args, **kwargs, out_val=out)
+            return out
+
+    try:
+        with counter:
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                outputs = _outputs(model(x))
+            loss = outputs[0].float().sum() + sum(aux_weight * o.float().sum() for o in outputs[1:])
+            with Attribute():
+                loss.backward()
+    except NotImplementedError as exc:  # an op with no kernel for this dtype on this device
+        from inception_calc.core.errors import CalcError
+
+        raise CalcError(f"{dtype} does not run here: {str(exc).splitlines()[0]}", where="dtype",
+                        fix="give another --dtype (fp32 runs everywhere)") from None
+    finally:
+        for h in handles:
+            h.remove()
+    totals = {str(op).split(".")[-1]: n for op, n in counter.get_flop_counts()["Global"].items()}
+    return StepMeasure(totals, dict(backward), dict(saved))

@@ -113,3 +113,15 @@ def test_a_dtype_the_device_lacks_is_one_line():
     with pytest.raises(CalcError) as caught:
         measure_step(build("googlenet"), (3, 224, 224), 1, "bf16")
     assert caught.value.where == "dtype" and "\n" not in caught.value.line()
+
+
+def test_check_train_names_the_grouped_conv_term_on_xception():
+    """Xception's depthwise convs: FlopCounterMode sizes each weight gradient groups times the
+    arithmetic; check --train names that term, and the saved bytes agree exactly on every row."""
+    run = run_cli("check", "xception", "--train", "--input", "96", "--format", "json")
+    assert run.code == 0, run.err
+    rows = json.loads(run.out)["rows"]
+    assert {r["verdict"] for r in rows} == {"exact", "explained"}
+    assert all(r["saved_bytes"] == r["measured_bytes"] for r in rows)
+    for r in rows:
+        assert r["backward_flops"] + sum(t["flops"] for t in r["terms"]) == r["measured_flops"]

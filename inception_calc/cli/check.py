@@ -6,12 +6,13 @@ import argparse
 
 from inception_calc.cli.commands import COMMANDS
 from inception_calc.report.output import emit
-from inception_calc.cli import common
+from inception_calc.cli import common, training_args
 
 HELP = COMMANDS["check"]
 
 FORMATS = ("table", "markdown", "csv", "json")  # check_render.RENDERERS' keys, named here: the parser imports no more
-FLAGS = {"against": "--against", "depth": "--depth", "aux": "--aux/--no-aux"}  # crosscheck.check's parameters
+FLAGS = {"against": "--against", "depth": "--depth", "aux": "--aux/--no-aux",  # crosscheck.check's parameters
+         **training_args.FLAGS}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,14 +29,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aux", action=argparse.BooleanOptionalAction, default=True,
                         help="count the auxiliary heads when the spec has them, on both sides (default); "
                              "--no-aux leaves them out of the analysis and of the real network")
+    training_args.add_training(parser, fit=False)
     common.add_format(parser, FORMATS)
     common.add_output(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.train:
+        return _train(args)
     from inception_calc.report.check import render_check
     from inception_calc.pytorch.crosscheck import check
 
     result = check(args.spec, args.against, args.input, args.depth, args.aux)
     emit(render_check(result, args.format), args.output)
+    return 0 if result.ok else 1
+
+
+def _train(args: argparse.Namespace) -> int:
+    from inception_calc.pytorch.training import check_training
+    from inception_calc.report.training import render_training_check
+
+    result = check_training(args.spec, args.against, args.input, args.batch, args.dtype,
+                            training_args.freeze_list(args.freeze))
+    emit(render_training_check(result, args.format), args.output)
     return 0 if result.ok else 1

@@ -132,3 +132,81 @@ def measure_step(model: Any, input: tuple[int, int, int], batch: int = 1, dtype:
             h.remove()
     totals = {str(op).split(".")[-1]: n for op, n in counter.get_flop_counts()["Global"].items()}
     return StepMeasure(totals, dict(backward), dict(saved))
+
+
+@dataclass(frozen=True)
+class TrainingRow:
+    """One row: backward FLOPs (2 x MACs) and saved bytes, analytic and measured, and the named
+    terms that explain a difference (FlopCounterMode's count of a grouped conv's weight gradient)."""
+
+    name: str
+    backward_flops: int
+    measured_flops: int
+    saved_bytes: int
+    measured_bytes: int
+    terms: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        explained = self.backward_flops + sum(n for _, n in self.terms)
+        if self.saved_bytes != self.measured_bytes or explained != self.measured_flops:
+            return "differs"
+        return "explained" if self.terms else "exact"
+
+
+@dataclass(frozen=True)
+class TrainingCheck:
+    spec: str
+    source: str
+    input: tuple[int, int, int]
+    batch: int
+    dtype: str
+    rows: tuple[TrainingRow, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.verdict != "differs" for r in self.rows)
+
+
+def _grouped_terms(step: Any, row: str) -> tuple[tuple[str, int], ...]:
+    """FlopCounterMode sizes a grouped conv's weight gradient as an ungrouped conv: ``groups`` times
+    the arithmetic; the excess, in FLOPs, for each trainable grouped conv of ``row``."""
+    from inception_calc.core.kinds import Conv
+
+    layers = {name: layer for r in step.analysis.network.rows for name, layer in r.named_layers()}
+    excess = 0
+    for name, layer in step.layers.items():
+        conv = layers.get(name)
+        if (name == row or name.startswith(row + ".")) and isinstance(conv, Conv) and conv.groups > 1:
+            excess += 2 * (conv.groups - 1) * layer.grad_weight_macs
+    return (("FlopCounterMode counts a grouped conv's weight gradient groups times", excess),) if excess else ()
+
+
+def check_training(spec: Any, against: str = "built", input: Any = None, batch: int = 1, dtype: str = "fp32",
+                   freeze: tuple[str, ...] = ()) -> TrainingCheck:
+    """Run a real training step of ``spec``'s network (built, or the ``against`` library's model) on
+    the CPU and reconcile every row's backward FLOPs and saved bytes with the closed form."""
+    from inception_calc.core.engine import analyze
+    from inception_calc.core.sources import load_spec
+    from inception_calc.core.training import training
+    from inception_calc.pytorch.build import build, require_torch
+    from inception_calc.pytorch.crosscheck import reference_model
+
+    network = load_spec(spec)
+    analysis = analyze(network, input)
+    step = training(analysis, batch, dtype, freeze)  # bad batch, dtype, freeze: before torch is imported
+    torch = require_torch()
+    with torch.random.fork_rng(devices=[]):
+        if against == "built":
+            model, source = build(analysis.network, analysis.input), f"built {analysis.spec}"
+        else:
+            model, source, _ = reference_model(analysis.network, against, bool(analysis.network.aux_rows))
+    measured = measure_step(model, analysis.input, batch, dtype, step.freeze)
+    names = {r.name for r in analysis.rows}
+    flops, saved = measured.by_row(names, "backward_flops"), measured.by_row(names, "saved_bytes")
+    rows = [TrainingRow(r.name, 2 * step.node(r.name).backward_macs, flops.pop(r.name, 0),
+                        step.node(r.name).saved_bytes, saved.pop(r.name, 0), _grouped_terms(step, r.name))
+            for r in analysis.rows]
+    for name in sorted(set(flops) | set(saved)):  # credited to no row of the spec (the root's own ops)
+        rows.append(TrainingRow(name or "(network)", 0, flops.get(name, 0), 0, saved.get(name, 0)))
+    return TrainingCheck(analysis.spec, source, analysis.input, batch, dtype, tuple(rows))

@@ -108,3 +108,33 @@ def render(analysis: Analysis, step: Training, mem: Memory, fmt: str, depth: str
     if fmt == "markdown":
         return "\n\n".join(["\n\n".join(lines), "\n".join(markdown_table(COLUMNS, body, totals))]) + "\n"
     return "\n".join([*lines, "", *text_table(COLUMNS, body, totals)]).rstrip() + "\n"
+
+
+CHECK_HEADERS = ("row", "backward FLOPs", "measured", "saved bytes", "measured bytes", "verdict")
+CHECK_COLUMNS = columns(CHECK_HEADERS, right=set(CHECK_HEADERS[1:5]), nowrap={"row"})
+
+
+def render_training_check(result: Any, fmt: str = "table") -> str:
+    """A :class:`~inception_calc.pytorch.training.TrainingCheck` as a table, markdown, CSV or JSON."""
+    if fmt == "json":
+        return json.dumps({"spec": result.spec, "against": result.source, "input": list(result.input),
+                           "batch": result.batch, "dtype": result.dtype, "ok": result.ok,
+                           "rows": [{"name": r.name, "backward_flops": r.backward_flops,
+                                     "measured_flops": r.measured_flops, "saved_bytes": r.saved_bytes,
+                                     "measured_bytes": r.measured_bytes, "verdict": r.verdict,
+                                     "terms": [{"term": t, "flops": n} for t, n in r.terms]} for r in result.rows]},
+                          indent=2) + "\n"
+    if fmt == "csv":
+        return csv_table(("row", "backward_flops", "measured_flops", "saved_bytes", "measured_bytes", "verdict"),
+                         [[r.name, r.backward_flops, r.measured_flops, r.saved_bytes, r.measured_bytes, r.verdict]
+                          for r in result.rows])
+    body = [[r.name, grouped(r.backward_flops), grouped(r.measured_flops), grouped(r.saved_bytes),
+             grouped(r.measured_bytes), r.verdict] for r in result.rows]
+    c, h, w = result.input
+    head = (f"{result.spec} against {result.source}: one training step at {c}x{h}x{w}, batch {result.batch}, "
+            f"{result.dtype}, on the CPU (FlopCounterMode's backward ops; saved_tensors_hooks, distinct storages)")
+    terms = sorted({t for r in result.rows for t, _ in r.terms})
+    foot = [f"term: {t}" for t in terms] + [f"{'all rows agree' if result.ok else 'some rows differ'}"]
+    if fmt == "markdown":
+        return "\n\n".join([head, "\n".join(markdown_table(CHECK_COLUMNS, body)), "\n".join(foot)]) + "\n"
+    return "\n".join([head, "", *text_table(CHECK_COLUMNS, body), "", *foot]) + "\n"

@@ -143,6 +143,22 @@ for m in "${MODELS[@]}"; do
         ${FAST[@]+"${FAST[@]}"}
 done
 
+# 2b. the training step (bench --train: forward + backward + SGD momentum, aux losses x 0.3) of
+#     torchvision's googlenet, bf16 channels_last at the largest batch, eager then compiled: step time,
+#     images/s, TFLOP/s from the analytic forward + backward MACs, measured CUDA peak memory beside the
+#     estimate (error %). Saved as RESULTS/NAME.txt and NAME.train-json (not *.json: gpu_summary.py
+#     reads those as forward sweeps).
+TDTYPE=bf16
+[ "$DEVICE" = cpu ] && TDTYPE=fp32
+train_step() {
+    local name=$1 limit=$2
+    shift 2
+    run_step "$name" "$limit" "$PY" -m inception_calc bench "$(spec_of "${MODELS[0]}")" --train --device "$DEVICE" \
+        --batch "$BIG" --dtype "$TDTYPE" --channels-last "$@" --format json --output "$RESULTS/$name.train-json"
+}
+train_step train-eager 60 ${FAST[@]+"${FAST[@]}"}
+[ "$COMPILE" = 1 ] && train_step train-compiled 150 --compile ${FAST[@]+"${FAST[@]}"}
+
 # 3. per-layer breakdown (every Inception branch) and roofline plot of each model's fastest eager
 #    config, against ceilings measured in the same process (--calibrate: one matrix product, one copy)
 for m in "${MODELS[@]}"; do
@@ -183,7 +199,7 @@ fi
 # 6. summary (printed last) and one tarball of everything
 "$PY" "$HERE/gpu_summary.py" summary "$RESULTS" > "$RESULTS/summary.stdout" 2>&1
 rc=$?
-( cd "$RESULTS" && tar czf all_results.tar.gz --exclude=all_results.tar.gz ./*.json ./*.csv ./*.txt ./*.log \
+( cd "$RESULTS" && tar czf all_results.tar.gz --exclude=all_results.tar.gz ./*.json ./*.train-json ./*.csv ./*.txt ./*.log \
     ./*.md ./*.png ./summary.stdout 2>/dev/null )
 if [ -n "$EXPORT" ]; then
     mkdir -p "$EXPORT" && cp -f "$RESULTS/summary.md" "$RESULTS/summary.json" "$RESULTS/all_results.tar.gz" \

@@ -125,3 +125,24 @@ def test_check_train_names_the_grouped_conv_term_on_xception():
     assert all(r["saved_bytes"] == r["measured_bytes"] for r in rows)
     for r in rows:
         assert r["backward_flops"] + sum(t["flops"] for t in r["terms"]) == r["measured_flops"]
+
+
+def test_bench_train_runs_on_the_cpu():
+    run = run_cli("bench", "googlenet-torchvision", "--train", "--device", "cpu", "--batch", "2", "--input", "128",
+                  "--warmup", "1", "--repeats", "2", "--iters", "1", "--format", "json")
+    assert run.code == 0, run.err
+    (r,) = json.loads(run.out)["runs"]
+    step = training(analyze("googlenet-torchvision", 128), 2)
+    assert r["step_flops"] == 2 * (step.forward_macs + step.total().backward_macs)
+    assert r["tflops"] == pytest.approx(r["step_flops"] / (r["step_ms"] / 1000) / 1e12)
+    assert r["peak_bytes"] is None and r["estimate_bytes"] == memory(training(analyze("googlenet-torchvision", 128),
+                                                                               2, device="cpu")).peak_bytes
+
+
+def test_bench_train_on_a_device_this_machine_lacks_is_one_line():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    run = run_cli("bench", "googlenet-torchvision", "--train", "--device", "cuda")
+    assert run.code == 2 and len(run.err.strip().splitlines()) == 1 and "CUDA" in run.err, run.err

@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibrate", action="store_true",
                         help="measure the peaks (matrix product per dtype) and bandwidth (device copy) first")
     parser.add_argument("--progress", action="store_true", help="a progress line per run on stderr (default: when a TTY)")
+    parser.add_argument("--train", action="store_true",
+                        help="time a training step (forward + backward + SGD momentum, aux losses x 0.3) instead")
     parser.add_argument("--format", choices=BENCH_FORMATS, default="table", help="default table")
     common.add_output(parser)
     parser.add_argument("--save-json", metavar="FILE", default=None, help="also write the JSON results to FILE")
@@ -80,6 +82,14 @@ def run(args: argparse.Namespace) -> int:
         iters=args.iters, warmup=args.warmup, repeats=args.repeats, depth=args.depth,
         layers=not args.no_layers, calibrate=args.calibrate)
     settings.check()
+    if args.train:
+        from inception_calc.bench.train import bench_training
+        from inception_calc.report.training import render_training_bench
+
+        analysis, runs = bench_training(args.spec, args.input, settings)
+        emit(render_training_bench(analysis, runs, args.device, "json" if args.format == "json" else "table"),
+             args.output)
+        return 0
     show = args.progress or sys.stderr.isatty()
 
     def progress(text: str) -> None:

@@ -138,3 +138,26 @@ def render_training_check(result: Any, fmt: str = "table") -> str:
     if fmt == "markdown":
         return "\n\n".join([head, "\n".join(markdown_table(CHECK_COLUMNS, body)), "\n".join(foot)]) + "\n"
     return "\n".join([head, "", *text_table(CHECK_COLUMNS, body), "", *foot]) + "\n"
+
+
+BENCH_HEADERS = ("batch", "dtype", "step ms", "p10", "p90", "images/s", "TFLOP/s", "est. peak B", "measured peak B",
+                 "error %")
+BENCH_COLUMNS = columns(BENCH_HEADERS, right=set(BENCH_HEADERS) - {"dtype"})
+
+
+def render_training_bench(analysis: Analysis, runs: list, device: str, fmt: str = "table") -> str:
+    """bench --train's runs: step time, throughput, achieved TFLOP/s from the analytic
+    forward + backward MACs, and on CUDA the measured peak memory beside the estimate."""
+    if fmt == "json":
+        return json.dumps({"spec": analysis.spec, "input": list(analysis.input), "device": device, "runs": [
+            {"batch": r.batch, "dtype": r.dtype, "step_ms": r.step_ms, "p10_ms": r.p10_ms, "p90_ms": r.p90_ms,
+             "images_per_s": r.images_per_s, "tflops": r.tflops, "step_flops": r.step_flops,
+             "estimate_bytes": r.estimate_bytes, "peak_bytes": r.peak_bytes, "error_percent": r.error_percent}
+            for r in runs]}, indent=2) + "\n"
+    body = [[str(r.batch), r.dtype, f"{r.step_ms:.2f}", f"{r.p10_ms:.2f}", f"{r.p90_ms:.2f}", f"{r.images_per_s:.1f}",
+             f"{r.tflops:.3f}", grouped(r.estimate_bytes), "-" if r.peak_bytes is None else grouped(r.peak_bytes),
+             "-" if r.error_percent is None else f"{r.error_percent:+.1f}"] for r in runs]
+    c, h, w = analysis.input
+    head = (f"{analysis.spec} training step (forward + backward + SGD momentum, aux losses x 0.3) at {c}x{h}x{w} "
+            f"on {device}; TFLOP/s from the analytic forward + backward MACs")
+    return "\n".join([head, "", *text_table(BENCH_COLUMNS, body)]) + "\n"

@@ -146,3 +146,20 @@ def test_bench_train_on_a_device_this_machine_lacks_is_one_line():
         pytest.skip("this machine has CUDA")
     run = run_cli("bench", "googlenet-torchvision", "--train", "--device", "cuda")
     assert run.code == 2 and len(run.err.strip().splitlines()) == 1 and "CUDA" in run.err, run.err
+
+
+def test_verify_judges_training_claims():
+    run = run_cli("verify", "googlenet-torchvision", "--no-derivation", "--format", "json",
+                  "--claim", "total.saved_bytes = 48,355,072",  # issue 13's saved_tensors_hooks figure
+                  "--claim", "conv1.grad_input_macs = 0",  # the first layer's input needs no gradient
+                  "--claim", "inception3a.branch2.1.backward_macs = 173,408,256",  # 2 x 28*28*128*96*9, by hand
+                  "--claim", "total.backward_macs = 1")
+    assert run.code == 1, run.err
+    assert "total.backward_macs" in run.out and run.out.count('"holds": true') == 3, run.out
+
+
+def test_explain_train_derives_the_backward():
+    run = run_cli("explain", "googlenet-torchvision", "conv1", "--train", "--batch", "2")
+    assert run.code == 0, run.err
+    assert "grad input MACs 0 (its input needs no gradient" in run.out
+    assert f"= 2 x 118,013,952 = {2 * 118_013_952:,}" in run.out

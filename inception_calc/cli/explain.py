@@ -9,10 +9,10 @@ from inception_calc.core.engine import analyze
 from inception_calc.core.derivation import derivation
 from inception_calc.core.errors import CalcError
 from inception_calc.report.output import emit
-from inception_calc.cli import common
+from inception_calc.cli import common, training_args
 
 HELP = COMMANDS["explain"]
-FLAGS = {"name": "ROW"}  # derivation()'s parameter
+FLAGS = {"name": "ROW", **training_args.FLAGS}  # derivation()'s parameter; the training flags
 DEFAULT_SPEC = "googlenet"
 
 
@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", default=None,
                         help=f"a built-in spec name or a file; default {DEFAULT_SPEC} (or the SPEC before ROW)")
     common.add_input(parser)
+    training_args.add_training(parser, fit=False)
     common.add_output(parser)
 
 
@@ -35,5 +36,12 @@ def spec_and_row(spec_before: str | None, spec: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    emit(derivation(analyze(spec_and_row(args.spec_before, args.spec), args.input), args.row), args.output)
+    analysis = analyze(spec_and_row(args.spec_before, args.spec), args.input)
+    text = derivation(analysis, args.row)
+    if args.train:
+        from inception_calc.core.training import derive, training
+
+        step = training(analysis, args.batch, args.dtype, training_args.freeze_list(args.freeze))
+        text = text.rstrip("\n") + "\n\n" + "\n".join(derive(step, args.row)) + "\n"
+    emit(text, args.output)
     return 0

@@ -153,7 +153,8 @@ class _Walk:
                 if grad:
                     saves += [out, self.tensor(out_shape[0], True, "batch norm mean"),
                               self.tensor(out_shape[0], True, "batch norm inverse std")]
-                out = self.act(out_shape, grad, "batch norm output")
+                out = self.act(out_shape, grad, "ReLU output (in place, on batch norm's)" if layer.relu
+                               else "batch norm output")
             if layer.relu and grad:
                 saves.append(out)  # in place: the ReLU's output is its input's storage
         elif isinstance(layer, Linear):
@@ -359,3 +360,55 @@ def largest_batch(analysis: "Analysis", budget: int, dtype: str = "fp32", optimi
                         where="fit", fix="give a larger budget, a smaller dtype or freeze rows")
     batch = (budget - fixed) // per_image
     return batch, memory(training(analysis, batch, dtype, freeze, device), optimizer)
+
+
+def derive(step: Training, name: str) -> list[str]:
+    """The backward derivation of ``name`` (a row, branch or layer): each layer's input- and
+    weight-gradient MACs with why each is or is not computed, its saved storages, and the sums."""
+    from inception_calc.core.values import grouped
+
+    prefix = name + "."
+    layers = [x for key, x in step.layers.items() if key == name or key.startswith(prefix)]
+    b = step.batch
+    lines = [f"backward of {name} (batch {b}, {step.dtype}; torch's rules, docs/training.md)"]
+    for layer in layers:
+        cost_macs = step.analysis[layer.name].macs if layer.name in step.analysis.names() else 0
+        if cost_macs:
+            gi = (f"= batch x forward MACs = {b} x {grouped(cost_macs)} = {grouped(layer.grad_input_macs)}"
+                  if layer.needs_grad_in else "0 (its input needs no gradient: no trainable layer before it)")
+            gw = (f"= batch x forward MACs = {b} x {grouped(cost_macs)} = {grouped(layer.grad_weight_macs)}"
+                  if layer.trainable else "0 (frozen)")
+            lines += [f"  {layer.name}: grad input MACs {gi}", f"  {layer.name}: grad weight MACs {gw}"]
+        saves = " + ".join(layer.saves) if layer.saves else "nothing new"
+        lines.append(f"  {layer.name}: saves {saves} = {grouped(layer.saved_bytes)} B")
+    sums = step.node(name)
+    lines += [f"backward MACs = {grouped(sums.grad_input_macs)} + {grouped(sums.grad_weight_macs)} = "
+              f"{grouped(sums.backward_macs)}", f"saved bytes   = {grouped(sums.saved_bytes)}"]
+    return lines
+
+
+CLAIM_QUANTITIES = ("backward_macs", "grad_input_macs", "grad_weight_macs", "saved_bytes")
+"""What a claim may state of a row, branch or layer's training step (batch 1, fp32, nothing frozen)."""
+CLAIM_TOTALS = ("param_bytes", "grad_bytes", "optimizer_bytes", "peak_bytes")
+"""And of ``total`` besides (SGD with momentum): the step's memory."""
+_DEFAULT_STEPS: dict[int, tuple["Analysis", Training]] = {}
+
+
+def default_step(analysis: "Analysis") -> Training:
+    """``training(analysis)`` (batch 1, fp32, nothing frozen), made once per analysis."""
+    kept = _DEFAULT_STEPS.get(id(analysis))
+    if kept is None or kept[0] is not analysis:
+        if len(_DEFAULT_STEPS) >= 16:
+            _DEFAULT_STEPS.clear()
+        kept = _DEFAULT_STEPS[id(analysis)] = (analysis, training(analysis))
+    return kept[1]
+
+
+def claimed_value(analysis: "Analysis", name: str | None, quantity: str) -> int:
+    """A training quantity of the node ``name`` (None: the whole step, auxiliary heads included)."""
+    step = default_step(analysis)
+    if quantity in CLAIM_TOTALS:
+        if name is not None:
+            raise CalcError(f"{quantity} is the whole step's", fix=f"claim total.{quantity}")
+        return getattr(memory(step), quantity)
+    return getattr(step.total() if name is None else step.node(name), quantity)

@@ -34,7 +34,10 @@ COUNTS = ("weights", "biases", "bn", "params", "macs", "flops", "activations")
 SHAPES = ("out_shape", "in_shape")
 FIELDS = ("rf", "rf_stride", "rf_padding")
 """The receptive field's size, effective stride and effective padding (H x W, or one number for both)."""
-QUANTITIES = COUNTS + SHAPES + FIELDS
+TRAINING = ("backward_macs", "grad_input_macs", "grad_weight_macs", "saved_bytes", "param_bytes", "grad_bytes",
+            "optimizer_bytes", "peak_bytes")
+"""A training step's (batch 1, fp32, SGD momentum; core/training.py, docs/training.md): ``total`` is the whole step."""
+QUANTITIES = COUNTS + SHAPES + FIELDS + TRAINING
 OPERATORS = {"=": "=", "==": "=", "~": "~", "≈": "~"}
 K_VALUES = (1000, 1024)
 FLOPS_MEANINGS = {"2macs": "FLOPs = 2 x MACs", "macs": "FLOPs = MACs (the claim says FLOPs for multiply-adds)"}

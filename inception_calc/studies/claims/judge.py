@@ -16,7 +16,7 @@ from inception_calc.core.engine import analyze, left_out_head
 from inception_calc.core.errors import CalcError
 from inception_calc.core.results import Analysis, Cost, Sums
 from inception_calc.core.values import WrittenNumber, WrittenShape, grouped, parse_number, within_precision
-from inception_calc.studies.claims.grammar import FIELDS, SHAPES, TOTAL, Claim, Convention
+from inception_calc.studies.claims.grammar import FIELDS, SHAPES, TOTAL, TRAINING, Claim, Convention
 
 @dataclass(frozen=True)
 class Verdict:
@@ -95,6 +95,12 @@ def computed_value(node: Cost | Sums, quantity: str, convention: Convention,
                             fix=f"claim a row's, e.g. inception3a.{quantity}")
         field = analysis.receptive_fields[node.name]
         return {"rf": field.size, "rf_stride": field.stride, "rf_padding": field.padding}[quantity]
+    if quantity in TRAINING:
+        if analysis is None:
+            raise CalcError(f"{quantity} needs the analysis", fix="pass analysis=")
+        from inception_calc.core.training import claimed_value
+
+        return claimed_value(analysis, node.name if isinstance(node, Cost) else None, quantity)
     if quantity == "flops" and convention.flops == "macs":
         return node.macs
     if quantity in SHAPES and isinstance(node, Sums):
@@ -166,7 +172,7 @@ def _hints(claim: Claim, node: Cost | Sums, analysis: Analysis) -> tuple[str, ..
         if written.matches(getattr(node, other)):
             hints.append(f"{written.text} is {_label(node)}'s {other}, not its {claim.quantity}")
         return tuple(hints)
-    computed = computed_value(node, claim.quantity, claim.convention)
+    computed = computed_value(node, claim.quantity, claim.convention, analysis)
     if claim.op == "=" and within_precision(computed, written.value, written.unit):
         hints.append(f"holds at the written precision: write '~' instead of '='")
     if written.k is not None:
@@ -193,7 +199,7 @@ def _hints(claim: Claim, node: Cost | Sums, analysis: Analysis) -> tuple[str, ..
             break
     if isinstance(node, Cost) and not hints:
         others = [c.name for r in analysis.rows for c in r.walk("conv") if c.name != node.name
-                  and _holds(written, claim.op, computed_value(c, claim.quantity, claim.convention))]
+                  and _holds(written, claim.op, computed_value(c, claim.quantity, claim.convention, analysis))]
         if others:
             shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
             hints.append(f"holds for {shown}: a different row?")
@@ -225,7 +231,14 @@ def evaluate(claim: Claim, analysis: Analysis, *, derive: bool = True) -> Verdic
         difference = claim.written.value - computed
         relative = _ratio(difference, computed)
     text = ""
-    if derive:
+    if derive and claim.quantity in TRAINING:
+        from inception_calc.core.training import default_step, derive as derive_training
+
+        step = default_step(analysis)
+        text = "\n".join(derive_training(step, node.name) if isinstance(node, Cost) else
+                         [f"total {claim.quantity} of the training step (batch 1, fp32, SGD momentum, auxiliary "
+                          f"heads included) = {grouped(computed)}"]) + "\n"
+    elif derive:
         text = (_total_derivation(analysis, claim.quantity, claim.convention) if isinstance(node, Sums)
                 else derivation(analysis, node.name))
     hints = () if holds else _hints(claim, node, analysis)

@@ -147,10 +147,16 @@ def _main(argv: list[str]) -> int:
         return EXIT_USAGE
     try:
         with common.flag_errors(args.flags):
+            from inception_calc.report.output import check_outputs
+
+            check_outputs({f"--{key.replace('_', '-')}": getattr(args, key, None)
+                           for key in ("output", "save_json", "save_csv", "plot")})  # before any work
             return args.run(args)
     except CalcError as exc:
         if args.debug:
             raise
+        if exc.where == "standard output":
+            _flush_stdout()  # what could not be written is dropped, and said once
         _say(f"{PROG} {args.command}: error: {exc.line()}\n")
         return EXIT_USAGE
     except BrokenPipeError:

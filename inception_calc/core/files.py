@@ -111,6 +111,17 @@ def read_text(path: Path, what: str = "spec file") -> str:
                         fix="save it as UTF-8 text") from None
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object, refusing a key given twice (json's own rule: the last one silently wins)."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise CalcError(f"malformed JSON: the key {quote(twice)} is given twice in one object",
+                        fix="give each key once (TOML refuses this too)")
+    return data
+
+
 def parse_text(text: str, where: str, fmt: str = "toml") -> Any:
     """Parse TOML (or JSON, ``fmt="json"``) text; every way it can be malformed is a CalcError,
     including what the parsers raise besides their own errors: nesting too deep for Python's
@@ -120,10 +131,12 @@ def parse_text(text: str, where: str, fmt: str = "toml") -> Any:
     syntax = f"fix the {fmt.upper()} syntax there"
     try:
         if fmt == "json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
             json.dumps(data, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\ud800) fails here
             return data
         return tomllib.loads(text)
+    except CalcError as exc:
+        raise exc.located(where) from None
     except json.JSONDecodeError as exc:
         raise CalcError(f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                         where=where, fix=syntax) from None

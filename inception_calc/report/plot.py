@@ -228,7 +228,7 @@ def plot_sweep(result: "Sweep", path: str) -> None:
     if not points:
         raise CalcError("no size of the range fits the network; nothing to plot", where="path",
                         fix=f"start the range at {result.smallest} or above" if result.smallest
-                        else "no square input up to 65536 fits this network; draw no chart")
+                        else "no square input the search found fits this network; draw no chart")
     Figure, Canvas, ticker = _matplotlib()
     rf = getattr(result, "rf", "")
     figure = Figure(figsize=(8, 10 if rf else 8), layout="constrained")

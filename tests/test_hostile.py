@@ -136,7 +136,7 @@ def test_duplicate_json_keys_are_refused(tmp_path, capsys):
 def test_a_two_element_input_list_is_refused_not_read_as_h_w(tmp_path, capsys):
     spec = tmp_path / "s.toml"
     spec.write_text(TINY.replace("[3, 16, 16]", "[3, 224]"))
-    assert "must list 3 sizes, [C, H, W]" in refused(capsys, "report", str(spec))
+    assert "is ambiguous: a list gives [C, H, W]" in refused(capsys, "report", str(spec))
 
 
 def test_a_row_named_like_the_total_claim_word_is_refused(tmp_path, capsys):

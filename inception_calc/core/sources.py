@@ -105,7 +105,7 @@ def builtin_names() -> list[str]:
 def load_builtin(name: str) -> Network:
     """A built-in spec by name, read once (a Network is frozen, so one copy serves every caller)."""
     path = SPEC_DIR / f"{name}.toml"
-    if not path.is_file():
+    if not exists(path):
         raise CalcError(f"unknown spec {quote(name)}", where="spec", fix=f"use one of {', '.join(builtin_names())} or a .toml/.json file")
     return replace(network_from_dict(read_data(path), path.name), path="")
 

@@ -266,6 +266,12 @@ def bench(spec: Any = "googlenet", input: Any = None, settings: Settings | None 
     analysis = analyze(spec, input)
     if isinstance(spec, str) and spec in TORCHVISION_MODELS:
         require_torchvision(f"bench {spec}")  # a missing package: before calibrating or timing
+    from inception_calc.pytorch.memory import require_memory
+
+    require_memory(analysis, 0, max(rf.DTYPE_BYTES[d] for d in settings.dtypes), settings.device, where=analysis.spec)
+    for batch in settings.batches:  # before any timing, and before torch allocates terabytes
+        require_memory(analysis, batch, max(rf.DTYPE_BYTES[d] for d in settings.dtypes), settings.device,
+                       where="settings.batches")
     nodes = timed_nodes(analysis, settings.depth)
     say = progress or (lambda text: None)
     if settings.calibrate:

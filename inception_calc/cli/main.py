@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from typing import Sequence
 
@@ -29,8 +31,54 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]
         message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)  # an argument's '\n' stays on the line
-        sys.stderr.write(f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+        if len(message) > 2000:
+            message = f"{message[:1960]}...{message[-37:]}"
+        _say(f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
         sys.exit(2)
+
+    def _print_message(self, message: str, file: object = None) -> None:
+        """The help, written and flushed: argparse's own drops a failed write (``--help > /dev/full``)."""
+        if message:
+            if file is None:
+                raise OSError("standard output is closed")
+            file.write(message)  # type: ignore[attr-defined]
+            file.flush()  # type: ignore[attr-defined]
+
+
+def _say(text: str) -> None:
+    """Write to standard error, which may be closed (``2>&-``) or full: the exit status still tells."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _flush_stdout() -> str | None:
+    """Flush standard output; the reason it cannot be written (closed, a full disk), or None.
+    After a failure, fd 1 is pointed at /dev/null so that Python's own flush at exit is quiet."""
+    if sys.stdout is None:
+        return None  # closed from the start: _main has said so where it matters
+    try:
+        sys.stdout.flush()
+        return None
+    except BrokenPipeError:
+        reason = None  # the reader went away (| head): not an error
+    except (OSError, ValueError) as exc:
+        reason = f"cannot write standard output ({getattr(exc, 'strerror', None) or exc})"
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return reason
+
+
+def _end_on_signal(signum: int, frame: object) -> None:
+    """SIGTERM or SIGHUP ends the command as Ctrl-C would, through every ``finally``: a file being
+    written with --output keeps its old contents and no temporary file is left."""
+    raise SystemExit(128 + signum)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -41,8 +89,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                      description="Exact, closed-form cost analysis of GoogLeNet (Inception v1) and its variants.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.commands = {}  # type: ignore[attr-defined]
     for name, help in COMMANDS.items():
-        command = sub.add_parser(name, help=help, description=help, allow_abbrev=False)
+        command = parser.commands[name] = sub.add_parser(name, help=help, description=help, allow_abbrev=False)  # type: ignore[attr-defined]
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show a traceback on error")
         if only is None or name == only:
@@ -63,31 +112,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["report"]
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _end_on_signal)
+    status = _main(argv)
+    reason = _flush_stdout()
+    if reason:
+        _say(f"{PROG}: error: {reason}; check where standard output goes, or write to a file with --output FILE\n")
+        return max(status, EXIT_USAGE)
+    return status
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser(_command_in(argv))
-    args = parser.parse_args(argv)
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # said by the command's parser, so that the message names the command
+            parser.commands.get(getattr(args, "command", None), parser).error(  # type: ignore[attr-defined]
+                f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:  # --help (0) or a usage error (2), after argparse has written its text
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except OSError as exc:  # the help could not be written
+        _flush_stdout()
+        _say(f"{PROG}: error: cannot write the help ({exc.strerror or exc}); "
+             "check where standard output goes (a full disk? closed?)\n")
+        return EXIT_USAGE
     if not getattr(args, "command", None):
-        parser.print_help()
+        if sys.stdout is not None:
+            parser.print_help()
         return 2
+    if sys.stdout is None and not getattr(args, "output", None):
+        _say(f"{PROG} {args.command}: error: standard output is closed; "
+             "give it somewhere to go (> FILE), or write to a file with --output FILE\n")
+        return EXIT_USAGE
     try:
         with common.flag_errors(args.flags):
+            from inception_calc.report.output import check_outputs
+
+            check_outputs({f"--{key.replace('_', '-')}": getattr(args, key, None)
+                           for key in ("output", "save_json", "save_csv", "plot")})  # before any work
             return args.run(args)
     except CalcError as exc:
         if args.debug:
             raise
-        sys.stderr.write(f"{PROG} {args.command}: error: {exc.line()}\n")
+        if exc.where == "standard output":
+            _flush_stdout()  # what could not be written is dropped, and said once
+        _say(f"{PROG} {args.command}: error: {exc.line()}\n")
         return EXIT_USAGE
     except BrokenPipeError:
-        sys.stderr.close()  # the reader went away (| head): not an error of ours
+        _flush_stdout()  # the reader went away (| head): not an error of ours
         return EXIT_OK
     except KeyboardInterrupt:
-        sys.stderr.write(f"{PROG}: interrupted\n")
+        _say(f"{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug of ours: one line, not a traceback, unless --debug asks for it
         if args.debug:
             raise
-        message = " ".join(f"{type(exc).__name__}: {exc}".split())
-        sys.stderr.write(f"{PROG} {args.command}: internal error: {message}; "
-                         f"please report it with --debug output\n")
+        message = CalcError(f"{type(exc).__name__}: {exc}").line()  # one line, escaped, shortened
+        _say(f"{PROG} {args.command}: internal error: {message}; please report it with --debug output\n")
         return EXIT_INTERNAL
 
 

@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple
 
 from inception_calc.core import formulas as f
 from inception_calc.core.errors import CalcError
+from inception_calc.core.fields import MAX_SIZE
 from inception_calc.core.rounding import rounding_notes
 from inception_calc.core.results import Analysis, Cost, Shape, Sums, Totals, make_cost, make_cost_lazily
 from inception_calc.core.kinds import KINDS, Layer, WindowTooLarge
@@ -349,14 +350,27 @@ def smallest_input(network: Network, channels: int = 3, scan: int = 1024, heads:
     auxiliary heads too (which run only in training).
 
     Whether every window fits only improves with N (output sizes never shrink as the input grows),
-    so the least such N is found by bisection (up to 65536). Whether the branches of a row can be
+    so the least such N is found by exponential search then bisection, up to 2^63 - 1, the largest
+    size (a closed-form walk costs the same at any N). Whether the branches of a row can be
     concatenated need not improve (a stride-3 conv beside a stride-3 pool agree only on some
-    sizes), so from there the sizes are tried one by one, ``scan`` of them at most.
+    sizes), so from there the sizes are tried one by one, ``scan`` of them at most: None then
+    means none of those (see :func:`no_input_fix` for the words).
     """
-    first = f.smallest_valid_size(lambda n: fits(network, (channels, n, n), heads), 1)
+    first = f.smallest_valid_size(lambda n: fits(network, (channels, n, n), heads), 1, MAX_SIZE)
     if first is None:
         return None
-    return next((n for n in range(first, first + scan) if _runs(network, (channels, n, n), heads)), None)
+    return next((n for n in range(first, min(first + scan, MAX_SIZE + 1)) if _runs(network, (channels, n, n), heads)),
+                None)
+
+
+def no_input_fix(network: Network, channels: int = 3, scan: int = 1024, heads: bool = False) -> str:
+    """What to say when :func:`smallest_input` finds none: that no window fits at any size, or
+    that from the least size at which all fit, ``scan`` sizes were tried and none concatenates."""
+    first = f.smallest_valid_size(lambda n: fits(network, (channels, n, n), heads), 1, MAX_SIZE)
+    if first is None:
+        return "no square input of any size runs; check the row's kernel, stride and padding"
+    return (f"every window fits from {channels}x{first}x{first} up, but no square input from {first} to "
+            f"{first + scan - 1} gives its branches maps of one size; check the strided branches")
 
 
 def rounding_warnings(network: Network, rows: tuple[Cost, ...]) -> tuple[str, ...]:
@@ -383,7 +397,7 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
     except WindowTooLarge as exc:
         smallest = smallest_input(network, shape[0])
         fix = (f"the smallest square input this network accepts is {shape[0]}x{smallest}x{smallest}"
-               if smallest else "no square input up to 65536 runs; check the row's kernel, stride and padding")
+               if smallest else no_input_fix(network, shape[0]))
         raise CalcError(f"input {shape[0]}x{shape[1]}x{shape[2]} is too small: {exc}",
                         where=network.name, fix=fix) from None
     main = [r for r in rows if not r.aux]

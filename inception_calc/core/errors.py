@@ -10,6 +10,9 @@ from __future__ import annotations
 import reprlib
 
 
+MAX_LINE = 2000  # an error line's most characters: a long quoted value is cut with "..."
+
+
 class CalcError(ValueError):
     """A user-facing error: ``where: what; fix``, printed on one line.
 
@@ -27,7 +30,12 @@ class CalcError(ValueError):
         text = f"{self.where}: {self.what}" if self.where else self.what
         if self.fix:
             text = f"{text}; {self.fix}"
-        return " ".join(text.split())  # one line, whatever the parts held
+        text = " ".join(text.split())  # one line, whatever the parts held
+        if not text.isprintable():  # an escape sequence from a file (ESC[2J clears a terminal) is shown, not sent
+            text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        if len(text) > MAX_LINE:
+            text = f"{text[:MAX_LINE - 40]}...{text[-37:]}"
+        return text
 
     def located(self, outer: str) -> "CalcError":
         """The same error with ``outer`` (say the file) put in front of its location."""

@@ -121,9 +121,9 @@ def smallest_valid_size(fits, start: int, limit: int = 1 << 16) -> int | None:
         return start
     low, high = start, start + 1
     while not fits(high):
-        low, high = high, high * 2
-        if high > limit:
+        if high >= limit:
             return None
+        low, high = high, min(high * 2, limit)
     while high - low > 1:
         mid = (low + high) // 2
         if fits(mid):

@@ -28,6 +28,9 @@ def input_size_parts(value: Any, where: str = "input") -> tuple[int, ...]:
     elif isinstance(value, int):
         numbers = [value]
     elif isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if len(value) == 2:  # [3, 224] could be C, H or H, W: a list of sizes is [N] or [C, H, W]
+            raise CalcError(f"input size {quote(value)} is ambiguous: a list gives [C, H, W] (or [N])", where=where,
+                            fix="write input = [3, 224, 224], or the text \"224x224\" for H x W")
         numbers = list(value)
     else:
         raise CalcError(f"cannot read input size {quote(value)}", where=where, fix=fix)

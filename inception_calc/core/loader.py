@@ -53,6 +53,8 @@ BLOCK_FIELDS = ("kind", "name", "branches", "module", "activation", *CONV_OPTION
 """The fields of a nested block (a layer table of kind ``concat`` or ``add``)."""
 BRANCH_FIELDS = ("name", "layers", "module", "scale")
 ACTIVATIONS = ("none", "relu")
+RESERVED_NAME = "total"
+"""No row may be named so: a claim's ``total.weights`` names the whole network (studies/claims)."""
 TOP_FIELDS = ("name", "description", "source", "input", "defaults", "rows", "notes", "base", "variants", "reference")
 
 # ----------------------------------------------------------------------------- layers
@@ -326,16 +328,22 @@ def network_from_rows(data: dict, origin: str = "spec") -> Network:
                  for copy in _repeated(_row(t, top / f"row {i}", inherited), t, top / f"row {i}"))
     _check_names(rows, top)
     seen: dict[str, int] = {}
+    main: dict[str, None] = {}  # the main rows so far, in order: one look-up per aux row, not a walk
     for i, row in enumerate(rows, start=1):
         if row.name in seen:
             raise (top / f"row {i} '{row.name}'").error(
                 f"the name repeats row {seen[row.name]}", "give each row its own name")
+        if row.name == RESERVED_NAME:
+            raise (top / f"row {i} '{row.name}'").error(
+                f"'{RESERVED_NAME}' is reserved: a claim's {RESERVED_NAME}.QUANTITY means the whole network",
+                f"name the row otherwise, say {RESERVED_NAME}_{i}")
         if row.after is not None:
-            main = [r.name for r in rows[: i - 1] if not r.is_aux]
             if row.after not in main:
                 raise (top / f"row {i} '{row.name}'" / "field 'after'").error(
                     f"names {quote(row.after)}, which is no main row before it",
                     f"use one of: {', '.join(main) or '(no rows before it)'}")
+        elif not row.is_aux:
+            main[row.name] = None
         seen[row.name] = i
     if rows[0].is_aux:
         raise (top / "row 1").error("the first row cannot be an auxiliary head",

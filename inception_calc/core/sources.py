@@ -15,7 +15,7 @@ from typing import Any
 
 from inception_calc.core.errors import CalcError, quote
 from inception_calc.core.fields import Place, check_known
-from inception_calc.core.files import read_data
+from inception_calc.core.files import MAX_BASE_DEPTH, exists, read_data
 from inception_calc.core.inputs import parse_input
 from inception_calc.core.loader import TOP_FIELDS, network_from_rows, variants_field
 from inception_calc.core.network import Network
@@ -42,6 +42,9 @@ def _based(data: dict, top: Place, chain: tuple[str, ...]) -> Network:
     else:
         path = Path(base) if Path(base).is_absolute() else Path(top.parts[0]).parent / base
         here = (*chain, str(Path(top.parts[0]).resolve()))
+        if len(here) >= MAX_BASE_DEPTH:
+            raise place.error(f"a chain of more than {MAX_BASE_DEPTH} specs, each the base of the next",
+                              "base a spec on a built-in or on a file with its own rows")
         if str(path.resolve()) in here:
             raise place.error(f"{quote(base)} leads back to a spec already on the way here, a cycle",
                               "name a built-in spec or a file with its own rows")
@@ -102,7 +105,7 @@ def builtin_names() -> list[str]:
 def load_builtin(name: str) -> Network:
     """A built-in spec by name, read once (a Network is frozen, so one copy serves every caller)."""
     path = SPEC_DIR / f"{name}.toml"
-    if not path.is_file():
+    if not exists(path):
         raise CalcError(f"unknown spec {quote(name)}", where="spec", fix=f"use one of {', '.join(builtin_names())} or a .toml/.json file")
     return replace(network_from_dict(read_data(path), path.name), path="")
 
@@ -121,10 +124,10 @@ def load_spec(text: str | Path | Network) -> Network:
     if text in builtin_names():
         return load_builtin(text)
     path = Path(text)
-    if ":" in text and not path.exists():
+    if ":" in text and not exists(path):
         base, _, names = text.rpartition(":")
         variants = parse_variants(names, where=f"spec {quote(text)}")
         return apply_variants(load_spec(base), variants)
-    if path.exists() or path.suffix.lower() in (".toml", ".json") or "/" in text:
+    if exists(path) or path.suffix.lower() in (".toml", ".json") or "/" in text:
         return load_file(path)
     return load_builtin(text)

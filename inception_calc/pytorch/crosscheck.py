@@ -190,6 +190,10 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
     elif against == "timm":
         require_timm()
     require_fvcore()
+    if against == "built":
+        from inception_calc.pytorch.memory import require_memory
+
+        require_memory(analysis, where=analysis.spec)  # before torch allocates the weights
     torch = require_torch()
     googlenet = against == "torchvision" and reference_of(network, "torchvision") in (None, "googlenet")
     with torch.random.fork_rng(devices=[]):  # building initialises weights: the caller's RNG stream is untouched

@@ -35,6 +35,10 @@ LOG_RATIO = 100
 UNITS = ((10**9, "G"), (10**6, "M"), (10**3, "K"))
 
 
+MAX_BARS = 500
+"""The most labels a bar chart draws (its height grows with them): more is refused, not drawn."""
+
+
 def compact(n: float) -> str:
     """``128049152`` as ``128M``, ``163328`` as ``163K``, ``1.58G``: 3 significant figures; from
     10^12 on, ``2.77e+37`` (a label of 30 digits and a G reads as none).
@@ -107,6 +111,9 @@ def _bar_panel(ax: Any, ticker: Any, labels: Sequence[str], series: Sequence[tup
 
 def _bars_figure(labels: Sequence[str], macs: Sequence[tuple[str, Sequence[int]]],
                  weights: Sequence[tuple[str, Sequence[int]]], title: str, path: str) -> None:
+    if len(labels) > MAX_BARS:  # a chart of thousands of bars is megapixels tall and unreadable
+        raise CalcError(f"{len(labels):,} rows or lines to draw, more than the {MAX_BARS} a chart shows legibly",
+                        where="path", fix="draw fewer (compare --rows, a coarser --depth), or draw no chart")
     Figure, Canvas, ticker = _matplotlib()
     n = len(macs)
     values_shown = n <= 3
@@ -228,7 +235,7 @@ def plot_sweep(result: "Sweep", path: str) -> None:
     if not points:
         raise CalcError("no size of the range fits the network; nothing to plot", where="path",
                         fix=f"start the range at {result.smallest} or above" if result.smallest
-                        else "no square input up to 65536 fits this network; draw no chart")
+                        else "no square input the search found fits this network; draw no chart")
     Figure, Canvas, ticker = _matplotlib()
     rf = getattr(result, "rf", "")
     figure = Figure(figsize=(8, 10 if rf else 8), layout="constrained")

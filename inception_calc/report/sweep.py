@@ -35,7 +35,7 @@ def notes(result: Sweep) -> list[str]:
     the weights change with the size."""
     c, n = result.channels, result.smallest
     lines = [f"smallest input {result.spec} accepts: {c}x{n}x{n}" if n else
-             f"{result.spec} accepts no square input up to 65536"]
+             f"{result.spec} accepts no square input the search found"]
     if result.too_small:
         lines.append(f"skipped, too small: {_sizes(result.too_small)}")
     lines += [f"skipped {c}x{p.size}x{p.size}: {p.skipped}" for p in result.refused]

@@ -268,16 +268,28 @@ def relative(base: int, delta: int) -> float | None:
 
 def merged_names(orders: list[list[str]]) -> list[str]:
     """Every name once, in the first network's order, each other name placed after the name that
-    precedes it in its own network."""
-    merged = list(orders[0])
+    precedes it in its own network (a new name first in its network goes first). A linked list
+    keeps this linear in the names (a list's index and insert made 10,000 rows take seconds)."""
+    head = object()
+    following: dict[object, object] = {head: None}  # each name -> the name after it in the merged order
+    last: object = head
+    for name in orders[0]:
+        if name not in following:
+            following[last] = name
+            following[name] = None
+            last = name
     for order in orders[1:]:
-        at = 0
+        at = head
         for name in order:
-            if name in merged:
-                at = merged.index(name) + 1
-            else:
-                merged.insert(at, name)
-                at += 1
+            if name not in following:
+                following[name] = following[at]
+                following[at] = name
+            at = name
+    merged: list[str] = []
+    node = following[head]
+    while node is not None:
+        merged.append(node)  # type: ignore[arg-type]
+        node = following[node]
     return merged
 
 

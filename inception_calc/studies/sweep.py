@@ -86,7 +86,7 @@ class Sweep:
     spec: str
     channels: int
     points: tuple[Point, ...]
-    smallest: int | None  # the least N with a C x N x N input accepted (None: none up to 65536)
+    smallest: int | None  # the least N with a C x N x N input accepted (None: none found, engine.smallest_input)
     rf: str = ""  # the row (or branch, layer) whose receptive field each point carries; "" for none
 
     @property
@@ -156,4 +156,7 @@ def sweep(spec: Any, sizes: Sequence[int], rf: str | None = None) -> Sweep:
             points.append(Point(n, analysis.totals.inference, field=field))
         except CalcError as exc:
             points.append(Point(n, None, exc.what))
+    ran = [p.size for p in points if p.totals is not None]
+    if ran and (smallest is None or min(ran) < smallest):  # the search tries a bounded range; the table is the truth
+        smallest = min(ran)
     return Sweep(network.name, channels, tuple(points), smallest, rf or "")

@@ -62,6 +62,10 @@ def _check_fields(table: dict, known: tuple[str, ...], where: str, what: str) ->
                             fix=f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}")
 
 
+MAX_CLAIMS = 2000
+"""The most claims one claims file holds (docs/errors.md): each costs milliseconds and its derivation."""
+
+
 def claims_from_dict(data: Any, origin: str, base: Settings = Settings(),
                      override: dict | None = None) -> tuple[str, list[Claim]]:
     """The claims of a parsed claims file: (its title, the claims). Settings, most specific
@@ -77,6 +81,9 @@ def claims_from_dict(data: Any, origin: str, base: Settings = Settings(),
     if not isinstance(items, list) or not items:
         raise CalcError("no claims", where=origin,
                         fix='add claims = ["inception3a.weights = 163,328", ...] or [[claims]] tables with claim = "..."')
+    if len(items) > MAX_CLAIMS:  # each is judged and derived in full: a bound on time and memory
+        raise CalcError(f"{len(items):,} claims, more than the {MAX_CLAIMS:,} one file may hold", where=origin,
+                        fix="split the claims over several files")
     claims = []
     for i, item in enumerate(items, start=1):
         where = f"{origin}, claim {i}"

@@ -29,6 +29,7 @@ from typing import Any
 from inception_calc.core.errors import CalcError
 from inception_calc.core.errors import quote as quoted  # "quote" is a claim's field here
 from inception_calc.core.values import WrittenNumber, WrittenShape, parse_written
+from inception_calc.core.loader import RESERVED_NAME
 
 COUNTS = ("weights", "biases", "bn", "params", "macs", "flops", "activations")
 SHAPES = ("out_shape", "in_shape")
@@ -41,7 +42,7 @@ QUANTITIES = COUNTS + SHAPES + FIELDS + TRAINING
 OPERATORS = {"=": "=", "==": "=", "~": "~", "≈": "~"}
 K_VALUES = (1000, 1024)
 FLOPS_MEANINGS = {"2macs": "FLOPs = 2 x MACs", "macs": "FLOPs = MACs (the claim says FLOPs for multiply-adds)"}
-TOTAL = "total"
+TOTAL = RESERVED_NAME  # the whole network; core/loader.py refuses it as a row name
 GRAMMAR = "ROW[.BRANCH[.LAYER]].QUANTITY OP VALUE, e.g. inception3a.branch2.weights = 129,024"
 
 # the value is stripped after the match: a lazy (?P<value>.*?)\s*$ took time quadratic in its length

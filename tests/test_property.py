@@ -20,13 +20,12 @@ import warnings
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")  # the torch extra: without it, this module is skipped, not an error
 pytest.importorskip("fvcore")
 
 from inception_calc import analyze, network_from_dict  # noqa: E402
-from inception_calc.core import formulas  # noqa: E402
+from spec_generators import small_network  # noqa: E402
 from inception_calc.pytorch.build import build  # noqa: E402
 
 with warnings.catch_warnings():  # fvcore's import scripts a function: torch.jit.script's FutureWarning
@@ -34,57 +33,6 @@ with warnings.catch_warnings():  # fvcore's import scripts a function: torch.jit
     from fvcore.nn import FlopCountAnalysis
 
 MAC_OPERATORS = ("conv", "linear", "addmm", "matmul")
-channels = st.integers(1, 4)
-
-
-@st.composite
-def inception_row(draw, name: str) -> dict:
-    reduce, project = draw(st.booleans()), draw(st.booleans())
-    row = {"name": name, "kind": "inception", "n1x1": draw(channels), "n3x3": draw(channels),
-           "n5x5": draw(channels), "kernel3x3": draw(st.sampled_from([1, 3, 5])),
-           "kernel5x5": draw(st.sampled_from([1, 3, 5])), "pool": draw(st.sampled_from(["max", "avg"])),
-           "pool_kernel": draw(st.sampled_from([1, 3])), "pool_rounding": draw(st.sampled_from(["floor", "ceil"])),
-           "reduce": reduce, "project": project}
-    if reduce:
-        row["n3x3red"], row["n5x5red"] = draw(channels), draw(channels)
-    if project:
-        row["pool_proj"] = draw(channels)
-    if draw(st.booleans()):  # this row's own batch norm and bias, over the network's defaults
-        row["bn"], row["bias"] = draw(st.booleans()), draw(st.booleans())
-    return row
-
-
-@st.composite
-def small_network(draw) -> dict:
-    h, w = draw(st.integers(4, 11)), draw(st.integers(4, 11))  # the map the Inception rows see
-    size = [h, w]
-    rows = []
-    if draw(st.booleans()):
-        k = draw(st.integers(1, 3))
-        stride, pad = draw(st.integers(1, 2)), draw(st.integers(0, k // 2))
-        rows.append({"name": "stem", "kind": "conv", "out": draw(channels), "kernel": k, "stride": stride,
-                     "pad": pad})
-        size = [(n - 1) * stride + k - 2 * pad for n in (h, w)]  # the input the stem maps onto h x w
-        assert [formulas.conv_output_size(n, k, stride, pad) for n in size] == [h, w]
-    rows.append(draw(inception_row("inception1")))
-    if draw(st.booleans()):
-        rows.append({"name": "aux", "kind": "aux", "after": "inception1", "layers": [
-            {"kind": "avgpool", "output": draw(st.integers(1, 2))},
-            {"kind": "conv", "out": draw(channels), "kernel": 1},
-            {"kind": "linear", "out": draw(channels), "relu": True},
-            {"kind": "linear", "out": draw(channels)}]})
-    if draw(st.booleans()):
-        rows.append({"name": "pool", "kind": "maxpool", "kernel": 2, "stride": 2,
-                     "rounding": draw(st.sampled_from(["floor", "ceil"]))})
-    if draw(st.booleans()):
-        rows.append(draw(inception_row("inception2")))
-    if draw(st.booleans()):
-        rows.append({"name": "gap", "kind": "avgpool", "output": 1})
-        rows.append({"name": "fc", "kind": "linear", "out": draw(channels)})
-    return {"name": "random", "input": [draw(st.integers(1, 3)), *size],
-            "defaults": {"bias": draw(st.booleans()), "bn": draw(st.booleans())}, "rows": rows}
-
-
 @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=small_network())
 def test_analysis_equals_the_real_network(spec):

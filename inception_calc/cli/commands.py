@@ -16,6 +16,7 @@ COMMANDS = {
     "sweep": "totals (weights, params, MACs, activations) for each square input size in a range",
     "verify": "check hand-computed claims (shapes, weights, params, MACs, FLOPs) and show each derivation",
     "paper-table": "Table 1 of the GoogLeNet paper beside the computed sizes, params and ops, each figure judged",
+    "export-spec": "write the spec file (TOML, commented) of a spec, variant or file; it loads back to the same analysis",
     "specs": "list the built-in specs with a one-line description and their source",
 }
 """Each command and its one-line help, in the order ``--help`` lists them. The help lives here, not in

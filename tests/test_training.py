@@ -26,6 +26,7 @@ CASES = [  # (spec, batch, input, dtype, frozen rows): two batches, two sizes, t
     ("googlenet-torchvision", 1, 224, "fp32", ()),
     ("googlenet-torchvision", 2, 128, "bf16", ()),
     ("googlenet-torchvision", 1, 128, "fp32", ("conv1", "conv2", "conv3")),
+    ("googlenet-torchvision", 1, 96, "fp32", ("inception5b", "fc")),  # a frozen linear saves no input
     ("googlenet", 1, 224, "fp32", ()),
     ("googlenet", 2, 240, "fp32", ()),  # the 7x7 final pool needs 223; LRN has no bf16 CPU kernel
 ]
@@ -163,3 +164,19 @@ def test_explain_train_derives_the_backward():
     assert run.code == 0, run.err
     assert "grad input MACs 0 (its input needs no gradient" in run.out
     assert f"= 2 x 118,013,952 = {2 * 118_013_952:,}" in run.out
+
+
+def test_inference_peak_by_hand(tmp_path):
+    """A 2-branch row on 3x8x8: branch a = 1x1 conv to 4 channels, branch b = 1x1 conv to 2 then 1x1 to 6.
+    Alive at the concat: input 3*64 + a 4*64 + b 6*64 + output 10*64 = 23*64 elements x 4 B = 5,888 B; inside
+    branch b's second conv: input 3*64 + a 4*64 + its input 2*64 + its output 6*64 = 15*64 x 4 = 3,840 B."""
+    from inception_calc.core.training import inference_peak
+
+    path = tmp_path / "two.toml"
+    path.write_text('name = "two"\ninput = [3, 8, 8]\n[defaults]\nbias = true\nbn = false\nrelu = true\n'
+                    '[[rows]]\nname = "mix"\nkind = "concat"\n'
+                    '[[rows.branches]]\nname = "a"\nlayers = [{ kind = "conv", out = 4, kernel = 1 }]\n'
+                    '[[rows.branches]]\nname = "b"\nlayers = [{ kind = "conv", out = 2, kernel = 1 }, '
+                    '{ kind = "conv", out = 6, kernel = 1 }]\n')
+    peak = inference_peak(analyze(str(path)))
+    assert (peak.bytes, peak.where) == (23 * 64 * 4, "mix")

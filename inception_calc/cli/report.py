@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rf", action="store_true",
                         help="add each node's receptive field: size (HxW), effective stride and padding "
                              "(JSON always has them)")
-    training_args.add_training(parser)
+    training_args.add_training(parser, device=True)
     common.add_format(parser, FORMATS)
     common.add_plot(parser, "per-row MACs and weights")
     common.add_output(parser)
@@ -56,8 +56,8 @@ def _training(analysis: "Analysis", args: argparse.Namespace) -> str:
     batch = args.batch
     if args.fit is not None:
         budget = t.parse_bytes(args.fit)
-        batch, _ = t.largest_batch(analysis, budget, args.dtype, args.optimizer, freeze)
+        batch, _ = t.largest_batch(analysis, budget, args.dtype, args.optimizer, freeze, args.device)
         fit = (budget, batch)
-    step = t.training(analysis, batch, args.dtype, freeze)
+    step = t.training(analysis, batch, args.dtype, freeze, args.device)
     return render_training(analysis, step, t.memory(step, args.optimizer), args.format, args.depth, args.aux,
                            args.optimizer, fit)

@@ -412,3 +412,72 @@ def claimed_value(analysis: "Analysis", name: str | None, quantity: str) -> int:
             raise CalcError(f"{quantity} is the whole step's", fix=f"claim total.{quantity}")
         return getattr(memory(step), quantity)
     return getattr(step.total() if name is None else step.node(name), quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class InferencePeak:
+    """The most activation bytes alive at once in an inference forward (no gradients), and where."""
+
+    bytes: int
+    where: str
+
+
+def inference_peak(analysis: "Analysis", batch: int = 1, dtype: str = "fp32") -> InferencePeak:
+    """Activations alive at once when the main rows run in order and a block's branches one after
+    another, as an eager forward holds them: the block's input and every finished branch's output
+    stay alive until the concat (or add) has made its output; inside a branch a layer's input and
+    output (and a conv's pre-batch-norm output) are alive together; an in-place ReLU adds nothing.
+    Parameters and the allocator's rounding and workspaces are left out."""
+    costs = {node.name: node for row in analysis.rows for node in row.walk("conv")}
+    walk = _Walk(costs, batch, dtype, "cpu", set())
+    best = [0, ""]
+
+    def peak(live: list[_Tensor], where: str) -> None:
+        total = sum({id(t): t.nbytes for t in live}.values())
+        if total > best[0]:
+            best[:] = [total, where]
+
+    def layer(name: str, node: object, t: _Tensor, held: list[_Tensor]) -> _Tensor:
+        cost = costs[name]
+        if not isinstance(node, (Conv, Linear, BatchNorm, Pool, LRN, Dropout, Softmax, ReLU)):
+            return t  # a view
+        out = walk.act(cost.out_shape, False, "output")
+        extra = [walk.act(cost.out_shape, False, "conv output")] if isinstance(node, Conv) and node.bn else []
+        peak([*held, t, out, *extra], name)
+        return out
+
+    def branch(names: list[str], prefix: str, b: Branch, t: _Tensor, held: list[_Tensor]) -> _Tensor:
+        for name, node in zip(names, b.layers):
+            if isinstance(node, Block):
+                inner = name if node.module else prefix
+                t = combine(name, [(node_names(inner, s), layer_prefix(inner, s), s) for s in node.branches], t, held)
+            else:
+                t = layer(name, node, t, held)
+        return t
+
+    def combine(name: str, branches: list, t: _Tensor, held: list[_Tensor]) -> _Tensor:
+        outs: list[_Tensor] = []
+        for names, prefix, b in branches:
+            out = branch(names, prefix, b, t, [*held, t, *outs])
+            if getattr(b, "scale", 1) != 1:
+                scaled = walk.act(costs[name].out_shape, False, "scaled")
+                peak([*held, t, *outs, out, scaled], name)
+                out = scaled
+            outs.append(out)
+        result = walk.act(costs[name].out_shape, False, "combined")
+        peak([*held, t, *outs, result], name)
+        return result
+
+    shown = {r.name for r in analysis.rows}
+    t = walk.act(analysis.input, False, "input")
+    for row in analysis.network.main_rows:
+        if row.name not in shown:
+            continue
+        if row.layout == "single":
+            t = layer(row.name, row.branches[0].layers[0], t, [])
+        elif row.layout == "sequence":
+            b = row.branches[0]
+            t = branch(row.layer_names(b), layer_prefix(row.name, b), b, t, [])
+        else:
+            t = combine(row.name, [(row.layer_names(b), layer_prefix(row.name, b), b) for b in row.branches], t, [])
+    return InferencePeak(best[0], best[1])

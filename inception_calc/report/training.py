@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from inception_calc.core.results import Analysis
-from inception_calc.core.training import Memory, Training
+from inception_calc.core.training import Memory, Training, inference_peak
 from inception_calc.core.values import grouped, hwc
 from inception_calc.report.analysis import nodes_with_depth
 from inception_calc.report.table import columns, csv_table, indented, markdown_table, text_table
@@ -56,6 +56,7 @@ def to_dict(analysis: Analysis, step: Training, mem: Memory, depth: str, aux: bo
         for key in SCALED:
             sums[key] *= step.batch
     data["totals"]["training"].update(training_totals(step, mem))
+    data["totals"]["inference"]["activation_peak_bytes"] = inference_peak(analysis, step.batch, step.dtype).bytes
     data["training_step"] = _setting(step, optimizer, fit)
     return data
 
@@ -83,6 +84,9 @@ def _lines(analysis: Analysis, step: Training, mem: Memory, optimizer: str, fit:
              f"memory: parameters {grouped(mem.param_bytes)} B + gradients {grouped(mem.grad_bytes)} B + optimizer "
              f"state {grouped(mem.optimizer_bytes)} B + buffers {grouped(mem.buffer_bytes)} B + saved for backward "
              f"{grouped(mem.saved_bytes)} B = peak estimate {grouped(mem.peak_bytes)} B"]
+    peak = inference_peak(analysis, step.batch, step.dtype)
+    lines.append(f"inference: at most {grouped(peak.bytes)} B of activations alive at once (at {peak.where}; branches "
+                 "one after another)")
     if fit is not None:
         lines.append(f"fit: batch {step.batch} is the largest whose step fits {grouped(fit[0])} B")
     return lines

@@ -29,7 +29,10 @@ TINY = 'name = "tiny"\ninput = [3, 16, 16]\n[[rows]]\nname = "stem"\nkind = "con
 
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # a usage error, from argparse: exit 2 in a real process
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -130,10 +130,10 @@ def _main(argv: list[str]) -> int:
         if extra:  # said by the command's parser, so that the message names the command
             parser.commands.get(getattr(args, "command", None), parser).error(  # type: ignore[attr-defined]
                 f"unrecognized arguments: {' '.join(extra)}")
-    except SystemExit as exc:  # --help (0) or a usage error (2), after argparse has written its text
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except OSError as exc:  # the help could not be written
         _flush_stdout()
+        if isinstance(exc, BrokenPipeError):  # --help | head: the reader went away
+            return EXIT_OK
         _say(f"{PROG}: error: cannot write the help ({exc.strerror or exc}); "
              "check where standard output goes (a full disk? closed?)\n")
         return EXIT_USAGE

@@ -28,9 +28,6 @@ def input_size_parts(value: Any, where: str = "input") -> tuple[int, ...]:
     elif isinstance(value, int):
         numbers = [value]
     elif isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        if len(value) == 2:  # [3, 224] could be C, H or H, W: a list of sizes is [N] or [C, H, W]
-            raise CalcError(f"input size {quote(value)} is ambiguous: a list gives [C, H, W] (or [N])", where=where,
-                            fix="write input = [3, 224, 224], or the text \"224x224\" for H x W")
         numbers = list(value)
     else:
         raise CalcError(f"cannot read input size {quote(value)}", where=where, fix=fix)
@@ -39,6 +36,15 @@ def input_size_parts(value: Any, where: str = "input") -> tuple[int, ...]:
     if any(n > MAX_SIZE for n in numbers):
         raise CalcError(f"input size {quote(value)} is too large: at most 2^63 - 1 per side", where=where, fix=fix)
     return tuple(numbers)
+
+
+def spec_input(value: Any, where: str = "input", channels: int = 3) -> tuple[int, int, int]:
+    """A spec file's ``input``: as :func:`parse_input`, but a list of two sizes is refused, since
+    ``[3, 224]`` could be C, H or H, W: a list in a spec is ``[N]`` or ``[C, H, W]``."""
+    if isinstance(value, list) and len(value) == 2:
+        raise CalcError(f"input size {quote(value)} is ambiguous: a list gives [C, H, W] (or [N])", where=where,
+                        fix="write input = [3, 224, 224], or the text \"224x224\" for H x W")
+    return parse_input(value, where, channels)
 
 
 def parse_input(value: Any, where: str = "input", channels: int = 3) -> tuple[int, int, int]:

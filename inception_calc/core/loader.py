@@ -34,7 +34,7 @@ from dataclasses import replace
 
 from inception_calc.core.errors import CalcError, quote
 from inception_calc.core.fields import Place, check_known, read_bool, read_choice, read_int, read_name, read_number
-from inception_calc.core.inputs import parse_input
+from inception_calc.core.inputs import spec_input
 from inception_calc.core.kinds import CONV_OPTIONS, KINDS, Layer, layer_default
 from inception_calc.core.network import (COMBINES, Block, Branch, Conv, InceptionOptions, Network, Node, Row,
                                           inception_branches, named_nodes)
@@ -350,7 +350,7 @@ def network_from_rows(data: dict, origin: str = "spec") -> Network:
                                     "put the aux row after the main row it reads")
     network = Network(name=name, rows=rows, description=data.get("description", ""),
                       source=data.get("source", ""), notes=tuple(notes), reference=_reference(data, top),
-                      input=parse_input(data.get("input", [3, 224, 224]), str(top / "field 'input'")),
+                      input=spec_input(data.get("input", [3, 224, 224]), str(top / "field 'input'")),
                       path=origin)
     if variants:
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from inception_calc.core.errors import CalcError, quote
 from inception_calc.core.fields import Place, check_known
 from inception_calc.core.files import MAX_BASE_DEPTH, exists, read_data
-from inception_calc.core.inputs import parse_input
+from inception_calc.core.inputs import spec_input
 from inception_calc.core.loader import TOP_FIELDS, network_from_rows, variants_field
 from inception_calc.core.network import Network
 from inception_calc.core.variants import apply_variants, parse_variants
@@ -65,7 +65,7 @@ def _based(data: dict, top: Place, chain: tuple[str, ...]) -> Network:
                 raise (top / f"field '{key}'").error(f"must be text, got {quote(data[key])}", f'write {key} = "..."')
             changes[key] = data[key]
     if "input" in data:
-        changes["input"] = parse_input(data["input"], str(top / "field 'input'"), channels=network.input[0])
+        changes["input"] = spec_input(data["input"], str(top / "field 'input'"), channels=network.input[0])
     if "notes" in data:
         notes = data["notes"]
         if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):

@@ -219,6 +219,9 @@ class _Mapper:
     # ------------------------------------------------------------------ node facts
 
     def _is_shape_query(self, n: "fx.Node") -> bool:
+        """A size or shape read (x.size(0)), or a namedtuple of outputs: nodes that carry no tensor."""
+        if n.op == "call_function" and isinstance(n.target, type) and issubclass(n.target, tuple):
+            return True
         if n.op == "call_method" and n.target in ("size", "dim"):
             return True
         if n.op == "call_function" and n.target is getattr and len(n.args) > 1 and n.args[1] in ("shape", "ndim"):
@@ -416,7 +419,7 @@ class _Mapper:
         if is_fn(methods=("contiguous",)):
             return None
         if is_fn(F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d, F.adaptive_max_pool2d,
-                 torch.max_pool2d, torch.avg_pool2d, torch.adaptive_avg_pool2d):
+                 torch.max_pool2d):
             return self._pool(n, flat)
         if is_fn(torch.mean, methods=("mean",)):
             return self._mean(n, flat)
@@ -481,7 +484,7 @@ class _Mapper:
         nn, F, torch, t = self.torch.nn, self.F, self.torch, n.target
         args = self._kwargs(n)
         name = getattr(t, "__name__", "pool")
-        if t in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d, torch.adaptive_avg_pool2d):
+        if t in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d):
             self._constant_args(n, args, ("output_size",))
             size = args["output_size"]
             if size is None or (isinstance(size, (list, tuple)) and None in size):

@@ -854,6 +854,7 @@ def network_from_module(module: Any, input: "tuple[int, int, int] | str | int | 
     train = _trace(module, True, label)
     evaluated = _trace(module, False, label)
     mapper = _Mapper(train, label)
+    mapper.modules = dict(module.named_modules())  # the originals: the GraphModule's containers are plain Modules
     outputs = _output_values(train)
     if not outputs:
         raise CalcError(f"the forward of {label} returns no tensor", where="module", fix="return the logits")

@@ -134,3 +134,31 @@ def test_missing_attribute_and_factory_needing_arguments(tmp_path) -> None:
         from_python(path, "answer")
     with pytest.raises(CalcError, match="no such file"):
         from_python(str(tmp_path / "absent.py"), "Net")
+
+
+def test_functional_forms_residual_scale_and_global_mean() -> None:
+    """F.relu, a scaled residual (x + 0.17 * f(x)) then torch.relu, a global mean, view(N, -1), softmax."""
+    F = torch.nn.functional
+
+    class Residual(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = torch.nn.Conv2d(3, 16, 3, padding=1, bias=False)
+            self.bn = torch.nn.BatchNorm2d(16)
+            self.conv = torch.nn.Conv2d(16, 16, 3, padding=1)
+            self.fc = torch.nn.Linear(16, 10)
+
+        def forward(self, x):
+            x = F.relu(self.bn(self.stem(x)))
+            x = torch.relu(x + 0.17 * self.conv(x))
+            x = x.mean((2, 3))
+            return F.softmax(self.fc(x.view(x.size(0), -1)), dim=1)
+
+    network = network_from_module(Residual(), 32)
+    add = next(row for row in network.rows if row.combine == "add")
+    assert add.relu and sorted(b.scale for b in add.branches) == [0.17, 1.0]
+    a = analyze(network, "3x20x24")
+    # stem 3*16*9 = 432 weights, bn 32, conv 16*16*9 = 2,304 + 16 biases, fc 160 + 10: 2,954 params
+    assert a.totals.inference.params == sum(p.numel() for p in Residual().parameters()) == 2_954
+    # MACs: 20 * 24 * (432 + 2,304) + 160 = 1,313,440
+    assert a.totals.inference.macs == 1_313_440

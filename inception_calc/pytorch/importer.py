@@ -910,7 +910,10 @@ def _top_items(mapper: _Mapper, x: Any, ends: set) -> list[_Top]:
                 raise mapper.refuse(u, "combines tensors that do not come from one fork (the graph is not "
                                        "series-parallel)")
             item = mapper.map_node(u, value)
-            if item is not None:
+            if isinstance(item, _Relu) and tops and isinstance(tops[-1].item, _Block) and not tops[-1].item.relu:
+                tops[-1].item.relu = True  # a ReLU right after a block is the block's
+                tops[-1].value = u
+            elif item is not None:
                 tops.append(_Top(item, u))
             elif tops:
                 tops[-1].value = u

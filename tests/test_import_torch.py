@@ -162,3 +162,21 @@ def test_functional_forms_residual_scale_and_global_mean() -> None:
     assert a.totals.inference.params == sum(p.numel() for p in Residual().parameters()) == 2_954
     # MACs: 20 * 24 * (432 + 2,304) + 160 = 1,313,440
     assert a.totals.inference.macs == 1_313_440
+
+
+@pytest.mark.parametrize("name, spec", [("googlenet", "googlenet-torchvision"), ("inception_v3", "inception-v3")])
+@pytest.mark.parametrize("size", [(3, 160, 192), (3, 331, 257)])
+def test_import_analyses_like_the_built_in_at_other_sizes(name: str, spec: str, size: tuple) -> None:
+    """Adaptive pools keep the imported network right at any size, square or not."""
+    a, b = analyze(from_torchvision(name), size), analyze(spec, size)
+    assert [(r.name, r.params, r.macs) for r in a.rows] == [(r.name, r.params, r.macs) for r in b.rows]
+
+
+@pytest.mark.parametrize("name, spec", [("inception_v4", "inception-v4"), ("xception", "xception"),
+                                        ("inception_resnet_v2", "inception-resnet-v2")])
+def test_timm_family_imports_equal_the_built_in_specs(name: str, spec: str) -> None:
+    """timm's Inception family (scaled residual blocks: cat, conv, x + scale * y) import to the built-ins."""
+    pytest.importorskip("timm")
+    a, b = analyze(from_timm(name)), analyze(spec)
+    assert [r.name for r in a.network.rows] == [r.name for r in b.network.rows]
+    assert (a.totals.training.params, a.totals.training.macs) == (b.totals.training.params, b.totals.training.macs)

@@ -561,12 +561,30 @@ class _Mapper:
                 items.append(item)
             last, join = self.chain(u, items, ends)
             paths.append((join, last, items))
-        joins = {id(j): j for j, _, _ in paths}
+        while True:
+            joins = {id(j): j for j, _, _ in paths}
+            if len(joins) == 1 and None not in joins.values() and len(paths) > 1:
+                break
+            # some paths meet first at an inner join (Inception-ResNet: cat of the branches, a conv, then the
+            # addition with the identity): that join and what follows it are one path of the outer block
+            lasts = {id(last) for _, last, _ in paths}
+            inner = sorted((j for j in joins.values() if j is not None
+                            and all(id(a) in lasts for a in self.data_inputs(j))), key=self.index.get)
+            if not inner or len(paths) < 2:
+                raise self.refuse(users[0], f"starts one of {len(users)} paths from '{value.name}' that do not meet "
+                                            "again at one torch.cat or addition (the graph is not series-parallel)",
+                                  "write the network as a spec file (docs/spec-format.md)")
+            j = inner[0]
+            group = [p for p in paths if p[0] is j]
+            block = self._combined(value, j, group)
+            items = [block]
+            last, after = self.chain(j, items, ends)
+            paths = [p for p in paths if p[0] is not j] + [(after, last, items)]
         join = next(iter(joins.values()))
-        if len(joins) != 1 or join is None:
-            raise self.refuse(users[0], f"starts one of {len(users)} paths from '{value.name}' that do not meet again "
-                                        "at one torch.cat or addition (the graph is not series-parallel)",
-                              "write the network as a spec file (docs/spec-format.md)")
+        return self._combined(value, join, paths), join
+
+    def _combined(self, value: Any, join: Any, paths: list) -> _Block:
+        """The block of ``paths`` (join, last value, items) from ``value`` that ``join`` combines."""
         combine = self.is_join(join)
         inputs = self.data_inputs(join)
         ends_at = [last for _, last, _ in paths]
@@ -600,7 +618,7 @@ class _Mapper:
         self.flat[join] = flats.pop()
         owner = _common([self.module_of(join)] + [p for b in branches for it in b.items for p in _paths(it)])
         base = "cat" if combine == "concat" else "add"
-        return _Block(owner, combine, branches, join.name, base), join
+        return _Block(owner, combine, branches, join.name, base)
 
     def _node(self, name: str) -> "fx.Node":
         for n in self.gm.graph.nodes:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -717,7 +717,7 @@ class _Namer:
 
     # ------------------------------------------------------------------ nodes
 
-    def layer(self, item: Any, prefix: str, items_after: list) -> Layer:
+    def layer(self, item: Any, prefix: str) -> Layer:
         """The layer of a _Layer or _Relu item named relative to ``prefix`` (its name made unique)."""
         full = self.unique(item.qualname if _under(item.qualname, prefix) and item.qualname != prefix
                            else f"{prefix}.{item.qualname.rsplit('.', 1)[-1]}" if prefix else item.qualname)
@@ -729,11 +729,11 @@ class _Namer:
         after a conv or a linear layer is that layer's, right after a block the block's."""
         nodes: list = []
         folded = _fold_relus(items)
-        for i, (item, relu) in enumerate(folded):
+        for item, relu in folded:
             if isinstance(item, _Block):
                 nodes.append(self.block(item, prefix, folded, relu))
             else:
-                node = self.layer(item, prefix, folded)
+                node = self.layer(item, prefix)
                 if relu:
                     node = replace(node, relu=True)
                 nodes.append(node)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from inception_calc import analyze
+from inception_calc import analyze, load_spec
+from inception_calc.core.prototext import parse
 
 CAFFE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "caffe"
 pytestmark = pytest.mark.skipif(not CAFFE.is_dir(), reason=f"the Caffe reference is not at {CAFFE}")
@@ -39,14 +40,16 @@ def analysis_name(caffe_name: str) -> str | None:
 
 
 def parse_layers(text: str) -> list[dict]:
-    """Each ``layer { ... }`` as a dict: name, type, bottoms, tops and its scalar parameters."""
+    """Each ``layer { ... }`` as a dict: name, type, bottoms, tops and its scalar parameters, read with
+    the package's text-format parser (inception_calc.core.prototext)."""
     layers = []
-    for block in re.split(r"\nlayer\s*\{", text)[1:]:
-        fields = dict(re.findall(r"^  (name|type): \"([^\"]+)\"", block, re.M))  # the layer's own, not a filler's
-        numbers = {k: int(v) for k, v in re.findall(r"(num_output|kernel_size|stride|pad): (\d+)", block)}
-        layers.append({**fields, **numbers, "pool": re.findall(r"pool: (\w+)", block),
-                       "bottom": re.findall(r"bottom: \"([^\"]+)\"", block),
-                       "top": re.findall(r"top: \"([^\"]+)\"", block)})
+    for msg in parse(text, "prototxt").all("layer"):
+        params = next((v for k, v, _ in msg.fields if k.endswith("_param") and k not in ("transform_param",)), None)
+        numbers = {k: int(params.get(k)) for k in ("num_output", "kernel_size", "stride", "pad")
+                   if params is not None and params.has(k)}
+        layers.append({"name": msg.get("name"), "type": msg.get("type"), **numbers,
+                       "pool": [str(params.get("pool"))] if params is not None and params.has("pool") else [],
+                       "bottom": msg.all("bottom"), "top": msg.all("top")})
     return layers
 
 
@@ -116,3 +119,31 @@ def test_caffe_totals_equal_the_analysis_totals():
         caffe = caffe_costs((CAFFE / file).read_text(), 224)
         assert sum(c["weights"] + c["biases"] for c in caffe.values()) == totals.params, file
         assert sum(c["macs"] for c in caffe.values()) == totals.macs, file
+
+
+def test_the_prototxt_sources_equal_the_builtin():
+    # deploy: 6,998,552 params and 1,582,671,872 MACs; train_val with the two aux heads: 13,378,280 params
+    builtin = analyze("googlenet")
+    deploy, train = analyze(str(CAFFE / "deploy.prototxt")), analyze(str(CAFFE / "train_val.prototxt"))
+    assert (deploy.totals.inference.params, deploy.totals.inference.macs) == (6_998_552, 1_582_671_872)
+    def counts(sums):  # activations differ: Caffe's conv2 is two rows, and the nets end in a softmax row
+        return sums.weights, sums.biases, sums.params, sums.macs
+
+    assert counts(deploy.totals.training) == counts(deploy.totals.inference) == counts(builtin.totals.inference)
+    assert counts(train.totals.inference) == counts(builtin.totals.inference)
+    assert counts(train.totals.training) == counts(builtin.totals.training)
+    assert train.totals.training.params == 13_378_280
+    assert [r.name for r in load_spec(str(CAFFE / "train_val.prototxt")).aux_rows] == ["loss1", "loss2"]
+    # row by row where the names correspond (inception_3a -> inception3a, loss1 -> aux1, pool1.3x3_s2 -> maxpool1)
+    names = {"conv1.7x7_s2": "conv1", "pool1.3x3_s2": "maxpool1", "pool1.norm1": "lrn1", "pool2.3x3_s2": "maxpool2",
+             "conv2.norm2": "lrn2", "pool3.3x3_s2": "maxpool3", "pool4.3x3_s2": "maxpool4", "pool5.7x7_s1": "avgpool",
+             "loss3.classifier": "fc", "loss1": "aux1", "loss2": "aux2"}
+    compared = 0
+    for row in train.rows:
+        name = names.get(row.name) or row.name.replace("_", "")
+        if name in {r.name for r in builtin.rows}:
+            ref = builtin[name]
+            assert (row.out_shape, row.weights, row.biases, row.macs) == \
+                (ref.out_shape, ref.weights, ref.biases, ref.macs), row.name
+            compared += 1
+    assert compared == 9 + 9 + 2  # 9 Inception rows, 9 single rows, 2 heads

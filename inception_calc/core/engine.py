@@ -387,7 +387,7 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
     Raises CalcError when the spec is bad or a window does not fit at this input; the message then
     names the row and the smallest square input the network accepts.
     """
-    network = load_spec(spec)
+    network = load_spec(spec, input)  # an nn.Module is traced at the input
     shape = network.input if input is None else parse_input(input, channels=network.input[0])
     left_out: list[str] = []
     try:

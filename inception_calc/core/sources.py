@@ -1,18 +1,23 @@
-"""Where a network comes from: a built-in name, a file path, ``SPEC:variant,...``, or a spec whose
+"""Where a network comes from: one grammar of sources and variants (docs/sources.md), or a spec whose
 ``base`` names another (a built-in or a file, resolved relative to the spec that names it).
 
-The resolution rules, in order (:func:`load_spec`): a Network is returned as is; a built-in name;
-``BASE:variants`` when no file of that name exists; a path (it exists, ends in .toml or .json, or
-holds a '/'); else the built-in of that name, which then says it is unknown and lists the others.
+:func:`load_spec` reads a Network (as is), an ``nn.Module`` (traced by ``pytorch.importer``), a
+built-in name, ``torchvision:MODEL``, ``timm:MODEL``, ``PATH.py:ATTR``, ``PATH.prototxt`` or a
+``.toml``/``.json`` spec, each optionally followed by ``:variant,...``. A name with a file suffix or a
+'/' is a path, ``torchvision``/``timm`` are prefixes only, and a bare name that is a built-in and a file
+here is refused. The torch sources are imported by name inside the call, so core imports no torch.
 """
 
 from __future__ import annotations
 
+import importlib
+import re
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from inception_calc.core.caffe import load_prototxt
 from inception_calc.core.errors import CalcError, quote
 from inception_calc.core.fields import Place, check_known
 from inception_calc.core.files import MAX_BASE_DEPTH, exists, read_data
@@ -112,22 +117,89 @@ def load_builtin(name: str) -> Network:
 
 
 
-def load_spec(text: str | Path | Network) -> Network:
-    """A network from a built-in name (``googlenet``), a file path, or a Network (returned as is);
-    ``SPEC:variant[,variant...]`` applies variants to it (``googlenet:naive``, docs/variants.md)."""
+IMPORTER = "inception_calc.pytorch.importer"
+"""Where the torch sources are read (imported by name inside :func:`load_spec`, never by core itself)."""
+TORCH_SOURCES = {"torchvision": ("from_torchvision", (("torch", "torch"), ("torchvision", "torch"))),
+                 "timm": ("from_timm", (("torch", "torch"), ("timm", "timm"))),
+                 "python": ("from_python", (("torch", "torch"),)),
+                 "module": ("network_from_module", (("torch", "torch"),))}
+"""source kind -> (the importer's function, the (package, extra) pairs it needs)."""
+PREFIXES = ("torchvision", "timm")
+_FILE = re.compile(r"(?P<path>.+?\.(?P<suffix>py|prototxt|toml|json))(?::(?P<rest>.*))?", re.IGNORECASE | re.DOTALL)
+
+
+def _torch(kind: str, *args: Any) -> Network:
+    """The other engineer's importer function for ``kind``, behind the extras check."""
+    from inception_calc.core.extras import require
+
+    function, needs = TORCH_SOURCES[kind]
+    for package, extra in needs:
+        require(package, extra, f"a {kind} source", where="spec")
+    try:
+        importer = importlib.import_module(IMPORTER)
+    except ModuleNotFoundError as exc:
+        if exc.name != IMPORTER:
+            raise
+        raise CalcError(f"this installation cannot read {kind} sources (no torch importer)", where="spec",
+                        fix="give a built-in name, a .toml/.json spec or a .prototxt") from None
+    return getattr(importer, function)(*args)
+
+
+def is_module(value: object) -> bool:
+    """Whether ``value`` is a torch ``nn.Module``, told without importing torch."""
+    return any(c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in type(value).__mro__)
+
+
+def _with_variants(network: Network, names: str | None, text: str) -> Network:
+    if names is None:
+        return network
+    return apply_variants(network, parse_variants(names, where=f"spec {quote(text)}"))
+
+
+def load_spec(text: "str | Path | Network | Any", input: Any = None) -> Network:
+    """A network from a source (docs/sources.md): a Network (returned as is), an ``nn.Module``
+    (traced at ``input``), or text in the one grammar of sources and variants::
+
+        NAME[:VARIANTS]                     a built-in (googlenet, googlenet:naive)
+        torchvision:MODEL[:VARIANTS]        timm:MODEL[:VARIANTS]
+        PATH.py:ATTR[:VARIANTS]             PATH.prototxt[:VARIANTS]     PATH.toml|.json[:VARIANTS]
+
+    A built-in name holds no '.', ':' or '/', so a file (a suffix, or a '/') is never read as one;
+    ``torchvision`` and ``timm`` are prefixes only; a bare name that is a built-in and a file here is refused.
+    """
     if isinstance(text, Network):
         return text
+    if is_module(text):
+        return _torch("module", text, input)
     if isinstance(text, Path):
-        return load_file(text)
+        return load_prototxt(text) if text.suffix.lower() == ".prototxt" else load_file(text)
     if not isinstance(text, str) or not text or "\x00" in text:
         raise CalcError(f"cannot read spec {quote(text)}", where="spec", fix="give a built-in name or a file path")
-    if text in builtin_names():
-        return load_builtin(text)
+    head, colon, rest = text.partition(":")
+    if head in PREFIXES:
+        model, _, names = rest.partition(":")
+        if not colon or not model:
+            raise CalcError(f"{quote(text)} names no model", where="spec", fix=f"write {head}:MODEL, e.g. {head}:googlenet")
+        return _with_variants(_torch(head, model), names if _ else None, text)
+    match = _FILE.fullmatch(text)
+    if match:
+        path, suffix, rest2 = Path(match["path"]), match["suffix"].lower(), match["rest"]
+        if suffix == "py":
+            attr, sep, names = (rest2 or "").partition(":")
+            if not attr:
+                raise CalcError(f"{quote(text)} names no class or factory", where="spec",
+                                fix=f"write {match['path']}:ATTR (a class or a function of no arguments in that file)")
+            return _with_variants(_torch("python", path, attr), names if sep else None, text)
+        network = load_prototxt(path) if suffix == "prototxt" else load_file(path)
+        return _with_variants(network, rest2, text)
+    if head in builtin_names():
+        if exists(Path(text)) or (colon and exists(Path(head))):
+            raise CalcError(f"{quote(head)} is a built-in spec and a file here", where="spec",
+                            fix=f"write ./{head} for the file (or rename it {head}.toml); move it away for the built-in")
+        return _with_variants(load_builtin(head), rest if colon else None, text)
     path = Path(text)
-    if ":" in text and not exists(path):
-        base, _, names = text.rpartition(":")
-        variants = parse_variants(names, where=f"spec {quote(text)}")
-        return apply_variants(load_spec(base), variants)
-    if exists(path) or path.suffix.lower() in (".toml", ".json") or "/" in text:
+    if exists(path) or "/" in text:
         return load_file(path)
-    return load_builtin(text)
+    if colon and exists(Path(head)):
+        return _with_variants(load_file(Path(head)), rest, text)
+    return load_builtin(head if colon else text)

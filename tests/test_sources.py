@@ -1,0 +1,75 @@
+"""The one grammar of sources and variants (docs/sources.md, core/sources.py) and the Caffe reader's refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from inception_calc import CalcError, analyze, builtin_names, load_spec
+from inception_calc.core.caffe import spec_from_prototxt
+from inception_calc.core.sources import load_builtin
+
+NET = """name: "tiny"
+input: "data"
+input_shape { dim: 1 dim: 3 dim: 32 dim: 32 }
+layer { name: "c1" type: "Convolution" bottom: "data" top: "c1"
+        convolution_param { num_output: 8 kernel_size: 3 pad: 1 } }
+layer { name: "r1" type: "ReLU" bottom: "c1" top: "c1" }
+layer { name: "b/a" type: "Convolution" bottom: "c1" top: "a" convolution_param { num_output: 4 kernel_size: 1 } }
+layer { name: "b/p" type: "Pooling" bottom: "c1" top: "p" pooling_param { pool: MAX kernel_size: 3 stride: 1 pad: 1 } }
+layer { name: "b/out" type: "Concat" bottom: "a" bottom: "p" top: "b" }
+layer { name: "fc" type: "InnerProduct" bottom: "b" top: "fc" inner_product_param { num_output: 10 } }
+"""
+
+
+def test_builtins_never_look_like_files_or_prefixes():
+    for name in builtin_names():
+        assert not set(name) & set(".:/") and name not in ("torchvision", "timm")
+
+
+def test_builtin_and_variants():
+    assert load_spec("googlenet").name == "googlenet"
+    assert load_spec("googlenet:naive").name == "googlenet:naive"
+
+
+def test_files_with_variants(tmp_path, monkeypatch):
+    (tmp_path / "tiny.prototxt").write_text(NET)
+    a = analyze(str(tmp_path / "tiny.prototxt"))
+    # c1: 3*8*9 = 216 + 8 biases; b/a: 8*4 + 4; fc: (4+8)*32*32*10 + 10
+    assert a.totals.inference.params == 216 + 8 + 32 + 4 + 12 * 32 * 32 * 10 + 10
+    assert [r.name for r in a.rows] == ["c1", "b", "fc"] and a["b.a"].weights == 32
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.toml").write_text('base = "googlenet"\n')
+    assert analyze("g.toml:naive").totals.inference.macs == analyze("googlenet:naive").totals.inference.macs
+
+
+@pytest.mark.parametrize("text, says", [
+    ("torchvision", "names no model"), ("torchvision:", "names no model"), ("net.py", "names no class"),
+    ("nope", "unknown spec"), ("googlenet:nope", "unknown variant"), ("missing.prototxt", "no such file")])
+def test_refusals(text, says):
+    with pytest.raises(CalcError, match=says):
+        load_spec(text)
+
+
+def test_a_builtin_that_is_also_a_file_here_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "googlenet").write_text('base = "googlenet"\n')
+    with pytest.raises(CalcError, match="a built-in spec and a file here"):
+        load_spec("googlenet")
+    assert load_spec("./googlenet").rows == load_builtin("googlenet").rows
+
+
+@pytest.mark.parametrize("change, says", [
+    (("Concat", "Deconvolution"), "unknown layer type 'Deconvolution'"),
+    (('bottom: "a" bottom', 'bottom: "zz" bottom'), "bottom 'zz' names no top"),
+    (("pool: MAX kernel", "pool: MAX }"), "line 8"),
+    (("num_output: 10 }", "num_output: 10"), "never closed")])
+def test_caffe_refusals(change, says):
+    with pytest.raises(CalcError, match=says) as info:
+        spec_from_prototxt(NET.replace(*change), "t.prototxt")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.torch
+def test_torchvision_source_goes_through_the_importer():
+    pytest.importorskip("torch")
+    assert analyze("torchvision:googlenet").totals.inference.params == 6_624_904

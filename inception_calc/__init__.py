@@ -19,4 +19,4 @@ __all__ = [
     "Analysis", "CalcError", "Cost", "Sums", "Totals", "analyze", "builtin_names", "load_file", "load_spec",
     "network_from_dict", "parse_input",
 ]
-__version__ = "0.1.0"
+from inception_calc.core import VERSION as __version__  # noqa: E402

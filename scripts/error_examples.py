@@ -194,7 +194,7 @@ GROUPS: dict[str, list[Example]] = {
                 files={"spec.toml": 'name = "x"\n[[rows]]\nname = "pool"\nkind = "maxpool"\nkernel = 2\n'
                                     'rounding = "floor"\n'}),
         Example("a sweep chart where no size fits", ("sweep", "--input", "1:100:9", "--plot", "chart.png"),
-                "no size of the range fits the network"),
+                "every size is too small for googlenet"),
         Example("standard output that cannot show a character", ("compare", "googlenet", "googlenet:naive"),
                 "cannot show 'Δ' in the ascii encoding", stdout="ascii"),
         Example("standard output on a full disk", ("specs",), "No space left on device", stdout="full"),

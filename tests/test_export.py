@@ -122,3 +122,20 @@ def test_cli_export_spec_of_an_unknown_source_is_one_line_and_exit_2():
     done = run_cli("export-spec", "no-such-net")
     assert done.code == 2 and done.out == ""
     assert done.err.count("\n") == 1 and "unknown spec 'no-such-net'" in done.err
+
+
+# ----------------------------------------------------------------------------- issue 15's rough edges
+
+
+def test_version_prints_the_packages_version():
+    import inception_calc
+
+    done = run_cli("--version")
+    assert (done.code, done.out) == (0, f"inception-calc {inception_calc.__version__}\n")
+
+
+def test_sweep_where_every_size_is_too_small_says_so_and_exits_2():
+    # sweep printed 'smallest input googlenet accepts: 3x223x223' under an empty table before: 8..32 all fail
+    done = run_cli("sweep", "googlenet", "--input", "8:32:8")
+    assert done.code == 2 and done.out == ""
+    assert "every size is too small for googlenet (8, 16, 24, 32)" in done.err and "3x223x223" in done.err

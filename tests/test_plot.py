@@ -52,7 +52,9 @@ def test_plot_refusals(tmp_path, capsys):
     assert "the folder does not exist" in capsys.readouterr().err
     pytest.importorskip("matplotlib")  # the plot extra: the chart's own refusal comes once matplotlib is found
     assert main(["sweep", "googlenet", "--input", "32:64:32", "--plot", str(tmp_path / "s.png")]) == 2
-    assert "no size of the range fits the network; nothing to plot; start the range at 223" in capsys.readouterr().err
+    # the sweep itself refuses a range where no size fits (before any chart): exit 2, the smallest input named
+    assert "every size is too small for googlenet (32, 64); the smallest input googlenet accepts is 3x223x223; " \
+           "start the range at 223" in capsys.readouterr().err
 
 
 POOL_ONLY = {"name": "x", "rows": [{"name": "pool", "kind": "maxpool", "kernel": 2, "rounding": "floor"}]}

@@ -20,6 +20,7 @@ from typing import Sequence
 
 from inception_calc.cli import common
 from inception_calc.cli.commands import COMMANDS
+from inception_calc.core import VERSION
 from inception_calc.core.errors import CalcError
 
 PROG = "inception-calc"
@@ -88,6 +89,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, allow_abbrev=False,
                      description="Exact, closed-form cost analysis of GoogLeNet (Inception v1) and its variants.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on error")
+    parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     parser.commands = {}  # type: ignore[attr-defined]
     for name, help in COMMANDS.items():

@@ -159,4 +159,11 @@ def sweep(spec: Any, sizes: Sequence[int], rf: str | None = None) -> Sweep:
     ran = [p.size for p in points if p.totals is not None]
     if ran and (smallest is None or min(ran) < smallest):  # the search tries a bounded range; the table is the truth
         smallest = min(ran)
+    if not any(p.totals is not None for p in points):
+        why = "every size is too small" if all(p.skipped == TOO_SMALL for p in points) else "no size fits"
+        least = f"the smallest input {network.name} accepts is {channels}x{smallest}x{smallest}" if smallest \
+            else f"{network.name} accepts no square input the search tried"
+        raise CalcError(f"{why} for {network.name} ({', '.join(str(p.size) for p in points)}); {least}",
+                        where="sizes", fix=f"start the range at {smallest} or above" if smallest
+                        else "give sizes the network accepts")
     return Sweep(network.name, channels, tuple(points), smallest, rf or "")

@@ -128,9 +128,10 @@ class ConvKind(LayerKind):
 
         if isinstance(conv.padding, str) or pair(conv.dilation) != (1, 1):
             return None
-        return Conv(out=conv.out_channels, kernel=pair(conv.kernel_size), stride=pair(conv.stride),
-                    pad=pair(conv.padding), groups=conv.groups, bias=conv.bias is not None, bn=bn is not None,
-                    bn_eps=bn.eps if bn is not None else Conv.bn_eps)
+        made = Conv(out=conv.out_channels, kernel=pair(conv.kernel_size), stride=pair(conv.stride),
+                    pad=pair(conv.padding), groups=conv.groups, bias=conv.bias is not None, bn=bn is not None)
+        # bn_eps stays the dataclass default without a batch norm (Conv.bn_eps is a slot descriptor, not 1e-5)
+        return replace(made, bn_eps=float(bn.eps)) if bn is not None else made
 
     def signature(self, layer: Conv) -> dict[str, str]:
         return {"layer": "conv", "out": str(layer.out), "kernel": f"{layer.kernel[0]}x{layer.kernel[1]}",

@@ -807,7 +807,7 @@ def valid_command_lines(files: dict[str, str]) -> st.SearchStrategy[list[str]]:
             argv += [*maybe(draw, "--input", sizes), *maybe(draw, "--depth", depth),
                      *maybe(draw, "--format", formats)]
         elif command == "sweep":
-            argv = [draw(every_spec), "--input", draw(st.sampled_from(["200:260:20", "224", "1:5", "220:226",
+            argv = [draw(every_spec), "--input", draw(st.sampled_from(["200:260:20", "224", "1:301:100", "220:226",
                                                                         "224:512:96", "4096"])),
                     *maybe(draw, "--format", formats)]
         elif command == "verify":

@@ -11,7 +11,7 @@ from inception_calc.cli import common
 HELP = COMMANDS["check"]
 
 FORMATS = ("table", "markdown", "csv", "json")  # check_render.RENDERERS' keys, named here: the parser imports no more
-FLAGS = {"against": "--against", "depth": "--depth", "aux": "--aux/--no-aux"}  # crosscheck.check's parameters
+FLAGS = {"against": "--against", "depth": "--depth", "aux": "--aux/--no-aux", "rf": "--rf"}  # crosscheck.check's parameters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +28,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aux", action=argparse.BooleanOptionalAction, default=True,
                         help="count the auxiliary heads when the spec has them, on both sides (default); "
                              "--no-aux leaves them out of the analysis and of the real network")
+    parser.add_argument("--rf", action="store_true",
+                        help="check receptive fields instead: measure every row's, branch's and layer's field on "
+                             "the built network by gradients (a thin, positive copy) and reconcile it with the "
+                             "analysis's (docs/cross-check.md); only against the built network")
     common.add_format(parser, FORMATS)
     common.add_output(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rf:
+        from inception_calc.report.check_rf import render_check_rf
+        from inception_calc.pytorch.receptive import check_receptive_fields
+
+        rf = check_receptive_fields(args.spec, args.input, args.depth, args.aux, args.against)
+        emit(render_check_rf(rf, args.format), args.output)
+        return 0 if rf.ok else 1
     from inception_calc.report.check import render_check
     from inception_calc.pytorch.crosscheck import check
 

@@ -366,17 +366,21 @@ def _thin(network: Network, input: Any) -> tuple[Network, Any, str]:
 
 
 def check_receptive_fields(spec: "Network | str", input: "tuple[int, int, int] | str | int | None" = None,
-                           depth: str = "layer", aux: bool = True) -> RFCheck:
+                           depth: str = "layer", aux: bool = True, against: str = "built") -> RFCheck:
     """Measure every node's receptive field on the built network (a thin copy: module docstring) by
     gradients at ``input``, and reconcile each with the analysis's field: exact, flagged (an
     over-estimate the analysis names) or MISMATCH. ``depth`` says which nodes a table lists ("layer":
     rows; "branch": and branches and blocks); every node is measured. ``aux`` False leaves the
-    auxiliary heads out. torch's global RNG state is the same afterwards."""
+    auxiliary heads out; ``against`` must be "built" (the measurement needs the network's layers by
+    the analysis's names). torch's global RNG state is the same afterwards."""
     from dataclasses import replace
 
     from inception_calc.pytorch.build import build, require_torch
     from inception_calc.pytorch.crosscheck import CHECK_DEPTHS
 
+    if against != "built":
+        raise CalcError(f"receptive fields are measured on the built network only, not against {against!r}",
+                        where="against", fix="leave it at 'built' (the default) to check receptive fields")
     if depth not in CHECK_DEPTHS:
         raise CalcError(f"unknown depth {depth!r}", where="depth", fix=f"use one of {', '.join(CHECK_DEPTHS)}")
     torch = require_torch()

@@ -7,11 +7,12 @@ import argparse
 from inception_calc.cli.commands import COMMANDS
 from inception_calc.report.output import emit
 from inception_calc.cli import common, training_args
+from inception_calc.core.errors import CalcError
 
 HELP = COMMANDS["check"]
 
 FORMATS = ("table", "markdown", "csv", "json")  # check_render.RENDERERS' keys, named here: the parser imports no more
-FLAGS = {"against": "--against", "depth": "--depth", "aux": "--aux/--no-aux",  # crosscheck.check's parameters
+FLAGS = {"against": "--against", "depth": "--depth", "aux": "--aux/--no-aux", "rf": "--rf",  # crosscheck.check's parameters
          **training_args.FLAGS}
 
 
@@ -30,13 +31,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="count the auxiliary heads when the spec has them, on both sides (default); "
                              "--no-aux leaves them out of the analysis and of the real network")
     training_args.add_training(parser, fit=False)
+    parser.add_argument("--rf", action="store_true",
+                        help="check receptive fields instead: measure every row's, branch's and layer's field on "
+                             "the built network by gradients (a thin, positive copy) and reconcile it with the "
+                             "analysis's (docs/cross-check.md); only against the built network")
     common.add_format(parser, FORMATS)
     common.add_output(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.train and args.rf:
+        raise CalcError("--rf and --train check different things", where="--rf", fix="give one of them per run")
     if args.train:
         return _train(args)
+    if args.rf:
+        from inception_calc.report.check_rf import render_check_rf
+        from inception_calc.pytorch.receptive import check_receptive_fields
+
+        rf = check_receptive_fields(args.spec, args.input, args.depth, args.aux, args.against)
+        emit(render_check_rf(rf, args.format), args.output)
+        return 0 if rf.ok else 1
     from inception_calc.report.check import render_check
     from inception_calc.pytorch.crosscheck import check
 

@@ -181,7 +181,7 @@ def far_padding(field: ReceptiveField, in_size: int, out_size: int, axis: int) -
 # ---------------------------------------------------------------------- the walk
 
 
-class _Walk:
+class Walk:
     """Walks a network's rows as the engine names them, recording every node's field and output map."""
 
     def __init__(self, input_hw: Pair, record: bool = False) -> None:
@@ -195,9 +195,9 @@ class _Walk:
     def layer(self, name: str, layer: Any, field: ReceptiveField, hw: Shape) -> tuple[ReceptiveField, Shape]:
         kind = KINDS.of(layer)
         window = kind.receptive_window(layer, hw)
-        out = apply_window(field, window, self.input_hw)
-        self.fields[name] = out
         out_shape = kind.cost(layer, hw)[0]
+        out = self.through(name, layer, window, field, hw, out_shape)
+        self.fields[name] = out
         if self.steps is not None:
             self.spans[name] = (len(self.steps), len(self.steps) + 1)
             far = ""
@@ -209,6 +209,16 @@ class _Walk:
                        f"{_axes(lambda a: str(out.padding[a]))})")
             self.steps.append(("layer", name, layer, window, field, out, far))
         return out, out_shape
+
+    def through(self, name: str, layer: Any, window: Window, field: Any, hw: Shape, out_shape: Shape) -> Any:
+        """What the walk carries past a layer: here its field (a subclass carries other values,
+        :mod:`inception_calc.pytorch.receptive`)."""
+        return apply_window(field, window, self.input_hw)
+
+    def merged(self, name: str, how: str, branches: tuple[Branch, ...], results: list[tuple[str, Any, Shape]]) -> Any:
+        """What the walk carries past a concatenation or an addition of ``results`` ((branch name,
+        value, map) of each of ``branches``): here the merged field."""
+        return merge(name, [(_short(n, name), f) for n, f, _ in results], self.input_hw)
 
     def nodes(self, names: list[str], prefix: str, branch: Branch, field: ReceptiveField,
               hw: Shape) -> tuple[ReceptiveField, Shape]:
@@ -238,7 +248,7 @@ class _Walk:
                 hw: Shape) -> tuple[ReceptiveField, Shape]:
         start = len(self.steps) if self.steps is not None else 0
         results = [self.sub(prefix, b, field, hw) for b in branches]
-        merged = merge(name, [(_short(n, name), f) for n, f, _ in results], self.input_hw)
+        merged = self.merged(name, how, branches, results)
         self.fields[name] = merged
         if self.steps is not None:
             self.steps.append(("merge", name, how, [(_short(n, name), f) for n, f, _ in results], merged))
@@ -268,10 +278,17 @@ def _short(branch: str, block: str) -> str:
 
 
 def _walk(network: Network, input: tuple[int, int, int], rows: "set[str] | None" = None,
-          record: bool = False) -> _Walk:
-    walk = _Walk((input[1], input[2]), record)
-    outputs: dict[str, tuple[ReceptiveField, Shape]] = {}
-    field, map_hw = input_field(), tuple(input)
+          record: bool = False) -> Walk:
+    return walk_rows(Walk((input[1], input[2]), record), network, input, input_field(), rows)
+
+
+def walk_rows(walk: Walk, network: Network, input: tuple[int, int, int], start: Any,
+              rows: "set[str] | None" = None) -> Walk:
+    """Walk ``network``'s rows at ``input`` with ``walk``, ``start`` the value it carries into the
+    first row (an auxiliary head starts from the value of the row it reads); ``rows``: as in
+    :func:`network_fields`."""
+    outputs: dict[str, tuple[Any, Shape]] = {}
+    field, map_hw = start, tuple(input)
     for row in network.rows:
         if rows is not None and row.name not in rows:
             continue

@@ -13,10 +13,11 @@ from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
 from inception_calc.core.sources import builtin_names, load_file, load_spec, network_from_dict
 from inception_calc.core.inputs import parse_input
+from inception_calc.core.receptive import ReceptiveField
 from inception_calc.core.results import Analysis, Cost, Sums, Totals
 
 __all__ = [
-    "Analysis", "CalcError", "Cost", "Sums", "Totals", "analyze", "builtin_names", "load_file", "load_spec",
+    "Analysis", "CalcError", "Cost", "ReceptiveField", "Sums", "Totals", "analyze", "builtin_names", "load_file", "load_spec",
     "network_from_dict", "parse_input",
 ]
 from inception_calc.core import VERSION as __version__  # noqa: E402

@@ -180,3 +180,34 @@ def test_inference_peak_by_hand(tmp_path):
                     '{ kind = "conv", out = 6, kernel = 1 }]\n')
     peak = inference_peak(analyze(str(path)))
     assert (peak.bytes, peak.where) == (23 * 64 * 4, "mix")
+
+
+def _tiny(tmp_path, p: float) -> str:
+    path = tmp_path / f"drop{p}.toml"
+    path.write_text('name = "drop"\ninput = [3, 8, 8]\n'
+                    '[[rows]]\nname = "conv"\nkind = "conv"\nout = 4\nkernel = 3\nbn = true\n'
+                    '[[rows]]\nname = "pool"\nkind = "avgpool"\noutput = 1\n'
+                    f'[[rows]]\nname = "drop"\nkind = "dropout"\np = {p}\n'
+                    '[[rows]]\nname = "fc"\nkind = "linear"\nout = 3\n')
+    return str(path)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5])
+def test_dropout_saves_its_mask_only_when_it_drops(tmp_path, p):
+    """Inception-ResNet-v2's head_drop is nn.Dropout(0.0): torch returns its input and saves no mask
+    (found by check --train on inception-resnet-v2 at 139, where the row once said 6,144 bytes against 0)."""
+    run = run_cli("check", _tiny(tmp_path, p), "--train", "--batch", "2", "--format", "json")
+    assert run.code == 0, run.out + run.err
+    drop = {r["name"]: r for r in json.loads(run.out)["rows"]}["drop"]
+    assert drop["verdict"] == "exact" and drop["saved_bytes"] == drop["measured_bytes"]
+    # by hand: the mask is the dropped map, 2 images x 4 channels x 1 x 1, fp32 on the CPU: 32 bytes
+    assert drop["measured_bytes"] == (0 if p == 0 else 2 * 4 * 4), drop
+
+
+def test_batch_norm_over_one_value_per_channel_is_one_line(tmp_path):
+    """batch 1 at a 1x1 map: torch refuses batch norm in training mode; that is a usage error, not exit 70."""
+    path = tmp_path / "bn1.toml"
+    path.write_text('name = "bn1"\ninput = [3, 1, 1]\n[[rows]]\nname = "conv"\nkind = "conv"\nout = 4\n'
+                    'kernel = 1\nbn = true\n')
+    run = run_cli("check", str(path), "--train")
+    assert run.code == 2 and len(run.err.strip().splitlines()) == 1 and "--batch" in run.err, run.err

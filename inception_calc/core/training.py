@@ -182,6 +182,8 @@ class _Walk:
             if grad:
                 saves += [t, self.act((c + layer.size - 1, h, w), True, "LRN padded squares"),
                           self.act((c, h, w), True, "LRN scaled sum"), self.act((c, h, w), True, "LRN power")]
+        elif isinstance(layer, Dropout) and layer.p == 0:
+            out = t  # torch returns the input itself at p = 0 (ATen's dropout: p == 0 -> input): no mask, no copy
         elif isinstance(layer, Dropout):
             out = self.act(out_shape, grad, "dropout output")
             if grad:

@@ -127,6 +127,14 @@ def measure_step(model: Any, input: tuple[int, int, int], batch: int = 1, dtype:
 
         raise CalcError(f"{dtype} does not run here: {str(exc).splitlines()[0]}", where="dtype",
                         fix="give another --dtype (fp32 runs everywhere)") from None
+    except ValueError as exc:  # batch norm in training mode over one value per channel (batch 1 at a 1x1 map)
+        if "more than 1 value per channel" not in str(exc):
+            raise
+        from inception_calc.core.errors import CalcError
+
+        raise CalcError(f"a training step at batch {batch} gives a batch norm one value per channel "
+                        f"({str(exc).splitlines()[0]})", where="batch",
+                        fix="give --batch 2 or more, or a larger --input") from None
     finally:
         for h in handles:
             h.remove()

@@ -101,8 +101,7 @@ def test_train_on_a_network_with_nothing_to_train(tmp_path):
     path = tmp_path / "pools.toml"
     path.write_text('name = "pools"\ninput = [3, 32, 32]\n[[rows]]\nname = "pool"\nkind = "maxpool"\nkernel = 2\n'
                     'stride = 2\nrounding = "floor"\n')
-    run = run_cli("report", str(path), "--train")
-    assert run.code == 2 and len(run.err.strip().splitlines()) == 1 and "nothing to train" in run.err, run.err
+    _refused_in_one_line(run_cli("report", str(path), "--train"), "nothing to train")
 
 
 def test_a_dtype_the_device_lacks_is_one_line():
@@ -209,5 +208,8 @@ def test_batch_norm_over_one_value_per_channel_is_one_line(tmp_path):
     path = tmp_path / "bn1.toml"
     path.write_text('name = "bn1"\ninput = [3, 1, 1]\n[[rows]]\nname = "conv"\nkind = "conv"\nout = 4\n'
                     'kernel = 1\nbn = true\n')
-    run = run_cli("check", str(path), "--train")
-    assert run.code == 2 and len(run.err.strip().splitlines()) == 1 and "--batch" in run.err, run.err
+    _refused_in_one_line(run_cli("check", str(path), "--train"), "--batch")
+
+
+def _refused_in_one_line(run, word: str) -> None:
+    assert run.code == 2 and len(run.err.strip().splitlines()) == 1 and word in run.err, run.err

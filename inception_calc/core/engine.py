@@ -15,6 +15,7 @@ from typing import Callable, NamedTuple
 from inception_calc.core import formulas as f
 from inception_calc.core.errors import CalcError
 from inception_calc.core.fields import MAX_SIZE
+from inception_calc.core.memo import IdentityMemo
 from inception_calc.core.rounding import rounding_notes
 from inception_calc.core.results import Analysis, Cost, Shape, Sums, Totals, make_cost, make_cost_lazily
 from inception_calc.core.kinds import KINDS, Layer, WindowTooLarge
@@ -154,18 +155,13 @@ def _renamed_children(cost: Cost, cut: int, name: str) -> tuple[Cost, ...]:
     return tuple(_renamed(child, cut, name) for child in cost.children)
 
 
-_PLANS: dict[int, tuple[Network, tuple[_PlannedRow, ...]]] = {}
+_PLANS = IdentityMemo(64)  # network -> its plan
 
 
 def _plan(network: Network) -> tuple[_PlannedRow, ...]:
     """The network's rows with names, summaries and costs resolved: they do not depend on the
     input size, so a network is planned once and analysed at any size from its plan."""
-    cached = _PLANS.get(id(network))
-    if cached is None or cached[0] is not network:
-        if len(_PLANS) >= 64:
-            _PLANS.clear()
-        cached = _PLANS[id(network)] = (network, _plan_rows(network))
-    return cached[1]
+    return _PLANS.get_or_make(network, _plan_rows)
 
 
 # What the walk records of a node: (step, in_shape, out_shape, weights, biases, bn, macs, branches),

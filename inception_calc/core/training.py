@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Iterable
 from inception_calc.core.errors import CalcError, quote
 from inception_calc.core.kinds import BatchNorm, Conv, Dropout, Linear, LRN, Pool, ReLU, Softmax
 from inception_calc.core.network import Block, Branch, Row, node_names, layer_prefix
+from inception_calc.core.memo import IdentityMemo
 
 if TYPE_CHECKING:  # pragma: no cover
     from inception_calc.core.results import Analysis, Cost
@@ -393,17 +394,12 @@ CLAIM_QUANTITIES = ("backward_macs", "grad_input_macs", "grad_weight_macs", "sav
 """What a claim may state of a row, branch or layer's training step (batch 1, fp32, nothing frozen)."""
 CLAIM_TOTALS = ("param_bytes", "grad_bytes", "optimizer_bytes", "peak_bytes")
 """And of ``total`` besides (SGD with momentum): the step's memory."""
-_DEFAULT_STEPS: dict[int, tuple["Analysis", Training]] = {}
+_DEFAULT_STEPS = IdentityMemo(16)  # analysis -> training(analysis)
 
 
 def default_step(analysis: "Analysis") -> Training:
     """``training(analysis)`` (batch 1, fp32, nothing frozen), made once per analysis."""
-    kept = _DEFAULT_STEPS.get(id(analysis))
-    if kept is None or kept[0] is not analysis:
-        if len(_DEFAULT_STEPS) >= 16:
-            _DEFAULT_STEPS.clear()
-        kept = _DEFAULT_STEPS[id(analysis)] = (analysis, training(analysis))
-    return kept[1]
+    return _DEFAULT_STEPS.get_or_make(analysis, training)
 
 
 def claimed_value(analysis: "Analysis", name: str | None, quantity: str) -> int:

@@ -233,26 +233,9 @@ class _Mapper:
 
     def data_inputs(self, n: "fx.Node") -> list:
         """The tensor operands of ``n``, in order (sizes and shapes are no data)."""
-        from torch import fx
-
-        found: list = []
-
-        def visit(a: Any) -> None:
-            if isinstance(a, fx.Node):
-                if a not in self.shape_only:
-                    found.append(a)
-            elif isinstance(a, (list, tuple)):
-                for x in a:
-                    visit(x)
-            elif isinstance(a, dict):
-                for x in a.values():
-                    visit(x)
-
         if n.op in ("placeholder", "get_attr") or n in self.shape_only:
             return []
-        visit(n.args)
-        visit(n.kwargs)
-        return found
+        return [a for a in _nodes_in((n.args, n.kwargs)) if a not in self.shape_only]
 
     def module_of(self, n: "fx.Node") -> str:
         """The qualified name of the module whose forward runs ``n`` ("" for the network's own)."""
@@ -630,18 +613,18 @@ class _Mapper:
 # ----------------------------------------------------------------------------- outputs and aux heads
 
 
-def _output_values(gm: "fx.GraphModule") -> list:
-    """The tensors the forward returns, in order (a tuple, a list, a dict or a namedtuple of them)."""
+def _nodes_in(value: Any, open_tuples: bool = False) -> list:
+    """The fx nodes inside ``value`` (nested lists, tuples and dicts), in order; with
+    ``open_tuples``, a tuple built by a call in the forward is opened too (torchvision's
+    GoogLeNetOutputs namedtuple)."""
     from torch import fx
 
-    (out,) = [n for n in gm.graph.nodes if n.op == "output"]
     found: list = []
 
     def visit(a: Any) -> None:
         if isinstance(a, fx.Node):
-            if a.op == "call_function" and isinstance(a.target, type) and issubclass(a.target, tuple):
-                visit(a.args)  # a namedtuple built in the forward (torchvision's GoogLeNetOutputs)
-                visit(a.kwargs)
+            if open_tuples and a.op == "call_function" and isinstance(a.target, type) and issubclass(a.target, tuple):
+                visit((a.args, a.kwargs))
             else:
                 found.append(a)
         elif isinstance(a, (list, tuple)):
@@ -651,8 +634,14 @@ def _output_values(gm: "fx.GraphModule") -> list:
             for x in a.values():
                 visit(x)
 
-    visit(out.args)
+    visit(value)
     return found
+
+
+def _output_values(gm: "fx.GraphModule") -> list:
+    """The tensors the forward returns, in order (a tuple, a list, a dict or a namedtuple of them)."""
+    (out,) = [n for n in gm.graph.nodes if n.op == "output"]
+    return _nodes_in(out.args, open_tuples=True)
 
 
 def _signature(mapper: _Mapper, n: "fx.Node") -> tuple:

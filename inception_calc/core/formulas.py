@@ -159,3 +159,77 @@ def flop_counter_mode_flops(macs: int) -> int:
     """``torch.utils.flop_counter.FlopCounterMode``: 2 FLOPs (a multiply and an add) per conv or
     linear multiply-accumulate; batch norm, pooling, LRN and ReLU count 0."""
     return 2 * macs
+
+
+# ptflops 0.7.5, thop 0.1.1.post2209072238, torchinfo 1.8.0: the terms each adds to conv/linear MACs
+# (core/conventions.py puts them together per counter; docs/conventions.md tabulates them).
+
+
+def bias_adds(out_elements: int) -> int:
+    """One add per output element of a layer with a bias: Cout * Hout * Wout for a conv, out for a
+    linear layer. ptflops 0.7.5 ``pytorch_ops.py`` ``conv_flops_counter_hook`` (``bias_flops =
+    N * prod(output.shape[1:])``) and ``linear_flops_counter_hook`` (``+ bias_flops``); its aten
+    backend ``aten_ops.py`` ``conv_flop_count(bias=True)`` and ``addmm_flop``; torchinfo 1.8.0
+    ``layer_info.py`` ``LayerInfo.calculate_macs`` (a conv's bias parameters times N * Hout * Wout, a
+    linear layer's times N)."""
+    return out_elements
+
+
+def ptflops_batch_norm_flops(in_elements: int, affine: bool = True) -> int:
+    """ptflops 0.7.5 ``pytorch_ops.py`` ``bn_flops_counter_hook``: ``prod(input.shape)``, times 2
+    when affine: E * (2 if affine else 1), E = N * C * H * W."""
+    return in_elements * (2 if affine else 1)
+
+
+def ptflops_elements_flops(in_elements: int) -> int:
+    """ptflops 0.7.5, one count per input element of one call: ``pytorch_ops.py``
+    ``pool_flops_counter_hook`` (every pooling module, ``prod(input.shape)``),
+    ``relu_flops_counter_hook`` (a ReLU module, ``output.numel()``, equal to its input's) and
+    ``_numel_functional_flops_hook`` (``F.relu``, ``F.max_pool2d``, ``F.avg_pool2d``,
+    ``F.adaptive_avg_pool2d``, ``F.softmax``...: ``input.numel()``). ptflops patches those
+    functions and also hooks the modules, so a pooling or ReLU module, whose ``forward`` calls its
+    function, counts twice."""
+    return in_elements
+
+
+def ptflops_lrn_flops(channels: int, height: int, width: int, size: int) -> int:
+    """ptflops 0.7.5 on ``nn.LocalResponseNorm`` (no module hook): the patched ops that torch's
+    ``F.local_response_norm`` calls (``torch/nn/functional.py``), each counted by
+    ``pytorch_ops.py`` ``_elementwise_tensor_flops_hook`` or ``_numel_functional_flops_hook``:
+    ``input.mul(input)`` E, ``avg_pool3d`` over the channel-padded square (C + size//2 +
+    (size-1)//2) * H * W, ``div.mul(alpha)`` E, ``.add(k)`` E:
+
+        3 * C * H * W + (C + size // 2 + (size - 1) // 2) * H * W
+    """
+    return 3 * channels * height * width + (channels + size // 2 + (size - 1) // 2) * height * width
+
+
+def thop_batch_norm_flops(in_elements: int, affine: bool = True) -> int:
+    """thop 0.1.1.post2209072238 ``vision/basic_hooks.py`` ``count_normalization``:
+    ``calculate_norm(x.numel())`` = 2 * E (``vision/calc_func.py``), times 2 when affine: 4 E."""
+    return 2 * in_elements * (2 if affine else 1)
+
+
+def thop_avg_pool_flops(out_elements: int) -> int:
+    """thop 0.1.1.post2209072238 ``vision/basic_hooks.py`` ``count_avgpool``:
+    ``calculate_avgpool(y.numel())``, one per output element."""
+    return out_elements
+
+
+def thop_adaptive_avg_pool_flops(in_hw: tuple[int, int], out_hw: tuple[int, int], out_elements: int) -> int:
+    """thop 0.1.1.post2209072238 ``vision/basic_hooks.py`` ``count_adap_avgpool``: the kernel
+    (H / Hout) * (W / Wout) in float64, plus one division, per output element, truncated:
+
+        int(((H / Hout) * (W / Wout) + 1) * N * C * Hout * Wout)
+
+    (``calculate_adaptive_avg``; 7x7 to 1x1 over 1024 channels: (49 + 1) * 1024 = 51,200).
+    Python's floats are IEEE float64 like thop's DoubleTensors, so the truncation is the same."""
+    kernel = 1.0 * (in_hw[0] / out_hw[0]) * (in_hw[1] / out_hw[1])
+    return int((kernel + 1) * out_elements)
+
+
+def thop_softmax_flops(features: int, elements: int) -> int:
+    """thop 0.1.1.post2209072238 ``vision/basic_hooks.py`` ``count_softmax`` over dim 1 (the
+    features): ``calculate_softmax(batch, n)`` = batch * (n exps + (n - 1) adds + n divisions),
+    batch = elements / n:  (elements / n) * (3n - 1)."""
+    return elements // features * (3 * features - 1)

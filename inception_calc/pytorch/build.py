@@ -54,7 +54,7 @@ def _modules() -> dict[str, type]:
         if isinstance(module, nn.Linear) and x.dim() > 2:
             x = torch.flatten(x, 1)
         x = module(x)
-        return torch.relu(x) if relu else x
+        return nn.functional.relu(x) if relu else x
 
     class ConvBlock(nn.Module):
         """conv (+ batch norm) (+ ReLU) as one module, like torchvision's ``BasicConv2d``."""
@@ -70,7 +70,7 @@ def _modules() -> dict[str, type]:
             x = self.conv(x)
             if self.bn is not None:
                 x = self.bn(x)
-            return torch.relu(x) if self.relu else x
+            return nn.functional.relu(x) if self.relu else x
 
     def run(owner: "nn.Module", plan: tuple, x: "torch.Tensor") -> "torch.Tensor":
         """Interpret one step of a plan (see :func:`_plans`) on ``x``; module names are relative to ``owner``."""
@@ -92,7 +92,7 @@ def _modules() -> dict[str, type]:
                 out = y if out is None else out + y
         else:
             out = torch.cat(outs, 1)
-        return torch.relu(out) if relu else out
+        return nn.functional.relu(out) if relu else out
 
     class Group(nn.Module):
         """A container the names make (a row, a branch or a block that is a module; or a plain

@@ -1,0 +1,302 @@
+"""Every counter's convention (core/conventions.py) against the live tool.
+
+The torch tests run fvcore, FlopCounterMode, ptflops (both backends), thop and torchinfo on
+torchvision's own ``googlenet`` (random weights, no aux heads, eval) and compare their totals, and
+their per-module counts where the tool gives them, with the convention computed from the built-in
+``googlenet-torchvision`` spec; the expected numbers come from the tools, never from the engine. The
+fast-lane tests check the refusals, the factor 2 and the JSON keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import warnings
+
+import pytest
+
+import inception_calc
+from inception_calc.core import conventions as cv
+from inception_calc.core.errors import CalcError
+from tests.conftest import run_cli
+
+SIZES = ((3, 224, 224), (3, 256, 320), (3, 300, 250))
+"""The default input, a wider than tall one, and a taller than wide one whose maps round unevenly."""
+
+
+# ----------------------------------------------------------------------------- the live tools
+
+
+def _torchvision_googlenet():
+    torchvision = pytest.importorskip("torchvision")
+    return torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False).eval()
+
+
+def _fvcore(model, x):
+    fvcore_nn = pytest.importorskip("fvcore.nn")
+    analysis = fvcore_nn.FlopCountAnalysis(model, x)
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    analysis.tracer_warnings("none")
+    return analysis.total(), dict(analysis.by_module())
+
+
+def _flop_counter(model, x):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as mode:
+        model(x)
+    return mode.get_total_flops()
+
+
+def _ptflops_total(model, shape, backend):
+    ptflops = pytest.importorskip("ptflops")
+    with contextlib.redirect_stdout(io.StringIO()):
+        total, _ = ptflops.get_model_complexity_info(model, shape, as_strings=False, print_per_layer_stat=False,
+                                                     backend=backend)
+    return total
+
+
+def _ptflops_modules(model, x):
+    """Each module's ``__flops__`` (its module hooks; a container's the sum of its modules'), the
+    numbers ptflops prints per layer: its pytorch engine's own counting methods, run as
+    ``get_flops_pytorch`` runs them."""
+    engine = pytest.importorskip("ptflops.pytorch_engine")
+    counting = engine.add_flops_counting_methods(model)
+    counting.start_flops_count(ost=io.StringIO(), verbose=False, ignore_list=[])
+    try:
+        model(x)
+        per_module = {}
+        for name, module in model.named_modules():
+            per_module[name] = sum(m.__flops__ for m in module.modules() if hasattr(m, "__flops__"))
+    finally:
+        counting.stop_flops_count()
+    return per_module
+
+
+def _thop(model, x):
+    thop = pytest.importorskip("thop")
+    with contextlib.redirect_stdout(io.StringIO()):
+        total, _, layers = thop.profile(model, inputs=(x,), verbose=False, ret_layer_info=True)
+    per_module = {}
+
+    def flatten(prefix, tree):
+        for name, (ops, _, children) in tree.items():
+            per_module[prefix + name] = ops
+            flatten(prefix + name + ".", children)
+
+    flatten("", layers)
+    return total, per_module
+
+
+def _torchinfo(model, shape):
+    torchinfo = pytest.importorskip("torchinfo")
+    stats = torchinfo.summary(model, input_size=(1, *shape), verbose=0)
+    names = {id(m): n for n, m in model.named_modules()}
+    leaves = {names[id(layer.module)]: layer.macs for layer in stats.summary_list if layer.is_leaf_layer}
+    return stats.total_mult_adds, leaves
+
+
+@pytest.fixture(scope="module")
+def live():
+    """Every tool's total and per-module counts on torchvision's googlenet, at each of SIZES."""
+    torch = pytest.importorskip("torch")
+    for tool in ("fvcore", "ptflops", "thop", "torchinfo"):
+        pytest.importorskip(tool)
+    model = _torchvision_googlenet()
+    measured = {}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        for shape in SIZES:
+            x = torch.zeros(1, *shape)
+            fvcore_total, fvcore_modules = _fvcore(model, x)
+            thop_total, thop_modules = _thop(model, x)
+            torchinfo_total, torchinfo_leaves = _torchinfo(model, shape)
+            measured[shape] = {
+                "totals": {
+                    "fvcore": fvcore_total,
+                    "flopcounter": _flop_counter(model, x),
+                    "ptflops": _ptflops_total(model, shape, "pytorch"),
+                    "ptflops-aten": _ptflops_total(model, shape, "aten"),
+                    "thop": thop_total,
+                    "torchinfo": torchinfo_total,
+                },
+                "fvcore": fvcore_modules,
+                "ptflops": _ptflops_modules(model, x),
+                "thop": thop_modules,
+                "torchinfo": torchinfo_leaves,
+            }
+    return measured
+
+
+def _counted(shape, name):
+    c, h, w = shape
+    return cv.count(inception_calc.analyze("googlenet-torchvision", f"{c}x{h}x{w}"), name)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape", SIZES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name", ["fvcore", "flopcounter", "ptflops", "ptflops-aten", "thop", "torchinfo"])
+def test_total_is_the_live_tools(live, shape, name):
+    measured = live[shape]["totals"][name]
+    assert int(measured) == measured  # thop returns a float: an exact integer here
+    assert _counted(shape, name).total == int(measured)
+
+
+def _joined(counted, per_module):
+    """(name, convention's count, tool's count) for every analysis node that is a module the tool
+    reports; a name the tool has not is left out (a branch that is no module)."""
+    return [(n, counted.module_count(n), per_module[n]) for n in counted.by_node if n in per_module]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape", SIZES, ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("name", ["fvcore", "ptflops", "thop"])
+def test_per_module_is_the_live_tools(live, shape, name):
+    counted = _counted(shape, name)
+    joined = _joined(counted, live[shape][name])
+    rows = {row.name for row in inception_calc.analyze("googlenet-torchvision").rows if not row.aux}
+    assert rows <= {n for n, _, _ in joined}  # every main row is compared, and its branches and layers
+    assert len(joined) > 100
+    assert [(n, int(tool)) for n, _, tool in joined] == [(n, mine) for n, mine, _ in joined]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape", SIZES, ids=lambda s: "x".join(map(str, s)))
+def test_torchinfo_per_layer_is_the_live_tools(live, shape):
+    """torchinfo counts leaf modules only (``conv``, ``bn``, ``fc``): each analysis node that is a
+    module is the sum of the leaves below it."""
+    counted = _counted(shape, "torchinfo")
+    leaves = live[shape]["torchinfo"]
+    under = {}
+    for node in counted.by_node:
+        found = [macs for leaf, macs in leaves.items() if leaf == node or leaf.startswith(node + ".")]
+        if found:
+            under[node] = sum(found)
+    assert len(under) > 100
+    assert under == {n: counted.by_node[n] for n in under}
+
+
+@pytest.mark.torch
+def test_ptflops_module_counts_and_functions_make_its_total(live):
+    """The terms ptflops keeps out of every module (its patched F.relu, F.max_pool2d...) are what
+    its total has beyond the sum of its top-level modules."""
+    shape = SIZES[0]
+    counted = _counted(shape, "ptflops")
+    modules = live[shape]["ptflops"]
+    top = sum(v for n, v in modules.items() if n and "." not in n)
+    unattributed = sum(size for term, size in counted.terms.items() if not counted.convention.term(term).attributed)
+    assert top + unattributed == live[shape]["totals"]["ptflops"]
+    assert unattributed > 0
+
+
+# ----------------------------------------------------------------------------- the fast lane
+
+
+def test_conventions_are_in_order_with_their_tools():
+    assert list(cv.CONVENTIONS) == ["macs", "flops", "fvcore", "flopcounter", "ptflops", "ptflops-aten", "thop",
+                                    "torchinfo"]
+    assert cv.convention("thop").version == "0.1.1.post2209072238"
+    assert cv.convention("ptflops").version == cv.convention("ptflops-aten").version == "0.7.5"
+
+
+def test_unknown_convention_lists_the_known():
+    with pytest.raises(CalcError) as err:
+        cv.convention("flop")
+    assert "'flop'" in str(err.value)
+    assert all(name in str(err.value) for name in cv.CONVENTIONS)
+
+
+def test_flops_are_twice_the_macs():
+    analysis = inception_calc.analyze("googlenet", "3x256x320")
+    flops = cv.count(analysis, "flops")
+    assert flops.total == 2 * analysis.totals.inference.macs
+    assert flops.terms == {"x2": analysis.totals.inference.macs}
+    assert all(flops.by_node[n] == 2 * analysis[n].macs for n in analysis.names())
+    assert cv.count(analysis, "macs").total == analysis.totals.inference.macs
+
+
+def test_rows_add_up_to_the_total():
+    analysis = inception_calc.analyze("inception-v3")
+    for name in cv.CONVENTIONS:
+        counted = cv.count(analysis, name)
+        assert counted.total == sum(counted.by_node[r.name] for r in analysis.rows if not r.aux)
+        assert counted.training == sum(counted.by_node[r.name] for r in analysis.rows)
+        assert counted.total == counted.macs + sum(counted.terms.values())
+
+
+def test_terms_by_hand_on_one_layer():
+    """torchvision googlenet's conv1 at 224: 7x7/2 conv, 64 channels, batch norm, output 64x112x112
+    = 802,816 elements, no bias."""
+    analysis = inception_calc.analyze("googlenet-torchvision")
+    assert cv.count(analysis, "fvcore").node_terms["conv1"] == {"bn": 2 * 802_816}
+    assert cv.count(analysis, "thop").node_terms["conv1"] == {"bn": 4 * 802_816}
+    assert cv.count(analysis, "ptflops").node_terms["conv1"] == {"bn": 2 * 802_816, "F.relu": 802_816}
+    assert cv.count(analysis, "torchinfo").node_terms["conv1"] == {"bn": 2 * 64}
+    # the fc: 1024 -> 1000 with a bias; avgpool: adaptive 7x7 -> 1x1 over 1024 channels
+    assert cv.count(analysis, "ptflops-aten").node_terms["fc"] == {"bias": 1000}
+    assert cv.count(analysis, "thop").node_terms["avgpool"] == {"adaptive avg pool": (49 + 1) * 1024}
+    assert cv.count(analysis, "fvcore").node_terms["avgpool"] == {"adaptive avg pool": 49 * 1024}
+
+
+def test_a_layer_a_convention_cannot_count_is_named(monkeypatch):
+    monkeypatch.setitem(cv.COVERED, "thop", cv.COVERED["thop"] - {"lrn"})
+    with pytest.raises(CalcError) as err:
+        cv.count(inception_calc.analyze("googlenet"), "thop")
+    line = str(err.value)
+    assert "\n" not in line and "lrn1" in line and "convention thop" in line
+
+
+@pytest.mark.parametrize("command", ["report", "compare", "sweep", "verify"])
+def test_cli_unknown_convention_is_one_line_exit_2(command):
+    args = {"report": ["googlenet"], "compare": ["googlenet", "googlenet-torchvision"],
+            "sweep": ["googlenet", "--input", "224:256:32"], "verify": ["googlenet", "--claim", "conv1.macs = 1"]}
+    done = run_cli(command, *args[command], "--convention", "flop")
+    assert done.code == 2 and done.out == ""
+    assert len(done.err.strip().splitlines()) == 1
+    assert "--convention" in done.err and "'flop'" in done.err
+    assert all(name in done.err for name in cv.CONVENTIONS)
+
+
+def test_cli_inexpressible_layer_is_one_line_exit_2(monkeypatch, capsys):
+    from inception_calc.cli.main import main
+
+    monkeypatch.setitem(cv.COVERED, "ptflops", cv.COVERED["ptflops"] - {"lrn"})
+    assert main(["report", "googlenet", "--convention", "ptflops"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1 and "lrn1" in captured.err
+
+
+def test_json_carries_the_convention_and_counted():
+    done = run_cli("report", "googlenet-torchvision", "--convention", "thop", "--format", "json", "--depth", "conv")
+    assert done.code == 0, done.err
+    data = json.loads(done.out)
+    plain = json.loads(run_cli("report", "googlenet-torchvision", "--format", "json", "--depth", "conv").out)
+    counted = cv.count(inception_calc.analyze("googlenet-torchvision"), "thop")
+    assert data["convention"] == plain["convention"]  # the words of the MACs convention, unchanged
+    assert data["counting"]["convention"] == "thop" and data["counting"]["terms"] == counted.terms
+    assert data["totals"]["inference"]["counted"] == counted.total
+    assert data["totals"]["inference"]["macs"] == plain["totals"]["inference"]["macs"]
+
+    def nodes(rows):
+        for row in rows:
+            yield row
+            yield from nodes(row.get("branches", []) + row.get("layers", []))
+
+    for node, before in zip(nodes(data["rows"]), nodes(plain["rows"])):
+        assert node["counted"] == counted.by_node[node["name"]]
+        assert {k: v for k, v in node.items() if k not in ("counted", "branches", "layers")} == \
+               {k: v for k, v in before.items() if k not in ("branches", "layers")}
+
+
+def test_conventions_command_lists_every_total():
+    done = run_cli("conventions", "googlenet-torchvision", "--format", "json")
+    assert done.code == 0, done.err
+    data = json.loads(done.out)
+    analysis = inception_calc.analyze("googlenet-torchvision")
+    assert [c["convention"] for c in data["conventions"]] == list(cv.CONVENTIONS)
+    for entry in data["conventions"]:
+        counted = cv.count(analysis, entry["convention"])
+        assert entry["total"] == counted.total and entry["terms"] == counted.terms

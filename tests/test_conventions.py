@@ -98,36 +98,39 @@ def _torchinfo(model, shape):
     return stats.total_mult_adds, leaves
 
 
+def _measure(model, shape):
+    """Every tool's total and per-module counts of ``model`` (eval) at ``shape``."""
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        x = torch.zeros(1, *shape)
+        fvcore_total, fvcore_modules = _fvcore(model, x)
+        thop_total, thop_modules = _thop(model, x)
+        torchinfo_total, torchinfo_leaves = _torchinfo(model, shape)
+        return {
+            "totals": {
+                "fvcore": fvcore_total,
+                "flopcounter": _flop_counter(model, x),
+                "ptflops": _ptflops_total(model, shape, "pytorch"),
+                "ptflops-aten": _ptflops_total(model, shape, "aten"),
+                "thop": thop_total,
+                "torchinfo": torchinfo_total,
+            },
+            "fvcore": fvcore_modules,
+            "ptflops": _ptflops_modules(model, x),
+            "thop": thop_modules,
+            "torchinfo": torchinfo_leaves,
+        }
+
+
 @pytest.fixture(scope="module")
 def live():
     """Every tool's total and per-module counts on torchvision's googlenet, at each of SIZES."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     for tool in ("fvcore", "ptflops", "thop", "torchinfo"):
         pytest.importorskip(tool)
     model = _torchvision_googlenet()
-    measured = {}
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        for shape in SIZES:
-            x = torch.zeros(1, *shape)
-            fvcore_total, fvcore_modules = _fvcore(model, x)
-            thop_total, thop_modules = _thop(model, x)
-            torchinfo_total, torchinfo_leaves = _torchinfo(model, shape)
-            measured[shape] = {
-                "totals": {
-                    "fvcore": fvcore_total,
-                    "flopcounter": _flop_counter(model, x),
-                    "ptflops": _ptflops_total(model, shape, "pytorch"),
-                    "ptflops-aten": _ptflops_total(model, shape, "aten"),
-                    "thop": thop_total,
-                    "torchinfo": torchinfo_total,
-                },
-                "fvcore": fvcore_modules,
-                "ptflops": _ptflops_modules(model, x),
-                "thop": thop_modules,
-                "torchinfo": torchinfo_leaves,
-            }
-    return measured
+    return {shape: _measure(model, shape) for shape in SIZES}
 
 
 def _counted(shape, name):
@@ -189,6 +192,125 @@ def test_ptflops_module_counts_and_functions_make_its_total(live):
     unattributed = sum(size for term, size in counted.terms.items() if not counted.convention.term(term).attributed)
     assert top + unattributed == live[shape]["totals"]["ptflops"]
     assert unattributed > 0
+
+
+ZOO = """
+name = "zoo"
+description = "every layer kind, in the configurations whose counts differ between the counters"
+input = [3, 37, 45]
+
+[defaults]
+bias = true
+bn = false
+relu = true
+
+[[rows]]
+name = "conv1"
+kind = "conv"
+out = 12
+kernel = 3
+stride = 2
+bn = true
+
+[[rows]]
+name = "lrn1"
+kind = "lrn"
+size = 4
+
+[[rows]]
+name = "pool1"
+kind = "maxpool"
+kernel = 3
+stride = 2
+pad = 1
+rounding = "ceil"
+
+[[rows]]
+name = "dw"
+kind = "conv"
+out = 24
+kernel = 3
+pad = 1
+groups = 12
+bias = false
+relu = false
+
+[[rows]]
+name = "bn2"
+kind = "bn"
+
+[[rows]]
+name = "act2"
+kind = "relu"
+
+[[rows]]
+name = "pool2"
+kind = "avgpool"
+kernel = 3
+stride = 2
+pad = 1
+rounding = "floor"
+count_include_pad = false
+
+[[rows]]
+name = "pool3"
+kind = "avgpool"
+output = [3, 4]
+
+[[rows]]
+name = "pool4"
+kind = "maxpool"
+output = [2, 3]
+
+[[rows]]
+name = "drop"
+kind = "dropout"
+p = 0.5
+
+[[rows]]
+name = "fc1"
+kind = "linear"
+out = 40
+relu = true
+
+[[rows]]
+name = "fc2"
+kind = "linear"
+out = 10
+bias = false
+
+[[rows]]
+name = "prob"
+kind = "softmax"
+"""
+"""Every layer kind the conventions cover (conv with bias and batch norm, grouped conv without either,
+an even LRN, ceil and floor pools, an average pool that leaves out its padding, adaptive average and
+max pools whose windows overlap, batch norm and ReLU as modules, dropout, linear with and without
+bias and ReLU, softmax), each in a row of its own, so that each module is checked on its own."""
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape", [(3, 37, 45), (3, 64, 50)], ids=["37x45", "64x50"])
+def test_every_kind_against_the_live_tools(tmp_path, shape):
+    for tool in ("torch", "fvcore", "ptflops", "thop", "torchinfo"):
+        pytest.importorskip(tool)
+    from inception_calc.pytorch.build import build
+
+    path = tmp_path / "zoo.toml"
+    path.write_text(ZOO)
+    analysis = inception_calc.analyze(str(path), "x".join(map(str, shape)))
+    measured = _measure(build(str(path), shape).eval(), shape)
+    rows = [r.name for r in analysis.rows]
+    for name, total in measured["totals"].items():
+        counted = cv.count(analysis, name)
+        assert (name, counted.total) == (name, int(total))
+    for name in ("fvcore", "ptflops", "thop"):
+        counted = cv.count(analysis, name)
+        assert [(r, counted.module_count(r)) for r in rows] == [(r, int(measured[name].get(r, 0))) for r in rows]
+    counted = cv.count(analysis, "torchinfo")
+    leaves = measured["torchinfo"]
+    assert [(r, counted.by_node[r]) for r in rows] == \
+           [(r, sum(v for n, v in leaves.items() if n == r or n.startswith(r + "."))) for r in rows]
 
 
 # ----------------------------------------------------------------------------- the fast lane

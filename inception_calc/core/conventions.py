@@ -261,11 +261,12 @@ _RULES: dict[str, Rule] = {
 }
 """Each convention's rule for one layer."""
 
-COVERED: dict[str, frozenset[str]] = {name: frozenset(("conv", "pool", "lrn", "bn", "relu", "dropout", "linear",
-                                                         "softmax")) for name in _RULES}
-"""The layer kinds each convention's rule was written for and checked against the live tool
+_CHECKED = frozenset(("conv", "pool", "lrn", "bn", "relu", "dropout", "linear", "softmax"))
+COVERED: dict[str, frozenset[str] | None] = {name: None if name in ("macs", "flops") else _CHECKED for name in _RULES}
+"""The layer kinds each counter's rule was written for and checked against the live tool
 (tests/test_conventions.py); a layer of another kind is refused by :func:`count`, never counted 0
-by default (a kind added later gets its rules, and its tests, here)."""
+by default (a kind added later gets its rules, and its tests, here). ``macs`` and ``flops`` count
+any layer (its MACs are the engine's)."""
 
 
 def _combine_relu(name: str, out_shape: Shape) -> dict[str, int]:
@@ -296,11 +297,11 @@ def count(analysis: "Analysis", name: str) -> Counted:
         layer = layers.get(node.name)
         if layer is not None and not node.children:
             kind = KINDS.of(layer).name
-            if kind not in covered:
+            if covered is not None and kind not in covered:
                 raise CalcError(f"cannot count layer '{node.name}' ({layer.summary}): its rules are written for "
                                 f"{', '.join(sorted(covered))} layers, and {conv.tool}'s count of a {kind} layer "
                                 "is not reproduced", where=f"convention {conv.name}",
-                                fix="choose another convention, or --convention macs")
+                                fix="choose another convention (macs and flops count every layer)")
             terms = rule(layer, node.in_shape, node.out_shape, node.macs)
         else:
             terms = {}

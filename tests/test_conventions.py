@@ -422,3 +422,39 @@ def test_conventions_command_lists_every_total():
     for entry in data["conventions"]:
         counted = cv.count(analysis, entry["convention"])
         assert entry["total"] == counted.total and entry["terms"] == counted.terms
+
+
+def test_compare_and_sweep_carry_counted():
+    compared = json.loads(run_cli("compare", "googlenet", "googlenet-torchvision", "--convention", "fvcore",
+                                  "--format", "json").out)
+    analyses = [inception_calc.analyze(s) for s in ("googlenet", "googlenet-torchvision")]
+    counted = [cv.count(a, "fvcore") for a in analyses]
+    assert compared["counting"]["convention"] == "fvcore"
+    assert [t["counted"] for t in compared["totals"]] == [c.total for c in counted]
+    for line in compared["lines"]:
+        for value, c in zip(line["values"], counted):
+            if value is not None:
+                assert value["counted"] == c.by_node[line["name"]]
+                assert list(value)[list(value).index("macs") + 1] == "counted"
+    swept = json.loads(run_cli("sweep", "googlenet-torchvision", "--input", "224:288:32", "--convention", "ptflops",
+                               "--format", "json").out)
+    assert swept["counting"]["convention"] == "ptflops"
+    for point in swept["points"]:
+        n = point["size"]
+        assert point["totals"]["counted"] == cv.count(inception_calc.analyze("googlenet-torchvision", n), "ptflops").total
+
+
+def test_text_and_csv_name_the_convention_in_the_column():
+    table = run_cli("report", "googlenet-torchvision", "--convention", "torchinfo").out
+    assert "counted (torchinfo)" in table and "1,498,391,752" in table  # torchinfo 1.8.0's total_mult_adds, measured
+    csv = run_cli("report", "googlenet-torchvision", "--convention", "torchinfo", "--format", "csv").out.splitlines()
+    assert csv[0].endswith(",counted_torchinfo") and csv[-2].endswith(",1498391752")
+    assert run_cli("report", "googlenet-torchvision").out.count("counted") == 0  # without it, unchanged
+
+
+def test_verify_counted_claims():
+    done = run_cli("verify", "googlenet-torchvision", "--convention", "thop", "--claim", "total.counted = 1,511,332,032",
+                   "--claim", "conv1.counted = 121,225,216")  # 118,013,952 MACs + 4 x 802,816 batch-norm elements
+    assert done.code == 0, done.out + done.err
+    done = run_cli("verify", "googlenet-torchvision", "--claim", "total.counted ~ 1.51G")
+    assert done.code == 2 and "needs a counter's convention" in done.err

@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
+    if args.train and args.convention is not None:
+        from inception_calc.core.errors import CalcError
+
+        raise CalcError("a counter's convention counts one inference forward pass, not a training step",
+                        where="--convention", fix="drop --train, or drop --convention")
     analysis = analyze(args.spec, args.input)
     if args.train:
         text = _training(analysis, args)

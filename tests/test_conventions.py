@@ -43,11 +43,26 @@ def _fvcore(model, x):
 
 
 def _flop_counter(model, x):
+    """FlopCounterMode's total, and its count per module (its keys are the root's class name, then
+    the module path: ``GoogLeNet.inception3a``)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     with FlopCounterMode(display=False) as mode:
         model(x)
-    return mode.get_total_flops()
+    counts = {key.split(".", 1)[1]: sum(ops.values()) for key, ops in mode.get_flop_counts().items() if "." in key}
+    # a module that counts nothing is not listed: 0
+    return mode.get_total_flops(), {name: counts.get(name, 0) for name, _ in model.named_modules() if name}
+
+
+def _ptflops_aten_modules(model, x):
+    """ptflops' aten backend per top-level module (its FlopCounterMode's ``flop_counts``, which it
+    keeps for the model's children only)."""
+    engine = pytest.importorskip("ptflops.aten_engine")
+    counter = engine.FlopCounterMode(model, False, False, {"serialize_params": {}, "print_params": {"file": io.StringIO()}})
+    with counter:
+        model(x)
+    counts = {name: sum(ops.values()) for name, ops in counter.flop_counts.items()}
+    return {name: counts.get(name, 0) for name, _ in model.named_children()}  # a child counting nothing: 0
 
 
 def _ptflops_total(model, shape, backend):
@@ -107,17 +122,20 @@ def _measure(model, shape):
         fvcore_total, fvcore_modules = _fvcore(model, x)
         thop_total, thop_modules = _thop(model, x)
         torchinfo_total, torchinfo_leaves = _torchinfo(model, shape)
+        flop_counter_total, flop_counter_modules = _flop_counter(model, x)
         return {
             "totals": {
                 "fvcore": fvcore_total,
-                "flopcounter": _flop_counter(model, x),
+                "flopcounter": flop_counter_total,
                 "ptflops": _ptflops_total(model, shape, "pytorch"),
                 "ptflops-aten": _ptflops_total(model, shape, "aten"),
                 "thop": thop_total,
                 "torchinfo": torchinfo_total,
             },
             "fvcore": fvcore_modules,
+            "flopcounter": flop_counter_modules,
             "ptflops": _ptflops_modules(model, x),
+            "ptflops-aten": _ptflops_aten_modules(model, x),
             "thop": thop_modules,
             "torchinfo": torchinfo_leaves,
         }
@@ -155,7 +173,7 @@ def _joined(counted, per_module):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("shape", SIZES, ids=lambda s: "x".join(map(str, s)))
-@pytest.mark.parametrize("name", ["fvcore", "ptflops", "thop"])
+@pytest.mark.parametrize("name", ["fvcore", "flopcounter", "ptflops", "thop"])
 def test_per_module_is_the_live_tools(live, shape, name):
     counted = _counted(shape, name)
     joined = _joined(counted, live[shape][name])
@@ -163,6 +181,17 @@ def test_per_module_is_the_live_tools(live, shape, name):
     assert rows <= {n for n, _, _ in joined}  # every main row is compared, and its branches and layers
     assert len(joined) > 100
     assert [(n, int(tool)) for n, _, tool in joined] == [(n, mine) for n, mine, _ in joined]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape", SIZES, ids=lambda s: "x".join(map(str, s)))
+def test_ptflops_aten_per_row_is_the_live_tools(live, shape):
+    """ptflops' aten backend keeps counts for the model's children only: the rows."""
+    counted = _counted(shape, "ptflops-aten")
+    per_row = live[shape]["ptflops-aten"]
+    rows = [r.name for r in inception_calc.analyze("googlenet-torchvision").rows if not r.aux]
+    assert set(rows) <= set(per_row)
+    assert [(r, counted.by_node[r]) for r in rows] == [(r, per_row[r]) for r in rows]
 
 
 @pytest.mark.torch
@@ -304,7 +333,7 @@ def test_every_kind_against_the_live_tools(tmp_path, shape):
     for name, total in measured["totals"].items():
         counted = cv.count(analysis, name)
         assert (name, counted.total) == (name, int(total))
-    for name in ("fvcore", "ptflops", "thop"):
+    for name in ("fvcore", "flopcounter", "ptflops", "ptflops-aten", "thop"):
         counted = cv.count(analysis, name)
         assert [(r, counted.module_count(r)) for r in rows] == [(r, int(measured[name].get(r, 0))) for r in rows]
     counted = cv.count(analysis, "torchinfo")

@@ -156,8 +156,8 @@ def _fvcore(model: "nn.Module", x: Any) -> tuple[int, dict[str, int], str]:
 def _flopcounter(model: "nn.Module", x: Any) -> tuple[int, dict[str, int], str]:
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter:
-        model(x)
+    with FlopCounterMode(display=False) as counter:  # shapes are all it reads: on the meta device, no arithmetic
+        model.to("meta")(x.to("meta"))
     prefix = type(model).__name__
     counted = {"" if key in ("Global", prefix) else key.removeprefix(prefix + "."): sum(ops.values())
                for key, ops in counter.get_flop_counts().items()}

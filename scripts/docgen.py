@@ -377,6 +377,24 @@ COMMANDS = (  # (doc, block, fence language, command): the block is what the com
 ERROR_NEEDS = {"output-files": ("matplotlib",)}  # its --plot examples reach the drawing, which needs matplotlib
 
 
+CONVENTION_SPECS = ("googlenet-torchvision", "googlenet", "inception-v3")
+
+
+def conventions_tables() -> str:
+    """inception-calc conventions SPEC --format markdown for each of CONVENTION_SPECS (its header and
+    table), then what each term counts, once."""
+    from inception_calc import analyze
+    from inception_calc.core.conventions import count_all
+    from inception_calc.report.conventions import to_markdown
+
+    parts, notes = [], ""
+    for spec in CONVENTION_SPECS:
+        analysis = analyze(spec)
+        head, table, notes = to_markdown(analysis, count_all(analysis)).rstrip("\n").split("\n\n")
+        parts.append(f"{head}\n\n{table}")
+    return "\n\n".join([*parts, "What each term counts:", notes]) + "\n"
+
+
 def _error_groups() -> list[str]:
     """The groups of scripts/error_examples.py, each a block of docs/errors.md."""
     return list(load("scripts/error_examples.py", "error_examples").GROUPS)
@@ -392,6 +410,8 @@ def _registry() -> tuple[Entry, ...]:
                 for group in _error_groups() for command in [f"python scripts/error_examples.py {group}"]]
     entries.append(Entry("docs/paper-table.md", paper_table_block, "inception-calc paper-table --format markdown",
                          "paper-table"))
+    entries.append(Entry("docs/conventions.md", conventions_tables, "docgen.conventions_tables: inception-calc "
+                         "conventions SPEC --format markdown for " + ", ".join(CONVENTION_SPECS), "conventions"))
     check = "docs/cross-check.md"
     entries += [
         Entry(check, versions, "the versions of torch, torchvision and fvcore", "versions", TORCH,

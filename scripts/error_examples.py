@@ -131,6 +131,7 @@ GROUPS: dict[str, list[Example]] = {
         Example("sweep with STOP below START", ("sweep", "--input", "512:96"), "STOP 96 is below START 512"),
         Example("sweep over too many sizes", ("sweep", "--input", "1:100000"), "more than 2000"),
         Example("--plot to a file that is not .png", ("report", "--plot", "chart.gif"), "is not a .png file"),
+        Example("an unknown counter's convention", ("report", "--convention", "flop"), "unknown convention 'flop'"),
         Example("verify with nothing to verify", ("verify",), "nothing to verify"),
         Example("verify a spec alone", ("verify", "googlenet"), "there is nothing to verify against it"),
         Example("verify with three positionals", ("verify", "a", "b", "c"), "too many arguments"),
@@ -162,6 +163,10 @@ GROUPS: dict[str, list[Example]] = {
                 files={"claims.toml": 'k = 1000.0\nclaims = ["inception3a.weights = 163.328K"]\n'}),
         Example("an unknown FLOPs meaning", ("verify", "claims.toml"), "unknown convention flops = 'gflops'",
                 files={"claims.toml": 'flops = "gflops"\nclaims = ["inception3a.flops ~ 0.256G"]\n'}),
+        Example("a counted claim without a convention", ("verify", "--claim", "total.counted ~ 1.51G"),
+                "needs a counter's convention"),
+        Example("an unknown convention in a claims file", ("verify", "claims.toml"), "unknown convention 'thop2'",
+                files={"claims.toml": 'convention = "thop2"\nclaims = ["total.counted ~ 1.51G"]\n'}),
     ],
     "variants": [
         Example("unknown variant", ("report", "googlenet:bnn"), "did you mean 'bn'?"),

@@ -15,6 +15,7 @@ COMMANDS = {
     "compare": "compare networks (or variants: googlenet googlenet:naive) row by row against the first",
     "sweep": "totals (weights, params, MACs, activations) for each square input size in a range",
     "verify": "check hand-computed claims (shapes, weights, params, MACs, FLOPs) and show each derivation",
+    "conventions": "every counter's total for a network (fvcore, FlopCounterMode, ptflops, thop, torchinfo...) and the terms that make it up",
     "paper-table": "Table 1 of the GoogLeNet paper beside the computed sizes, params and ops, each figure judged",
     "export-spec": "write the spec file (TOML, commented) of a spec, variant or file; it loads back to the same analysis",
     "specs": "list the built-in specs with a one-line description and their source",

@@ -58,6 +58,25 @@ def add_depth(parser: argparse.ArgumentParser) -> None:
                         help="layer: one line per row; branch: and each Inception branch; conv: and every layer")
 
 
+def add_convention(parser: argparse.ArgumentParser) -> None:
+    from inception_calc.core.conventions import CONVENTIONS  # stdlib, and small
+
+    parser.add_argument("--convention", metavar="NAME", default=None,
+                        help="also count each row as a counter does (a 'counted' column and JSON key beside "
+                             "the MACs): " + ", ".join(CONVENTIONS) + " (docs/conventions.md; "
+                             "'inception-calc conventions' shows them all)")
+
+
+def counting(analysis, name: str | None):
+    """The analysis counted under ``--convention NAME`` (None when none was given)."""
+    if name is None:
+        return None
+    from inception_calc.core.conventions import count
+
+    with flag_errors({"convention": "--convention"}):
+        return count(analysis, name)
+
+
 def add_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", "-o", metavar="FILE", default=None,
                         help="write to FILE (whole or not at all) instead of standard output")

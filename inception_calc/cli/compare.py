@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "network at its own input (stages then line up by output stride)")
     common.add_depth(parser)
     common.add_input(parser)
+    common.add_convention(parser)
     common.add_format(parser, FORMATS)
     common.add_plot(parser, "per-row MACs and weights of each network, grouped bars (by stage: each network's "
                             "MACs against its params, and its MACs stage by stage)")
@@ -39,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
     rows = [r.strip() for item in args.rows or () for r in item.split(",") if r.strip()]
     comparison = compare(args.specs, args.input, rows or None, args.depth, args.by)
-    text = render(comparison, args.format)
+    counted = None
+    if args.convention is not None:
+        counted = tuple(common.counting(a, args.convention) for a in comparison.analyses)
+    text = render(comparison, args.format, counted)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_comparison
 

@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add each node's receptive field: size (HxW), effective stride and padding "
                              "(JSON always has them)")
     training_args.add_training(parser, device=True)
+    common.add_convention(parser)
     common.add_format(parser, FORMATS)
     common.add_plot(parser, "per-row MACs and weights")
     common.add_output(parser)
@@ -34,11 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     plot = common.plot_path(args.plot)
+    if args.train and args.convention is not None:
+        from inception_calc.core.errors import CalcError
+
+        raise CalcError("a counter's convention counts one inference forward pass, not a training step",
+                        where="--convention", fix="drop --train, or drop --convention")
     analysis = analyze(args.spec, args.input)
     if args.train:
         text = _training(analysis, args)
     else:
-        text = render(analysis, args.format, args.depth, args.aux, args.rf)
+        text = render(analysis, args.format, args.depth, args.aux, args.rf, common.counting(analysis, args.convention))
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_report
 

@@ -9,7 +9,7 @@ from inception_calc.report.output import emit
 from inception_calc.cli import common
 
 HELP = COMMANDS["sweep"]
-FLAGS = {"sizes": "--input", "rf": "--rf"}  # sweep()'s parameters
+FLAGS = {"sizes": "--input", "rf": "--rf", "convention": "--convention"}  # sweep()'s parameters
 FORMATS = ("table", "markdown", "csv", "json")  # report.sweep.RENDERERS' keys, named here: the parser imports no more
 
 
@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rf", metavar="ROW", default=None,
                         help="also give ROW's (or a branch's, a layer's) receptive field at each size, "
                              "and plot its size")
+    common.add_convention(parser)
     common.add_format(parser, FORMATS)
     common.add_plot(parser, "MACs, params and activations (and with --rf the row's receptive field) against "
                             "the input size")
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from inception_calc.studies.sweep import sizes_in, sweep
 
     plot = common.plot_path(args.plot)
-    result = sweep(args.spec, sizes_in(args.input), args.rf)
+    result = sweep(args.spec, sizes_in(args.input), args.rf, args.convention)
     text = render(result, args.format)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_sweep

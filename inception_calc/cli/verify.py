@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flops", choices=tuple(FLOPS_MEANINGS), default=None,
                         help="what the claims' FLOPs mean: 2macs (2 x MACs, default) or macs")
     parser.add_argument("--no-derivation", action="store_true", help="leave the derivations out of the text output")
+    common.add_convention(parser)
     common.add_format(parser, ("table", "json"))
     common.add_output(parser)
 
@@ -81,7 +82,13 @@ def _is_spec(text: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     spec, path = _split_paths(args.paths, args.claim)
-    override: dict = {k: v for k, v in (("k", args.k), ("flops", args.flops), ("spec", spec)) if v is not None}
+    override: dict = {k: v for k, v in (("k", args.k), ("flops", args.flops), ("spec", spec),
+                                        ("convention", args.convention)) if v is not None}
+    if args.convention is not None:
+        from inception_calc.core.conventions import convention
+
+        with common.flag_errors({"convention": "--convention"}):
+            convention(args.convention)  # refused at its flag, before any claim is read
     if args.input is not None:
         override["input"] = list(input_size_parts(args.input, "--input"))
     title, claims = load_claims(path, override=override) if path else ("", [])

@@ -7,12 +7,15 @@ shapes as C, H, W.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from inception_calc.core.values import grouped, hwc, percent
 from inception_calc.core.receptive import ReceptiveField
 from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums
 from inception_calc.report.table import columns, csv_table, indented, markdown_table, text_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from inception_calc.core.conventions import Counted
 
 FORMATS = ("table", "markdown", "csv", "json")
 HEADERS = ("name", "layer", "in", "out", "weights", "params", "MACs", "MACs %", "activations")
@@ -55,26 +58,43 @@ def _total_cells(label: str, sums: Sums, share: str) -> list[str]:
             grouped(sums.activations)]
 
 
-def _body(analysis: Analysis, depth: str, aux: bool, rf: bool = False) -> tuple[list[list[str]], list[list[str]]]:
+def _body(analysis: Analysis, depth: str, aux: bool, rf: bool = False,
+          counted: "Counted | None" = None) -> tuple[list[list[str]], list[list[str]]]:
     total = analysis.totals.inference.macs
     fields = analysis.receptive_fields if rf else None
     body = []
     for row in analysis.shown_rows(aux):
         for node, level in nodes_with_depth(row, depth):
-            body.append(_node_cells(node, total, level) + (rf_cells(fields[node.name]) if fields else []))
+            body.append(_node_cells(node, total, level) + (rf_cells(fields[node.name]) if fields else [])
+                        + ([grouped(counted.by_node[node.name])] if counted else []))
     extra = ["", "", ""] if rf else []
-    totals = [_total_cells("total (inference)", analysis.totals.inference, percent(total, total)) + extra]
+    totals = [_total_cells("total (inference)", analysis.totals.inference, percent(total, total)) + extra
+              + ([grouped(counted.total)] if counted else [])]
     if aux or analysis.totals.training != analysis.totals.inference:
-        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, "") + extra)
+        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, "") + extra
+                      + ([grouped(counted.training)] if counted else []))
     return body, totals
 
 
-def _header_lines(analysis: Analysis) -> list[str]:
+def _columns(rf: bool, counted: "Counted | None") -> tuple:
+    """The table's columns; with a convention, a last column of each node's count under it."""
+    if counted is None:
+        return RF_COLUMNS if rf else COLUMNS
+    title = f"counted ({counted.convention.name})"
+    return columns(HEADERS + (RF_HEADERS if rf else ()) + (title,),
+                   right=NUMERIC | (set(RF_HEADERS) if rf else set()) | {title}, nowrap={"name"})
+
+
+def _header_lines(analysis: Analysis, counted: "Counted | None" = None) -> list[str]:
     c, h, w = analysis.input
-    return [
+    lines = [
         f"{analysis.spec} at input {c}x{h}x{w} (C x H x W); shapes below are H x W x C as in the paper's Table 1",
         f"convention: {CONVENTION}",
     ]
+    if counted is not None:
+        conv = counted.convention
+        lines.append(f"counted ({conv.name}): as {conv.tool} {conv.version} counts: {conv.summary}".replace("  ", " "))
+    return lines
 
 
 def rf_notes(analysis: Analysis, names: list[str]) -> list[str]:
@@ -107,16 +127,18 @@ def _footer_lines(analysis: Analysis, aux: bool, rf: bool = False, depth: str = 
     return lines
 
 
-def to_table(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
-    rows, totals = _body(analysis, depth, aux, rf)
-    return "\n".join([*_header_lines(analysis), "", *text_table(RF_COLUMNS if rf else COLUMNS, rows, totals), "",
+def to_table(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
+             counted: "Counted | None" = None) -> str:
+    rows, totals = _body(analysis, depth, aux, rf, counted)
+    return "\n".join([*_header_lines(analysis, counted), "", *text_table(_columns(rf, counted), rows, totals), "",
                       *_footer_lines(analysis, aux, rf, depth)]).rstrip() + "\n"
 
 
-def to_markdown(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
-    head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header_lines(analysis))]
+def to_markdown(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
+                counted: "Counted | None" = None) -> str:
+    head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header_lines(analysis, counted))]
     foot = [f"- {line}" for line in _footer_lines(analysis, aux, rf, depth)]
-    table = markdown_table(RF_COLUMNS if rf else COLUMNS, *_body(analysis, depth, aux, rf))
+    table = markdown_table(_columns(rf, counted), *_body(analysis, depth, aux, rf, counted))
     return "\n\n".join(["\n\n".join(head), "\n".join(table), *(["\n".join(foot)] if foot else [])]) + "\n"
 
 
@@ -132,30 +154,71 @@ def _csv_rf(field: ReceptiveField) -> list:
     return [*field.size, *field.stride, *field.padding, int(field.whole), int(field.aligned), field.note]
 
 
-def to_csv(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
+def to_csv(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
+           counted: "Counted | None" = None) -> str:
     """One line per node, exact integers; then one line per total (level ``total``); with ``rf``
     each node's receptive field after (a whole field: size, stride = the input's H, W, padding 0)."""
     fields = analysis.receptive_fields if rf else None
     rows = [[node.name, node.level, node.kind, node.summary, int(node.aux), *node.in_shape, *node.out_shape,
              node.weights, node.biases, node.bn, node.params, node.macs, node.flops, node.activations]
-            + (_csv_rf(fields[node.name]) if fields else [])
+            + (_csv_rf(fields[node.name]) if fields else []) + ([counted.by_node[node.name]] if counted else [])
             for row in analysis.shown_rows(aux) for node in row.walk(depth)]
     for label, sums in (("total.inference", analysis.totals.inference), ("total.training", analysis.totals.training)):
         rows.append([label, "total", "", "", int(label.endswith("training")), "", "", "", "", "", "",
                      sums.weights, sums.biases, sums.bn, sums.params, sums.macs, sums.flops, sums.activations]
-                    + ([""] * len(CSV_RF_COLUMNS) if rf else []))
-    return csv_table(CSV_COLUMNS + (CSV_RF_COLUMNS if rf else ()), rows)
+                    + ([""] * len(CSV_RF_COLUMNS) if rf else [])
+                    + ([counted.training if label.endswith("training") else counted.total] if counted else []))
+    counted_column = (f"counted_{counted.convention.name}",) if counted else ()
+    return csv_table(CSV_COLUMNS + (CSV_RF_COLUMNS if rf else ()) + counted_column, rows)
 
 
-def to_json(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
-    """The JSON form; every node carries its ``receptive_field`` whether or not ``rf`` is asked."""
-    return analysis.to_json(depth, aux) + "\n"
+def to_json(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
+            counted: "Counted | None" = None) -> str:
+    """The JSON form; every node carries its ``receptive_field`` whether or not ``rf`` is asked. With
+    a convention: a top-level ``counting`` (the convention, its tool, version and terms) and a
+    ``counted`` beside every node's and total's ``macs``, no other key changed."""
+    if counted is None:
+        return analysis.to_json(depth, aux) + "\n"
+    import json
+
+    return json.dumps(with_counted(analysis.to_dict(depth, aux), counted), indent=2) + "\n"
+
+
+def with_counted(data: dict, counted: "Counted") -> dict:
+    """An analysis's JSON form with ``counted`` after each ``macs`` and a ``counting`` object after
+    ``convention``: keys only added."""
+
+    def node(entry: dict) -> dict:
+        out = {}
+        for key, value in entry.items():
+            out[key] = [node(child) for child in value] if key in ("branches", "layers") else value
+            if key == "macs":
+                out["counted"] = counted.by_node[entry["name"]]
+        return out
+
+    conv = counted.convention
+    result: dict = {}
+    for key, value in data.items():
+        result[key] = value
+        if key == "convention":
+            result["counting"] = {"convention": conv.name, "tool": conv.tool, "version": conv.version,
+                                  "summary": conv.summary, "terms": dict(counted.terms)}
+    result["rows"] = [node(row) for row in data["rows"]]
+    totals = {}
+    for which, sums in data["totals"].items():
+        size = counted.total if which == "inference" else counted.training
+        totals[which] = {k: v for key, v0 in sums.items() for k, v in
+                         ((key, v0), *((("counted", size),) if key == "macs" else ()))}
+    result["totals"] = totals
+    return result
 
 
 RENDERERS = {"table": to_table, "markdown": to_markdown, "csv": to_csv, "json": to_json}
 
 
-def render(analysis: Analysis, fmt: str = "table", depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
+def render(analysis: Analysis, fmt: str = "table", depth: str = "layer", aux: bool = False, rf: bool = False,
+           counted: "Counted | None" = None) -> str:
     """``analysis`` in ``fmt``; ``rf``: with each node's receptive field (size, stride, padding) in
-    columns (JSON always has them)."""
-    return RENDERERS[fmt](analysis, depth, aux, rf)
+    columns (JSON always has them); ``counted`` (:func:`inception_calc.core.conventions.count`): with
+    each node's count under that convention, beside its MACs."""
+    return RENDERERS[fmt](analysis, depth, aux, rf, counted)

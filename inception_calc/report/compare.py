@@ -16,12 +16,18 @@ name (``lines`` and ``most_changed`` empty) and adds ``by``, ``inputs``, ``stage
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inception_calc.core.results import CONVENTION, Cost, Sums
 from inception_calc.core.values import grouped, hwc
 from inception_calc.report.table import Column, columns, csv_table, indented, markdown_table, text_table
 from inception_calc.studies.compare import QUANTITIES, Comparison, Stage, macs_per_param, relative
+
+if TYPE_CHECKING:  # pragma: no cover
+    from inception_calc.core.conventions import Counted
+
+Counts = "tuple[Counted, ...] | None"
+"""Each network's analysis counted under ``--convention`` (core/conventions.py), or None."""
 
 FORMATS = ("table", "markdown", "csv", "json")
 LINE_HEADERS = ("name", "network", "out", "weights", "Δ weights", "MACs", "Δ MACs")
@@ -48,20 +54,40 @@ def _delta_cell(base: Cost | None, node: Cost | None, quantity: str) -> str:
     return signed(delta) + ("" if rel is None or not delta else f" ({signed_percent(rel)})")
 
 
-def _line_cells(comparison: Comparison) -> list[list[str]]:
+def _line_cells(comparison: Comparison, counted: Counts = None) -> list[list[str]]:
     cells = []
     for line in comparison.lines:
         base = line.nodes[0]
         for i, node in enumerate(line.nodes):
             name = indented(line.name, depth=line.depth) if i == 0 else ""
+            extra = ([grouped(counted[i].by_node[line.name]) if node is not None else "-"] if counted else [])
             if node is None:
-                cells.append([name, comparison.labels[i], "absent", "-", "", "-", ""])
+                cells.append([name, comparison.labels[i], "absent", "-", "", "-", "", *extra])
                 continue
             first = i == 0
             cells.append([name, comparison.labels[i], hwc(node.out_shape), grouped(node.weights),
                           "" if first else _delta_cell(base, node, "weights"), grouped(node.macs),
-                          "" if first else _delta_cell(base, node, "macs")])
+                          "" if first else _delta_cell(base, node, "macs"), *extra])
     return cells
+
+
+def _counted_columns(cols: tuple[Column, ...], counted: Counts) -> tuple[Column, ...]:
+    """``cols`` and, with a convention, a last column of the counts under it, titled by its name."""
+    if not counted:
+        return cols
+    title = f"counted ({counted[0].convention.name})"
+    return columns([c.title for c in cols] + [title], right={c.title for c in cols if c.align == "right"} | {title},
+                   nowrap={c.title for c in cols if c.nowrap})
+
+
+def _counted_totals(comparison: Comparison, counted: Counts, shown: bool) -> list[int] | None:
+    """Each network's total under the convention: of its main rows, or of the rows shown."""
+    if not counted:
+        return None
+    if not shown:
+        return [c.total for c in counted]
+    return [sum(c.by_node[r.name] for r in a.rows if r.name in comparison.rows and not r.aux)
+            for c, a in zip(counted, comparison.analyses)]
 
 
 def _sums_delta(base: Sums, sums: Sums, quantity: str) -> str:
@@ -69,12 +95,13 @@ def _sums_delta(base: Sums, sums: Sums, quantity: str) -> str:
     return signed(delta) + f" ({signed_percent(relative(getattr(base, quantity), delta))})"
 
 
-def _total_cells(comparison: Comparison, sums: tuple[Sums, ...]) -> list[list[str]]:
+def _total_cells(comparison: Comparison, sums: tuple[Sums, ...], counted: list[int] | None = None) -> list[list[str]]:
     cells = []
     for i, s in enumerate(sums):
         d = (lambda q: "") if i == 0 else (lambda q, s=s: _sums_delta(sums[0], s, q))
         cells.append([comparison.labels[i], grouped(s.weights), d("weights"), grouped(s.params), d("params"),
-                      grouped(s.macs), d("macs"), grouped(s.activations)])
+                      grouped(s.macs), d("macs"), grouped(s.activations)]
+                     + ([grouped(counted[i])] if counted else []))
     return cells
 
 
@@ -93,21 +120,24 @@ def _changes_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
-def _header(comparison: Comparison) -> list[str]:
+def _header(comparison: Comparison, counted: Counts = None) -> list[str]:
     c, h, w = comparison.analyses[0].input
     rows = f"; rows {', '.join(comparison.rows)}" if comparison.is_subset else ""
+    conv = counted[0].convention if counted else None
+    also = f"; counted ({conv.name}): as {conv.tool} {conv.version} counts" if conv else ""
     return [f"comparison at input {c}x{h}x{w} (C x H x W), depth {comparison.depth}{rows}; "
             f"Δ = each network minus {comparison.labels[0]}; shapes H x W x C",
-            f"convention: {CONVENTION}"]
+            f"convention: {CONVENTION}{also}"]
 
 
-def _sections(comparison: Comparison) -> list[tuple[str, tuple[Column, ...], list[list[str]]]]:
-    sections = [("", LINE_COLUMNS, _line_cells(comparison))]
+def _sections(comparison: Comparison, counted: Counts = None) -> list[tuple[str, tuple[Column, ...], list[list[str]]]]:
+    totals = _counted_columns(TOTAL_COLUMNS, counted)
+    sections = [("", _counted_columns(LINE_COLUMNS, counted), _line_cells(comparison, counted))]
     if comparison.is_subset:
-        sections.append((f"total of the rows shown ({', '.join(comparison.rows)})", TOTAL_COLUMNS,
-                         _total_cells(comparison, comparison.shown_totals())))
-    sections.append(("total (inference: main rows, auxiliary heads left out)", TOTAL_COLUMNS,
-                     _total_cells(comparison, comparison.totals())))
+        sections.append((f"total of the rows shown ({', '.join(comparison.rows)})", totals,
+                         _total_cells(comparison, comparison.shown_totals(), _counted_totals(comparison, counted, True))))
+    sections.append(("total (inference: main rows, auxiliary heads left out)", totals,
+                     _total_cells(comparison, comparison.totals(), _counted_totals(comparison, counted, False))))
     return sections
 
 
@@ -249,24 +279,24 @@ def _stage_keys(comparison: Comparison) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- the formats
 
 
-def to_table(comparison: Comparison) -> str:
+def to_table(comparison: Comparison, counted: Counts = None) -> str:
     if comparison.by == "stage":
         return _stage_table(comparison)
-    out = _header(comparison)
+    out = _header(comparison, counted)
     n = len(comparison.analyses)
-    for title, cols, cells in _sections(comparison):
+    for title, cols, cells in _sections(comparison, counted):
         # the lines table: one group of n lines per name, a blank line between names
         out += ["", *([title] if title else []), *text_table(cols, cells, group=0 if title else n)]
     out += ["", *_changes_lines(comparison)]
     return "\n".join(out) + "\n"
 
 
-def to_markdown(comparison: Comparison) -> str:
+def to_markdown(comparison: Comparison, counted: Counts = None) -> str:
     if comparison.by == "stage":
         return _stage_markdown(comparison)
-    head = _header(comparison)
+    head = _header(comparison, counted)
     out = [f"**{head[0]}**", "", f"_{head[1]}_"]
-    for title, cols, cells in _sections(comparison):
+    for title, cols, cells in _sections(comparison, counted):
         out += ["", *([f"**{title}**", ""] if title else []), *markdown_table(cols, cells)]
     changes = _changes_lines(comparison)
     out += [""] + [f"- {line.strip()}" if line.startswith("  ") else f"\n{line}\n" for line in changes]
@@ -289,7 +319,7 @@ def _numbers(node: Cost | Sums | None, base: Cost | Sums | None) -> list[Any]:
     return [*shape, *values, *deltas, *("" if r is None else repr(r) for r in rel)]
 
 
-def to_csv(comparison: Comparison) -> str:
+def to_csv(comparison: Comparison, counted: Counts = None) -> str:
     """One line per (name, network): exact integers; deltas and ratios against the first network
     (empty for the first, or where a value is absent); then the totals (level ``total``). By stage:
     :data:`STAGE_CSV_COLUMNS`, one line per (stage, network), then the totals."""
@@ -297,11 +327,13 @@ def to_csv(comparison: Comparison) -> str:
         return _stage_csv(comparison)
     rows = [[line.name, line.level, comparison.labels[i], int(node is not None),
              *_numbers(node, line.nodes[0] if i and line.nodes[0] is not None else None)]
+            + ([counted[i].by_node[line.name] if node is not None else ""] if counted else [])
             for line in comparison.lines for i, node in enumerate(line.nodes)]
     sums = comparison.totals()
     rows += [["total.inference", "total", comparison.labels[i], 1, *_numbers(s, sums[0] if i else None)]
+             + ([counted[i].total] if counted else [])
              for i, s in enumerate(sums)]
-    return csv_table(CSV_COLUMNS, rows)
+    return csv_table(CSV_COLUMNS + ((f"counted_{counted[0].convention.name}",) if counted else ()), rows)
 
 
 def to_dict(comparison: Comparison) -> dict[str, Any]:
@@ -333,12 +365,49 @@ def to_dict(comparison: Comparison) -> dict[str, Any]:
     return data
 
 
-def to_json(comparison: Comparison) -> str:
-    return json.dumps(to_dict(comparison), indent=2) + "\n"
+def with_counted(data: dict[str, Any], comparison: Comparison, counted: "tuple[Counted, ...]") -> dict[str, Any]:
+    """The comparison's JSON form with a top-level ``counting`` after ``convention``, and ``counted``
+    after each value's and total's ``macs`` (and each stage's): keys only added."""
+
+    def after_macs(values: dict[str, Any] | None, size: int) -> dict[str, Any] | None:
+        if values is None:
+            return None
+        out: dict[str, Any] = {}
+        for key, value in values.items():
+            out[key] = value
+            if key == "macs":
+                out["counted"] = size
+        return out
+
+    conv = counted[0].convention
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        result[key] = value
+        if key == "convention":
+            result["counting"] = {"convention": conv.name, "tool": conv.tool, "version": conv.version,
+                                  "summary": conv.summary, "terms": [dict(c.terms) for c in counted]}
+    result["lines"] = [{**line, "values": [after_macs(v, counted[i].by_node[line["name"]]) if v is not None else None
+                                           for i, v in enumerate(line["values"])]} for line in data["lines"]]
+    result["totals"] = [after_macs(t, counted[i].total) for i, t in enumerate(data["totals"])]
+    if "stages" in data:
+        result["stages"] = [{**line, "values": [
+            after_macs(v, sum(counted[i].by_node[r] for r in v["rows"])) if v is not None else None
+            for i, v in enumerate(line["values"])]} for line in data["stages"]]
+    return result
+
+
+def to_json(comparison: Comparison, counted: Counts = None) -> str:
+    data = to_dict(comparison)
+    if counted:
+        data = with_counted(data, comparison, counted)
+    return json.dumps(data, indent=2) + "\n"
 
 
 RENDERERS = {"table": to_table, "markdown": to_markdown, "csv": to_csv, "json": to_json}
 
 
-def render(comparison: Comparison, fmt: str = "table") -> str:
-    return RENDERERS[fmt](comparison)
+def render(comparison: Comparison, fmt: str = "table", counted: Counts = None) -> str:
+    """``comparison`` in ``fmt``; ``counted`` (each network's analysis counted under one convention,
+    :func:`inception_calc.core.conventions.count`): with a column (a JSON key) of the counts beside
+    the MACs, by name; by stage its JSON only."""
+    return RENDERERS[fmt](comparison, counted)

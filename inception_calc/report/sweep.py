@@ -53,9 +53,10 @@ def notes(result: Sweep) -> list[str]:
 
 
 def _columns(result: Sweep) -> tuple:
-    if not result.rf:
+    if not result.rf and not result.convention:
         return COLUMNS
-    titles = HEADERS + (f"RF {result.rf}", "stride", "padding")
+    titles = HEADERS + ((f"RF {result.rf}", "stride", "padding") if result.rf else ()) + (
+        (f"counted ({result.convention})",) if result.convention else ())
     return columns(titles, right=titles[1:])
 
 
@@ -71,13 +72,15 @@ def _rf_cells(field: ReceptiveField | None) -> list[str]:
 def _cells(result: Sweep) -> list[list[str]]:
     c = result.channels
     return [[f"{c}x{p.size}x{p.size}", grouped(p.totals.weights), grouped(p.totals.params), grouped(p.totals.macs),
-             grouped(p.totals.activations), *(_rf_cells(p.field) if result.rf else [])]
+             grouped(p.totals.activations), *(_rf_cells(p.field) if result.rf else []),
+             *([grouped(p.counted)] if result.convention else [])]
             for p in result.measured if p.totals]
 
 
 def _head(result: Sweep) -> str:
     return f"{result.spec}: inference totals by input size" + (
-        f", and the receptive field of {result.rf}" if result.rf else "")
+        f", and the receptive field of {result.rf}" if result.rf else "") + (
+        f"; counted: as the {result.convention} convention counts (docs/conventions.md)" if result.convention else "")
 
 
 def to_table(result: Sweep) -> str:
@@ -102,17 +105,36 @@ def to_csv(result: Sweep) -> str:
         t, f = p.totals, p.field
         values = [t.weights, t.biases, t.bn, t.params, t.macs, t.flops, t.activations] if t else [""] * 7
         rf = ([*f.size, *f.stride, *f.padding, int(f.whole), int(f.aligned)] if f else [""] * 8) if result.rf else []
-        rows.append([p.size, result.channels, *values, p.skipped, *rf])
-    return csv_table(CSV_COLUMNS + (CSV_RF_COLUMNS if result.rf else ()), rows)
+        counted = [p.counted if p.counted is not None else ""] if result.convention else []
+        rows.append([p.size, result.channels, *values, p.skipped, *rf, *counted])
+    counted_column = (f"counted_{result.convention}",) if result.convention else ()
+    return csv_table(CSV_COLUMNS + (CSV_RF_COLUMNS if result.rf else ()) + counted_column, rows)
+
+
+def _totals(p: Any) -> dict[str, Any]:
+    """A point's totals, with ``counted`` after ``macs`` under a convention."""
+    totals = p.totals.to_dict()
+    if p.counted is None:
+        return totals
+    return {k: v for key, value in totals.items()
+            for k, v in ((key, value), *((("counted", p.counted),) if key == "macs" else ()))}
 
 
 def to_dict(result: Sweep) -> dict[str, Any]:
+    counting = {}
+    if result.convention:
+        from inception_calc.core.conventions import convention
+
+        conv = convention(result.convention)
+        counting = {"counting": {"convention": conv.name, "tool": conv.tool, "version": conv.version,
+                                 "summary": conv.summary}}
     return {
         "spec": result.spec,
         "channels": result.channels,
         "smallest_input": result.smallest,
         "convention": CONVENTION,
-        "points": [{"size": p.size, **({"totals": p.totals.to_dict()} if p.totals else {"skipped": p.skipped}),
+        **counting,
+        "points": [{"size": p.size, **({"totals": _totals(p)} if p.totals else {"skipped": p.skipped}),
                     **({"receptive_field": p.field.to_dict()} if p.field is not None else {})}
                    for p in result.points],
         "notes": notes(result),

@@ -74,6 +74,7 @@ class Point:
     totals: Sums | None
     skipped: str = ""
     field: "ReceptiveField | None" = None
+    counted: int | None = None  # the inference total under Sweep.convention (None without one)
 
 
 TOO_SMALL = "too small"  # a Point's reason when the network does not fit the size at all
@@ -88,6 +89,7 @@ class Sweep:
     points: tuple[Point, ...]
     smallest: int | None  # the least N with a C x N x N input accepted (None: none found, engine.smallest_input)
     rf: str = ""  # the row (or branch, layer) whose receptive field each point carries; "" for none
+    convention: str = ""  # the convention each point's ``counted`` follows (core/conventions.py); "" for none
 
     @property
     def measured(self) -> tuple[Point, ...]:
@@ -135,9 +137,14 @@ def _checked_node(network: Network, name: str) -> None:
                     fix=f"{hint}use one of: {', '.join(rows)} (or a dotted branch or layer name)")
 
 
-def sweep(spec: Any, sizes: Sequence[int], rf: str | None = None) -> Sweep:
+def sweep(spec: Any, sizes: Sequence[int], rf: str | None = None, convention: str | None = None) -> Sweep:
     """Totals of ``spec`` at each C x N x N input, N in ``sizes`` (C: the spec's own channels);
-    with ``rf`` (a row, branch or layer name) each point carries that node's receptive field."""
+    with ``rf`` (a row, branch or layer name) each point carries that node's receptive field; with
+    ``convention`` (:data:`inception_calc.core.conventions.CONVENTIONS`) its total under it."""
+    from inception_calc.core import conventions
+
+    if convention is not None:
+        conventions.convention(convention)  # an unknown name is refused before any work
     sizes = _checked_sizes(sizes)
     network = load_spec(spec)
     if rf is not None:
@@ -153,9 +160,11 @@ def sweep(spec: Any, sizes: Sequence[int], rf: str | None = None) -> Sweep:
                 continue
             analysis = analyze(network, shape)
             field = analysis.receptive_fields.get(rf) if rf is not None else None
-            points.append(Point(n, analysis.totals.inference, field=field))
         except CalcError as exc:
             points.append(Point(n, None, exc.what))
+            continue
+        counted = conventions.count(analysis, convention).total if convention is not None else None
+        points.append(Point(n, analysis.totals.inference, field=field, counted=counted))
     ran = [p.size for p in points if p.totals is not None]
     if ran and (smallest is None or min(ran) < smallest):  # the search tries a bounded range; the table is the truth
         smallest = min(ran)
@@ -166,4 +175,4 @@ def sweep(spec: Any, sizes: Sequence[int], rf: str | None = None) -> Sweep:
         raise CalcError(f"{why} for {network.name} ({', '.join(str(p.size) for p in points)}); {least}",
                         where="sizes", fix=f"start the range at {smallest} or above" if smallest
                         else "give sizes the network accepts")
-    return Sweep(network.name, channels, tuple(points), smallest, rf or "")
+    return Sweep(network.name, channels, tuple(points), smallest, rf or "", convention or "")

@@ -19,8 +19,8 @@ from inception_calc.core.files import parse_text, read_text
 from inception_calc.core.inputs import input_size_parts
 from inception_calc.studies.claims.grammar import GRAMMAR, Claim, Convention, check_convention, parse_claim
 
-FILE_FIELDS = ("title", "source", "spec", "input", "k", "flops", "claims")
-CLAIM_FIELDS = ("claim", "quote", "note", "spec", "input", "k", "flops")
+FILE_FIELDS = ("title", "source", "spec", "input", "k", "flops", "convention", "claims")
+CLAIM_FIELDS = ("claim", "quote", "note", "spec", "input", "k", "flops", "convention")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Settings:
     input: tuple[int, ...] | None = None  # as written (N, HxW or CxHxW); the analysis completes it
     k: int = 1000
     flops: str = "2macs"
+    counter: str = ""  # the convention a claim's ``counted`` follows ("convention" in a file, --convention)
 
     def over(self, table: dict, where: str) -> "Settings":
         """These settings with the ones ``table`` gives put over them (checked)."""
@@ -40,11 +41,19 @@ class Settings:
             raise CalcError(f"spec must be a built-in name or a file path, got {quoted(spec)}", where=where,
                             fix='write spec = "googlenet" or spec = "my.toml"')
         given = table.get("input")
+        counter = table.get("convention", self.counter)
+        if "convention" in table:
+            from inception_calc.core.conventions import convention
+
+            try:
+                convention(counter)
+            except CalcError as exc:
+                raise CalcError(exc.what, where=f"{where}, field 'convention'", fix=exc.fix) from None
         return Settings(spec, self.input if given is None else input_size_parts(given, f"{where}, field 'input'"),
-                        table.get("k", self.k), table.get("flops", self.flops))
+                        table.get("k", self.k), table.get("flops", self.flops), counter)
 
     def convention(self) -> Convention:
-        return Convention(self.k, self.flops)
+        return Convention(self.k, self.flops, self.counter)
 
 
 def _text_field(table: dict, key: str, where: str) -> str:

@@ -38,7 +38,9 @@ FIELDS = ("rf", "rf_stride", "rf_padding")
 TRAINING = ("backward_macs", "grad_input_macs", "grad_weight_macs", "saved_bytes", "param_bytes", "grad_bytes",
             "optimizer_bytes", "peak_bytes")
 """A training step's (batch 1, fp32, SGD momentum; core/training.py, docs/training.md): ``total`` is the whole step."""
-QUANTITIES = COUNTS + SHAPES + FIELDS + TRAINING
+COUNTED = ("counted",)
+"""The node's count under the claim's counter convention (``--convention``, core/conventions.py)."""
+QUANTITIES = COUNTS + SHAPES + FIELDS + TRAINING + COUNTED
 OPERATORS = {"=": "=", "==": "=", "~": "~", "≈": "~"}
 K_VALUES = (1000, 1024)
 FLOPS_MEANINGS = {"2macs": "FLOPs = 2 x MACs", "macs": "FLOPs = MACs (the claim says FLOPs for multiply-adds)"}
@@ -57,9 +59,11 @@ class Convention:
 
     k: int = 1000
     flops: str = "2macs"
+    counter: str = ""  # the convention ``counted`` follows (core/conventions.py); "" for none
 
     def describe(self) -> str:
-        return f"K = {self.k}, {FLOPS_MEANINGS[self.flops].split(' (')[0]}"
+        counted = f", counted as {self.counter} counts" if self.counter else ""
+        return f"K = {self.k}, {FLOPS_MEANINGS[self.flops].split(' (')[0]}{counted}"
 
 
 def check_convention(k: Any = None, flops: Any = None, where: str = "") -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from inception_calc.core.derivation import derivation
 from inception_calc.core.engine import analyze, left_out_head
 from inception_calc.core.errors import CalcError
+from inception_calc.core.memo import IdentityMemo
 from inception_calc.core.results import Analysis, Cost, Sums
 from inception_calc.core.values import WrittenNumber, WrittenShape, grouped, parse_number, within_precision
 from inception_calc.studies.claims.grammar import FIELDS, SHAPES, TOTAL, TRAINING, Claim, Convention
@@ -101,6 +102,8 @@ def computed_value(node: Cost | Sums, quantity: str, convention: Convention,
         from inception_calc.core.training import claimed_value
 
         return claimed_value(analysis, node.name if isinstance(node, Cost) else None, quantity)
+    if quantity == "counted":
+        return counted_value(node, convention, analysis)
     if quantity == "flops" and convention.flops == "macs":
         return node.macs
     if quantity in SHAPES and isinstance(node, Sums):
@@ -110,6 +113,31 @@ def computed_value(node: Cost | Sums, quantity: str, convention: Convention,
 
 
 # ----------------------------------------------------------------------------- judging
+
+
+_COUNTED = IdentityMemo(16)  # analysis -> {convention name: Counted}
+
+
+def counted_value(node: Cost | Sums, convention: Convention, analysis: Analysis | None) -> int:
+    """The node's (the network's, for ``total``) count under the claim's counter convention."""
+    if not convention.counter:
+        raise CalcError("a counted claim needs a counter's convention",
+                        fix="give --convention NAME (or convention = \"thop\" in the claims file): "
+                            "inception-calc conventions lists them")
+    if analysis is None:
+        raise CalcError("counted needs the analysis", fix="pass analysis=")
+    counted = _counted(analysis, convention.counter)
+    return counted.total if isinstance(node, Sums) else counted.by_node[node.name]
+
+
+def _counted(analysis: Analysis, name: str) -> Any:
+    """``count(analysis, name)``, made once per analysis and convention."""
+    from inception_calc.core.conventions import count
+
+    by_name = _COUNTED.get_or_make(analysis, lambda a: {})
+    if name not in by_name:
+        by_name[name] = count(analysis, name)
+    return by_name[name]
 
 
 def _holds(written: WrittenNumber | WrittenShape, op: str, computed: int | tuple[int, ...]) -> bool:
@@ -126,11 +154,24 @@ def _holds(written: WrittenNumber | WrittenShape, op: str, computed: int | tuple
 
 def _total_derivation(analysis: Analysis, quantity: str, convention: Convention) -> str:
     rows = [r for r in analysis.rows if not r.aux]
-    values = [computed_value(r, quantity, convention) for r in rows]
+    values = [computed_value(r, quantity, convention, analysis) for r in rows]
     terms = " + ".join(f"{r.name} {grouped(v)}" for r, v in zip(rows, values) if v)
-    total = computed_value(analysis.totals.inference, quantity, convention)
+    total = computed_value(analysis.totals.inference, quantity, convention, analysis)
     return (f"total {quantity} of {analysis.spec} at input {'x'.join(map(str, analysis.input))}, inference (the main "
             f"rows; auxiliary heads left out):\n  {quantity} = {terms or '0'} = {grouped(total)}\n")
+
+
+def _counted_derivation(analysis: Analysis, node: Cost | Sums, convention: Convention) -> str:
+    """``NAME counted as thop counts = MACs 9,408 + bn 3,211,264 = ...``: the MACs and each term."""
+    counted = _counted(analysis, convention.counter)
+    if isinstance(node, Sums):
+        name, macs, terms, total = "total", counted.macs, counted.terms, counted.total
+    else:
+        name, macs, terms, total = node.name, node.macs, counted.node_terms[node.name], counted.by_node[node.name]
+    conv = counted.convention
+    parts = " + ".join([f"MACs {grouped(macs)}", *(f"{t} {grouped(v)}" for t, v in terms.items() if v)])
+    return (f"{name} counted as {conv.tool} {conv.version} counts ({conv.name}: {conv.summary}):\n"
+            f"  counted = {parts} = {grouped(total)}\n")
 
 
 def _label(node: Cost | Sums) -> str:
@@ -238,6 +279,8 @@ def evaluate(claim: Claim, analysis: Analysis, *, derive: bool = True) -> Verdic
         text = "\n".join(derive_training(step, node.name) if isinstance(node, Cost) else
                          [f"total {claim.quantity} of the training step (batch 1, fp32, SGD momentum, auxiliary "
                           f"heads included) = {grouped(computed)}"]) + "\n"
+    elif derive and claim.quantity == "counted":
+        text = _counted_derivation(analysis, node, claim.convention)
     elif derive:
         text = (_total_derivation(analysis, claim.quantity, claim.convention) if isinstance(node, Sums)
                 else derivation(analysis, node.name))

@@ -162,6 +162,20 @@ def check_report(spec: str) -> Callable[[], str]:
     return make
 
 
+COUNTER_TOOLS = ("ptflops", "thop", "torchinfo")  # the counters extra, beside fvcore and torch's FlopCounterMode
+
+
+def counters_block() -> str:
+    """The counters section of ``inception-calc check googlenet-torchvision --against torchvision --counters
+    fvcore,flopcounter,ptflops,ptflops-aten,thop,torchinfo --format markdown``."""
+    from inception_calc.pytorch.crosscheck import check
+    from inception_calc.pytorch.tool_counts import COUNTERS
+    from inception_calc.report.check import render_check
+
+    text = render_check(check("googlenet-torchvision", "torchvision", None, "layer", True, COUNTERS), "markdown")
+    return "**counters: " + text.split("**counters: ", 1)[1]
+
+
 FAMILY_CHECKS = (  # (spec, against, input): each family spec against its reference, at its own input and another
     ("inception-v3", "torchvision", None), ("inception-v3", "torchvision", "3x320x288"),
     ("inception-v4", "timm", None), ("inception-v4", "timm", "3x320x288"),
@@ -408,6 +422,9 @@ def _registry() -> tuple[Entry, ...]:
               "--against torchvision --format markdown, without its header", "torchvision-spec", TORCH),
         Entry(check, check_report("googlenet"), "inception-calc check googlenet --against torchvision "
               "--format markdown, without its header", "paper-vs-torchvision", TORCH),
+        Entry(check, counters_block, "inception-calc check googlenet-torchvision --against torchvision --counters "
+              "fvcore,flopcounter,ptflops,ptflops-aten,thop,torchinfo --format markdown, its counters section",
+              "counters", (*TORCH, *COUNTER_TOOLS)),
         Entry(check, family_checks, "docgen.family_checks: inception-calc check SPEC --against torchvision|timm, "
               "for inception-v3, inception-v4, inception-resnet-v2 and xception", "family", (*TORCH, "timm")),
         Entry(check, timing, "python benchmarks/bench_check.py", "timing", TORCH, machine="wall times"),

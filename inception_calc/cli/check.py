@@ -13,6 +13,7 @@ HELP = COMMANDS["check"]
 
 FORMATS = ("table", "markdown", "csv", "json")  # check_render.RENDERERS' keys, named here: the parser imports no more
 FLAGS = {"against": "--against", "depth": "--depth", "aux": "--aux/--no-aux", "rf": "--rf",  # crosscheck.check's parameters
+         "counters": "--counters",
          **training_args.FLAGS}
 
 
@@ -35,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="check receptive fields instead: measure every row's, branch's and layer's field on "
                              "the built network by gradients (a thin, positive copy) and reconcile it with the "
                              "analysis's (docs/cross-check.md); only against the built network")
+    parser.add_argument("--counters", metavar="NAMES", default="",
+                        help="also run these tools on the real network, in eval mode, and reconcile each one row "
+                             "by row with its convention: a comma-separated list of fvcore, flopcounter, ptflops, "
+                             "ptflops-aten, thop, torchinfo (ptflops, thop and torchinfo: the counters extra; "
+                             "docs/cross-check.md)")
     common.add_format(parser, FORMATS)
     common.add_output(parser)
 
@@ -42,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.train and args.rf:
         raise CalcError("--rf and --train check different things", where="--rf", fix="give one of them per run")
+    if args.counters and (args.train or args.rf):
+        raise CalcError("--counters reconciles the forward counts, which --train and --rf do not check",
+                        where="--counters", fix="give --counters without --train and --rf")
     if args.train:
         return _train(args)
     if args.rf:
@@ -54,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from inception_calc.report.check import render_check
     from inception_calc.pytorch.crosscheck import check
 
-    result = check(args.spec, args.against, args.input, args.depth, args.aux)
+    result = check(args.spec, args.against, args.input, args.depth, args.aux, args.counters)
     emit(render_check(result, args.format), args.output)
     return 0 if result.ok else 1
 

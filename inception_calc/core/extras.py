@@ -9,6 +9,7 @@ verify, compare, sweep, paper-table, specs). The rest come with an extra (pyproj
 | ``pandas`` | pandas | ``Analysis.to_dataframe()`` |
 | ``plot`` | matplotlib | ``--plot`` |
 | ``timm`` | timm | ``check --against timm`` |
+| ``counters`` | ptflops, thop, torchinfo | ``check --counters`` (the conventions of core/conventions.py) |
 | ``all`` | every extra | |
 """
 
@@ -19,7 +20,8 @@ from types import ModuleType
 
 from inception_calc.core.errors import CalcError
 
-EXTRAS = {"torch": ("torch", "torchvision", "fvcore"), "pandas": ("pandas",), "plot": ("matplotlib",), "timm": ("timm",)}
+EXTRAS = {"torch": ("torch", "torchvision", "fvcore"), "pandas": ("pandas",), "plot": ("matplotlib",), "timm": ("timm",),
+          "counters": ("ptflops", "thop", "torchinfo")}
 
 
 def install_hint(extra: str) -> str:

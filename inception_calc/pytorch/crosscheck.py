@@ -158,13 +158,17 @@ def reference_model(network: Network, against: str, aux: bool) -> tuple["nn.Modu
 
 
 def check(spec: "Network | str", against: str = "built", input: "tuple[int, int, int] | str | int | None" = None,
-          depth: str = "layer", aux: bool = True) -> Reconciliation:
+          depth: str = "layer", aux: bool = True, counters: "str | tuple[str, ...]" = ()) -> Reconciliation:
     """Reconcile the analysis of ``spec`` at ``input`` with the real network, row by row
     (and branch by branch at ``depth`` "branch"): the built one, or the torchvision or timm model its
     ``reference`` names (a spec with no torchvision reference is checked against torchvision's googlenet,
     whose row names it must have). ``aux`` False leaves the auxiliary heads out on both sides, as
     does an input at which a head does not fit (it runs only in training, where torch refuses that input).
-    torch's global RNG state is the same afterwards (the weights are drawn inside ``torch.random.fork_rng``)."""
+    torch's global RNG state is the same afterwards (the weights are drawn inside ``torch.random.fork_rng``).
+
+    ``counters`` ("fvcore,thop" or a tuple of names of :data:`~inception_calc.pytorch.tool_counts.COUNTERS`):
+    run those tools too on the same real network, in eval mode, and reconcile each one with its
+    convention (:mod:`~inception_calc.pytorch.counter_check`), in ``Reconciliation.counters``."""
     if against not in AGAINST:
         raise CalcError(f"unknown network to check against: {against!r}", where="against",
                         fix=f"use one of {', '.join(AGAINST)}")
@@ -172,7 +176,9 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
         raise CalcError(f"unknown depth {depth!r}", where="depth", fix=f"use one of {', '.join(CHECK_DEPTHS)}")
     from inception_calc.pytorch.build import build, require_torch
     from inception_calc.pytorch.counters import count_module, require_fvcore, require_timm, require_torchvision
+    from inception_calc.pytorch.tool_counts import count_tools, counter_names, require_counter
 
+    tools = counter_names(counters) if counters else ()
     network = load_spec(spec)
     if not aux and network.aux_rows:
         network = replace(network, rows=network.main_rows)
@@ -190,6 +196,8 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
     elif against == "timm":
         require_timm()
     require_fvcore()
+    for name in tools:
+        require_counter(name)
     if against == "built":
         from inception_calc.pytorch.memory import require_memory
 
@@ -209,6 +217,7 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
                 reference_input(analysis.input, model, source)
         try:
             counts = count_module(model, analysis.input, source, versions)
+            tool_counts = count_tools(model, analysis.input, tools) if tools else ()
         except RuntimeError as exc:  # a spec the builder let through but torch refuses: one line, no traceback
             c, h, w = analysis.input
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -224,4 +233,9 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
             raise CalcError(f"the {source} network failed to run on a {c}x{h}x{w} input: {reason}",
                             where=analysis.spec, fix=f"{fix}; --debug shows the traceback") from exc
 
-    return reconcile(analysis, counts, depth)
+    result = reconcile(analysis, counts, depth)
+    if tools:
+        from inception_calc.pytorch.counter_check import check_counters
+
+        result = replace(result, counters=check_counters(analysis, tool_counts, depth))
+    return result

@@ -141,11 +141,13 @@ class Reconciliation:
     differences: tuple[Difference, ...]
     unsupported: tuple[tuple[str, int, tuple[str, ...]], ...]
     versions: tuple[tuple[str, str], ...] = ()
+    counters: tuple[Any, ...] = ()
+    """``check --counters``: each tool's :class:`~inception_calc.pytorch.counter_check.CounterCheck`."""
 
     @property
     def ok(self) -> bool:
-        """Every row exact or explained: the check's exit status 0."""
-        return all(r.verdict != MISMATCH for r in self.rows)
+        """Every row exact or explained, and every counter exact: the check's exit status 0."""
+        return all(r.verdict != MISMATCH for r in self.rows) and all(c.ok for c in self.counters)
 
     def __getitem__(self, name: str) -> RowCheck:
         for r in self.rows:

@@ -95,8 +95,13 @@ def _header(r: Reconciliation) -> list[str]:
 
 def _summary(r: Reconciliation) -> str:
     counts = {v: sum(1 for row in r.rows if row.verdict == v) for v in (EXACT, EXPLAINED, MISMATCH)}
-    result = "every row exact or explained" if r.ok else "the networks differ"
-    return f"verdicts: {counts[EXACT]} exact, {counts[EXPLAINED]} explained, {counts[MISMATCH]} MISMATCH: {result}"
+    result = "every row exact or explained" if not counts[MISMATCH] else "the networks differ"
+    line = f"verdicts: {counts[EXACT]} exact, {counts[EXPLAINED]} explained, {counts[MISMATCH]} MISMATCH: {result}"
+    if r.counters:
+        differ = [c.tool for c in r.counters if not c.ok]
+        line += (f"; counters: {len(r.counters) - len(differ)} exact, {len(differ)} MISMATCH"
+                 + (f" ({', '.join(differ)})" if differ else ""))
+    return line
 
 
 def _terms_lines(r: Reconciliation) -> list[str]:
@@ -191,7 +196,54 @@ def _sections(r: Reconciliation, table: Table, item: str) -> list[tuple[str, lis
     if calls:
         sections.append(("layers the real network runs as function calls (no module; counted in the caller):",
                          [item + d.note for d in calls]))
+    return sections + _counter_sections(r, table, item)
+
+
+# ----------------------------------------------------------------------------- check --counters
+
+COUNTER_HEADERS = ("counter", "version", "verdict", "its total", "convention", "MACs", "terms (the convention's)",
+                   "rows exact", "modules exact", "why")
+COUNTER_COLUMNS = columns(COUNTER_HEADERS, right={"its total", "convention", "MACs", "rows exact", "modules exact"})
+COUNTER_ROW_HEADERS = ("counter", "name", "counted", "convention", "difference", "what differs")
+COUNTER_ROW_COLUMNS = columns(COUNTER_ROW_HEADERS, right={"counted", "convention", "difference"})
+
+
+def _counter_cells(c: Any) -> list[str]:
+    rows = [row for row in c.rows if row.level != "total"]
+    exact = sum(1 for row in rows if row.verdict == EXACT)
+    total = c["total"]
+    why = "; ".join(filter(None, [total.note, c.note]))
+    return [c.tool, c.version, c.verdict, _num(c.total), _num(c.convention_total), _num(c.macs),
+            ", ".join(f"{t} {n:+,}" for t, n in c.terms if n) or "-", f"{exact}/{len(rows)}",
+            f"{c.modules_exact}/{len(c.modules)}", why]
+
+
+def _counter_sections(r: Reconciliation, table: Table, item: str) -> list[tuple[str, list[str]]]:
+    if not r.counters:
+        return []
+    sections = [("counters: each tool run on the real network in eval mode (no auxiliary heads), its total and "
+                 "every module it reports reconciled with its convention (core/conventions.py):",
+                 table(COUNTER_COLUMNS, [_counter_cells(c) for c in r.counters]))]
+    differ = [[c.tool, row.name, _num(row.counted), _num(row.convention), f"{row.difference:+,}", row.note]
+              for c in r.counters for row in c.rows if row.verdict == MISMATCH and row.level != "total"]
+    if differ:
+        sections.append(("counters' rows that differ from their conventions:", table(COUNTER_ROW_COLUMNS, differ)))
     return sections
+
+
+def counters_dict(r: Reconciliation) -> dict[str, Any]:
+    """``counters`` of the JSON: {tool: {version, convention, total, convention_total, verdict, ...}}."""
+    return {c.tool: {"package": c.package, "version": c.version, "convention": c.convention,
+                     "convention_version": c.convention_version, "depth": c.depth, "total": c.total,
+                     "convention_total": c.convention_total, "macs": c.macs, "terms": dict(c.terms),
+                     "verdict": c.verdict, "note": c.note,
+                     "modules": {"compared": len(c.modules), "exact": c.modules_exact,
+                                 "differ": [{"name": n, "counted": got, "convention": want, "difference": got - want}
+                                            for n, got, want in c.modules if got != want]},
+                     "rows": [{"name": row.name, "level": row.level, "counted": row.counted,
+                               "convention": row.convention, "difference": row.difference, "verdict": row.verdict,
+                               "terms": dict(row.terms), "note": row.note} for row in c.rows]}
+            for c in r.counters}
 
 
 def to_table(r: Reconciliation) -> str:
@@ -220,6 +272,9 @@ def to_csv(r: Reconciliation) -> str:
              "" if q.difference is None else q.difference,
              "; ".join(f"{t.name}={'' if t.size is None else t.size} ({t.formula})" for t in q.terms), q.note]
             for row in r.rows for q in row.quantities]
+    rows += [[row.name, f"counter {row.level}", c.verdict if row.level == "total" else row.verdict, c.tool, row.convention, row.counted, row.verdict,
+              row.difference, "; ".join(f"{t}={n}" for t, n in row.terms), row.note]
+             for c in r.counters for row in c.rows]
     rows += [[d.name, "difference", "", d.kind, d.spec_summary, d.real_summary, "", "", "",
               "; ".join(f"{k} {a} -> {b}" for k, a, b in d.fields) or d.note] for d in r.differences]
     return csv_table(CSV_COLUMNS, rows)
@@ -244,6 +299,7 @@ def to_dict(r: Reconciliation) -> dict[str, Any]:
         "unsupported": [{"op": op, "count": n, "rows": list(rows)} for op, n, rows in r.unsupported],
         "differences": [asdict(d) for d in r.differences],
         "difference_groups": [{"change": k, "layers": [d.name for d in ds]} for k, ds in difference_groups(r)],
+        **({"counters": counters_dict(r)} if r.counters else {}),
     }
 
 

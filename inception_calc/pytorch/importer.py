@@ -229,6 +229,10 @@ class _Mapper:
         if n.op == "call_function" and n.target is self.operator.getitem:
             src = n.args[0]
             return hasattr(src, "op") and src in self.shape_only
+        o = self.operator
+        if n.op == "call_function" and n.target in (o.floordiv, o.mul, o.add, o.sub, o.truediv, o.mod):
+            nodes = _nodes_in((n.args, n.kwargs))  # arithmetic on sizes (shufflenet's channels // groups)
+            return bool(nodes) and all(a in self.shape_only for a in nodes)
         return False
 
     def data_inputs(self, n: "fx.Node") -> list:
@@ -456,8 +460,10 @@ class _Mapper:
         if len(args) == 2 and args[0] == -1 and isinstance(args[1], int) and args[1] > 0:
             self.flat[n] = True  # x.view(-1, C * H * W): a flatten at the size it is written for
             return None
-        raise self.refuse(n, f"reshapes to {quote(tuple(a.name if isinstance(a, fx.Node) else a for a in args))}; "
-                             "only a flatten to [N, features] (view(x.size(0), -1)) is supported")
+        shuffle = " (a channel shuffle: view to [N, groups, C / groups, H, W], transpose, view back)" \
+            if len(args) == 5 else ""
+        raise self.refuse(n, f"reshapes to {quote(tuple(a.name if isinstance(a, fx.Node) else a for a in args))}"
+                             f"{shuffle}; only a flatten to [N, features] (view(x.size(0), -1)) is supported")
 
     def _pool(self, n: "fx.Node", flat: bool) -> _Layer:
         from inception_calc.pytorch.counters import layer_of_module

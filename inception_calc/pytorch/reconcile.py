@@ -239,6 +239,12 @@ def _shape_quantity(node: Cost, counted: tuple[int, ...] | None) -> Quantity:
         return Quantity("shape", analytic, counted, EXPLAINED, (Term(
             "flattened output", None, f"torch gives [N, {analytic[0]}] where the analysis writes "
             f"[{analytic[0]}, 1, 1] (Table 1's 1x1x{analytic[0]}): the same {analytic[0]:,} elements"),))
+    if counted is not None and len(counted) == 1 and len(analytic) == 3 and counted[0] == _elements(analytic):
+        # a layer between a flatten and a linear layer (alexnet's classifier.0, a dropout on [N, 9216]):
+        # the spec format has no flatten (a linear layer flattens its input), so the map keeps its shape
+        return Quantity("shape", analytic, counted, EXPLAINED, (Term(
+            "flattened output", None, f"torch gives [N, {counted[0]:,}] (flattened before a linear layer) where "
+            f"the analysis writes [{', '.join(map(str, analytic))}]: the same {counted[0]:,} elements"),))
     return Quantity("shape", analytic, counted, MISMATCH,
                     note=f"analytic {_shape(analytic)}, counted {_shape(counted) if counted else 'none (not called)'}")
 
@@ -415,6 +421,64 @@ def _moduleless_check(node: Cost, counts: ModuleCounts, layers: dict[str, Layer]
                     note=f"no module of its own: the sum of its modules ({shown})")
 
 
+def _operators(node: Cost, layers: dict[str, Layer]) -> set[str]:
+    return {pool_operator(layers[leaf.name]) for leaf in _leaves(node)} - {None}
+
+
+def _is_function_call(row: Cost, layers: dict[str, Layer], counts: ModuleCounts, own: dict[str, int]) -> bool:
+    """A row that is no module of the real network but a function call of its own forward
+    (mobilenet_v2's ``F.adaptive_avg_pool2d``): every layer free of parameters and MACs, each an
+    operator the network runs itself, not through a child module (fvcore's trace)."""
+    leaves = _leaves(row)
+    return bool(leaves) and row.params == 0 and row.macs == 0 and all(
+        pool_operator(layers[leaf.name]) in own for leaf in leaves)
+
+
+def _own_fvcore(counts: ModuleCounts, op: str) -> int:
+    """fvcore's count of ``op`` in the network's own forward (the whole network less its children)."""
+    total = counts.fvcore.get("", {}).get(op, 0)
+    return total - sum(counts.fvcore.get(child, {}).get(op, 0) for child in counts.children.get("", ()))
+
+
+def _own_flop_counter(counts: ModuleCounts) -> int:
+    """FlopCounterMode's count in the network's own forward, outside every child module."""
+    return counts.flop_counter_total("") - sum(counts.flop_counter_total(c) for c in counts.children.get("", ()))
+
+
+def _function_row(row: Cost, layers: dict[str, Layer], counts: ModuleCounts, own: dict[str, int],
+                  shared: dict[str, list[str]]) -> tuple[RowCheck, list[Difference]]:
+    """A row the network's own forward runs as a function call: no module to join, so params and
+    MACs are 0 on both sides, fvcore's count is its count of that operator in the network's own
+    forward (shared out among the rows that call the same operator, each its analytic share), and
+    the layers are 'functional' differences (no difference in cost)."""
+    leaves = _leaves(row)
+    ops = sorted(_operators(row, layers))
+    terms = fvcore_terms(leaves, layers)
+    counted = 0
+    notes = []
+    for op in ops:
+        callers = shared.get(op, [row.name])
+        if len(callers) == 1:
+            counted += _own_fvcore(counts, op)
+        else:  # several rows call it: each is given its analytic share, the total joins the sum
+            counted += sum(t.size or 0 for t in terms if t.name == FVCORE_TERMS.get(op, ("",))[0])
+            notes.append(f"fvcore counts {op} once for {', '.join(callers)}; the total joins the sum")
+    diffs = [Difference(row.name, "functional", leaf.name, None, layers[leaf.name].summary,
+                        f"function {pool_operator(layers[leaf.name])}", (), 0, 0, 0, 0, 0, 0,
+                        note=f"{leaf.name} ({layers[leaf.name].summary}) has no module: the network's own forward "
+                             f"calls {pool_operator(layers[leaf.name])}") for leaf in leaves]
+    quantities = (
+        Quantity("shape", tuple(row.out_shape), None, EXACT, note="not checked: a function call has no module"),
+        _count_quantity("params", row.params, 0),
+        _count_quantity("macs", row.macs, 0),
+        _count_quantity("fvcore", row.macs, counted, terms),
+        _count_quantity("flop_counter", row.macs, _own_flop_counter(counts), _factor_two(row.macs)),
+        _layers_quantity(row, diffs, 0),
+    )
+    note = f"no module: the network's own forward calls {', '.join(ops)}" + (f" ({'; '.join(notes)})" if notes else "")
+    return RowCheck(row.name, "layer", None, quantities, row.aux, note=note), diffs
+
+
 def _factor_two(macs: int) -> tuple[Term, ...]:
     extra = f.flop_counter_mode_flops(macs) - macs
     return (Term("FlopCounterMode factor 2", extra, f"2 x {macs:,} MACs", "FlopCounterMode x2"),) if extra else ()
@@ -480,6 +544,10 @@ def reconcile(analysis: Analysis, counts: ModuleCounts, depth: str = "layer") ->
     differences: list[Difference] = []
     extra = _real_only_by_position(rows_real, spec_rows, counts)
     checks += [_real_only_row(n, counts, source) for n in extra.get(None, ())]
+    own = counts.own_ops("")
+    calls = [row for row in analysis.rows if row.name not in counts.children
+             and _is_function_call(row, layers, counts, own)]
+    shared = {op: [r.name for r in calls if _operators(r, layers) & {op}] for r in calls for op in _operators(r, layers)}
     for row in analysis.rows:
         if row.name in counts.children:
             units = [u for u in counts.units if u.name == row.name or u.name.startswith(row.name + ".")]
@@ -491,6 +559,9 @@ def reconcile(analysis: Analysis, counts: ModuleCounts, depth: str = "layer") ->
                     if branch.kind == "branch" and not branch.children and branch.name not in counts.children:
                         continue  # an identity branch: no layers, nothing to count
                     checks.append(_node_check(branch, branch.name, counts, layers, mine, "branch"))
+        elif _is_function_call(row, layers, counts, own):
+            check_, diffs = _function_row(row, layers, counts, own, shared)
+            checks.append(check_)
         else:
             checks.append(_absent_row(row, source))
             diffs = [Difference(row.name, "only in spec", leaf.name, None, layers[leaf.name].summary, "", (),

@@ -338,12 +338,14 @@ class _Mapper:
         nn = self.torch.nn
         if isinstance(module, nn.Conv2d):
             details = []
-            if isinstance(module.padding, str):
-                details.append(f"padding={module.padding!r}")
-            if tuple(module.dilation) != (1, 1):
-                details.append(f"dilation={tuple(module.dilation)}")
+            if module.padding_mode != "zeros":
+                details.append(f"padding_mode={module.padding_mode!r}")
+            if module.padding == "same":
+                details.append(f"padding='same' with the even dilated kernel {tuple(module.kernel_size)} at "
+                               f"dilation {tuple(module.dilation)} (torch pads one more on the right and bottom)")
             raise self.refuse(n, f"is a conv with {', '.join(details) or 'options'} the spec format cannot write",
-                              "give the conv numeric padding and dilation 1, or write the network as a spec file")
+                              "give the conv zero padding, the same on both sides, or write the network as a spec "
+                              "file")
         if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
             raise self.refuse(n, "is a pool with options the spec format cannot write (dilation)")
         raise self.refuse(n, f"is a {type(module).__name__} module, outside the supported set")

@@ -750,23 +750,34 @@ class _Namer:
     def branches(self, block: _Block, prefix: str) -> tuple[Branch, ...]:
         out = []
         owners = [_common(sum((_paths(it) for it in b.items), [])) if b.items else "" for b in block.branches]
-        for i, (b, owner) in enumerate(zip(block.branches, owners)):
-            alone = sum(1 for o in owners if o and _under(o, owner)) == 1
-            if len(b.items) == 1 and isinstance(b.items[0], (_Layer, _Relu)) and _under(b.items[0].qualname, prefix) \
-                    and b.items[0].qualname != prefix:
+        forms = [self._branch_form(b, owner, owners, prefix) for b, owner in zip(block.branches, owners)]
+        for i, (b, owner, form) in enumerate(zip(block.branches, owners, forms)):
+            if form == "layer":
                 # one layer: the branch is that layer (named by it, as torchvision's inception3a.branch1)
                 (node,) = self.sequence(b.items, prefix)
                 full = f"{prefix}.{node.name}" if prefix else node.name
                 out.append(Branch(_relative(full, prefix), (replace(node, name=""),), scale=b.scale, module=False))
-                continue
-            if owner and owner != prefix and _under(owner, prefix) and self.is_module(owner) and alone and not (
-                    len(b.items) == 1 and _owner_path(b.items[0]) == owner):
+            elif form == "module":
                 full = self.unique(owner)
                 out.append(Branch(_relative(full, prefix), self.sequence(b.items, full), scale=b.scale, module=True))
-                continue
-            name = self.unique(f"{prefix}.path{i}" if prefix else f"path{i}")
-            out.append(Branch(_relative(name, prefix), self.sequence(b.items, prefix), scale=b.scale, module=False))
+            else:
+                local = _path_name(block, i, forms)
+                name = self.unique(f"{prefix}.{local}" if prefix else local)
+                out.append(Branch(_relative(name, prefix), self.sequence(b.items, prefix), scale=b.scale,
+                                  module=False))
         return tuple(out)
+
+    def _branch_form(self, b: _Branch, owner: str, owners: list[str], prefix: str) -> str:
+        """How a path is named: ``layer`` (its one layer's name), ``module`` (the one module its nodes
+        sit in, shared with no other path) or ``path`` (a made-up name, :func:`_path_name`)."""
+        if len(b.items) == 1 and isinstance(b.items[0], (_Layer, _Relu)) and _under(b.items[0].qualname, prefix) \
+                and b.items[0].qualname != prefix:
+            return "layer"
+        alone = sum(1 for o in owners if o and _under(o, owner)) == 1
+        if owner and owner != prefix and _under(owner, prefix) and self.is_module(owner) and alone and not (
+                len(b.items) == 1 and _owner_path(b.items[0]) == owner):
+            return "module"
+        return "path"
 
     # ------------------------------------------------------------------ rows
 
@@ -806,6 +817,20 @@ class _Namer:
             self.taken.discard(f"{name}.{block.name}")
             return Row(name, block.combine, block.branches, combine=block.combine, relu=block.relu)
         return Row(name, "aux" if after else "stack", (Branch("", nodes),), after=after)
+
+
+def _path_name(block: _Block, i: int, forms: list[str]) -> str:
+    """The made-up name of a block's ``i``-th path: in an addition of two paths, a path with no nodes
+    is ``identity``, and a path of several nodes beside it or beside a named one (ResNet's
+    ``downsample``) is ``residual`` (``x + f(x)``); else ``pathN``, N counted from 0 in the order the
+    join reads the paths."""
+    if block.combine == "add" and len(block.branches) == 2:
+        other = block.branches[1 - i]
+        if not block.branches[i].items:
+            return "identity" if other.items else f"path{i}"
+        if not other.items or forms[1 - i] != "path":
+            return "residual"
+    return f"path{i}"
 
 
 def _spec_kind(layer: Layer) -> str:

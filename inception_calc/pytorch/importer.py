@@ -38,6 +38,7 @@ from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError, quote
 from inception_calc.core.inputs import parse_input
 from inception_calc.core.kinds import KINDS, Conv, Dropout, Layer, Linear, Pool, ReLU, Softmax
+from inception_calc.core.kinds.base import pair_text
 from inception_calc.core.network import Block, Branch, Network, Row, named_nodes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -329,10 +330,40 @@ class _Mapper:
             self.flat[n] = True
         elif flat and KINDS.of(layer).needs_map:
             raise self.refuse(n, f"is a {layer.kind} layer on a flattened [N, features] tensor")
+        if isinstance(layer, Conv):
+            self._probe_conv(n, module, layer)
         hidden = isinstance(layer, Conv) and not isinstance(module, nn.Conv2d)
         if isinstance(layer, Conv) and not hidden:
             layer = replace(layer, relu=False)
         return _Layer(name, layer, n.name, hidden_relu=hidden)
+
+    def _probe_conv(self, n: "fx.Node", module: Any, layer: Conv) -> None:
+        """A conv whose class has its own forward (timm's ``Conv2dSame`` pads in it, TF's 'SAME': one
+        more on the right and bottom at stride 2) is run on two small inputs (no data: the meta device,
+        or the module's own) and refused where its output size is not the one its fields give."""
+        nn = self.torch.nn
+        conv = module if isinstance(module, nn.Conv2d) else dict(module.named_children()).get("conv")
+        if conv is None or type(conv).forward is nn.Conv2d.forward:
+            return
+        from inception_calc.core.formulas import conv_output_size, dilated_kernel
+
+        param = next(conv.parameters(), None)
+        device = param.device if param is not None else "meta"
+        k = [dilated_kernel(a, d) for a, d in zip(layer.kernel, layer.dilation)]
+        for size in (max(k) + 7, max(k) + 8):
+            with self.torch.no_grad():
+                try:
+                    out = tuple(conv(self.torch.zeros(1, conv.in_channels, size, size, device=device)).shape[2:])
+                except Exception:  # noqa: BLE001 - the module's own code: no probe, no claim
+                    return
+            want = tuple(conv_output_size(size, kk, s, p) for kk, s, p in zip(k, layer.stride, layer.pad))
+            if out != want:
+                raise self.refuse(n, f"pads in its own forward ({type(conv).__name__}: at {size}x{size} it gives "
+                                     f"{out[0]}x{out[1]} where its padding {pair_text(layer.pad)} gives "
+                                     f"{want[0]}x{want[1]}; TF-style 'SAME' padding, one more on the right and "
+                                     "bottom), which no symmetric pad writes",
+                                  "build the model with symmetric padding (timm: a model without the tf_ prefix), "
+                                  "or write the network as a spec file")
 
     def _unrecognised_module(self, n: "fx.Node", module: Any) -> Any:
         nn = self.torch.nn
@@ -1005,6 +1036,19 @@ def _check_unique(network: Network) -> None:
 # ----------------------------------------------------------------------------- sources
 
 
+def _on_meta(torch: Any, build: Any) -> "nn.Module":
+    """``build()`` on the meta device (no memory, no initialisation); on the CPU where the constructor
+    itself computes with tensors (torchvision's regnet rounds its widths with torch ops, which meta
+    tensors cannot give back)."""
+    try:
+        with torch.device("meta"):
+            return build()
+    except NotImplementedError as exc:
+        if "meta" not in str(exc):
+            raise
+    return build()
+
+
 @lru_cache(maxsize=32)
 def from_torchvision(name: str) -> Network:
     """torchvision's model ``name`` (``torchvision.models.get_model``) imported, with no weights (built
@@ -1019,8 +1063,8 @@ def from_torchvision(name: str) -> Network:
     if name not in known:
         raise CalcError(f"torchvision {torchvision.__version__.split('+')[0]} has no model {quote(name)}",
                         where="source", fix="name a model of torchvision.models.list_models() (resnet50, googlenet)")
-    with torch.device("meta"):
-        model = torchvision.models.get_model(name, weights=None, **TORCHVISION_OPTIONS.get(name, {}))
+    model = _on_meta(torch, lambda: torchvision.models.get_model(name, weights=None,
+                                                                  **TORCHVISION_OPTIONS.get(name, {})))
     network = network_from_module(model, USUAL_SIZES.get(name, DEFAULT_SIZE), name=name,
                                   source=f"torchvision.models.{name} (torchvision "
                                          f"{torchvision.__version__.split('+')[0]})")
@@ -1038,8 +1082,7 @@ def from_timm(name: str) -> Network:
     torch = require_torch()
     timm = require_timm("importing a timm model")
     try:
-        with torch.device("meta"):
-            model = timm.create_model(name, pretrained=False)
+        model = _on_meta(torch, lambda: timm.create_model(name, pretrained=False))
     except (RuntimeError, ValueError, KeyError) as exc:
         raise CalcError(f"timm {timm.__version__} has no model {quote(name)}: "
                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",

@@ -45,18 +45,19 @@ def test_googlenet_import_checks_exactly_against_torchvision() -> None:
     assert result["aux1"]["macs"].verdict == "exact"
 
 
-# (library, model, the two input sizes): plain (alexnet, vgg11), residual (resnets, regnetx), depthwise
-# (mobilenet_v2), Fire-style concat (squeezenet), separable residual (xception41); small inputs, one of
-# them not square, to keep the run short
+# (library, model, the two input sizes): plain (alexnet, vgg11), residual (resnet18, bottleneck resnet26d,
+# grouped regnet_x_400mf, built on the CPU: its constructor computes with tensors), depthwise (mobilenet_v2,
+# mnasnet0_5 whose forward pools by x.mean([2, 3])), Fire-style concat (squeezenet), separable residual
+# (xception41); small inputs, one of them not square, to keep the run short
 MODELS = [("torchvision", "alexnet", (3, 64, 64), (3, 96, 80)),
           ("torchvision", "vgg11", (3, 64, 64), (3, 64, 96)),
           ("torchvision", "resnet18", (3, 128, 96), (3, 160, 160)),
-          ("torchvision", "resnet50", (3, 64, 64), (3, 96, 80)),
           ("torchvision", "squeezenet1_0", (3, 128, 112), (3, 96, 96)),
           ("torchvision", "mobilenet_v2", (3, 96, 128), (3, 64, 64)),
+          ("torchvision", "mnasnet0_5", (3, 64, 64), (3, 96, 80)),
+          ("torchvision", "regnet_x_400mf", (3, 64, 64), (3, 96, 80)),
           ("timm", "resnet26d", (3, 64, 64), (3, 96, 80)),
           ("timm", "mobilenetv2_100", (3, 64, 64), (3, 80, 96)),
-          ("timm", "regnetx_002", (3, 64, 64), (3, 96, 80)),
           ("timm", "xception41", (3, 64, 64), (3, 96, 80))]
 
 
@@ -122,6 +123,10 @@ def test_imported_models_check_exact_or_explained(imported) -> None:
         # 1280 channels at 96/32 x 128/32 = 3 x 4: 1280 * 12 = 15,360 input elements
         assert pool["fvcore"].counted == 15_360 and pool["fvcore"].verdict == "explained"
         assert "function call" in pool["layers"].terms[0].label
+    if name == "mnasnet0_5":
+        mean = result["mean"]  # x.mean([2, 3]): aten::mean, which fvcore does not count (no adaptive-pool term)
+        assert (mean["fvcore"].counted, mean["fvcore"].verdict) == (0, "exact")
+        assert "mean a function call" in mean["layers"].terms[0].label
     if name == "alexnet":
         assert result["classifier.0"]["shape"].counted == (9216,)  # 256 * 6 * 6
         assert result["classifier.0"]["shape"].verdict == "explained"
@@ -347,8 +352,13 @@ def test_convs_and_pools_the_spec_cannot_write_are_one_line(make, says) -> None:
     ("shufflenet_v2_x0_5", "node 'view' (Tensor.view) in module 'stage2.0': reshapes to ('getitem', 2, "
                            "'floordiv', 'getitem_2', 'getitem_3') (a channel shuffle"),
     ("mobilenet_v3_small", "node 'features_0_2' (Hardswish) in module 'features.0.2': is a Hardswish module, "
-                           "outside the supported set")])
-def test_torchvision_models_outside_the_supported_set_are_refused_naming_the_node(name, says) -> None:
+                           "outside the supported set"),
+    ("timm:tf_mobilenetv3_small_minimal_100", "node 'conv_stem' (Conv2dSame) in module 'conv_stem': pads in its "
+                                              "own forward (Conv2dSame: at 10x10 it gives 5x5 where its padding 0 "
+                                              "gives 4x4")])  # TF 'SAME' at stride 2: ceil(10 / 2) = 5
+def test_models_outside_the_supported_set_are_refused_naming_the_node(name, says) -> None:
+    if name.startswith("timm:"):
+        pytest.importorskip("timm")
     with pytest.raises(CalcError) as err:
-        from_torchvision(name)
+        from_timm(name[5:]) if name.startswith("timm:") else from_torchvision(name)
     assert "\n" not in str(err.value) and says in str(err.value)

@@ -717,6 +717,21 @@ class _Namer:
     def __init__(self, modules: dict) -> None:
         self.modules = modules
         self.taken: set[str] = set()
+        self.real_of: dict[str, str] = {}  # a made-up prefix (a row 'cat' of the network's own forward) -> its module
+
+    def within(self, path: str, prefix: str) -> bool:
+        """Whether ``path`` (a module's qualified name) sits below ``prefix`` (a node name)."""
+        return _under(path, self.real_of.get(prefix, prefix))
+
+    def full(self, path: str, prefix: str) -> str:
+        """The node name of the module ``path`` below ``prefix``: the path itself, or below a made-up
+        prefix the path relative to the module that prefix stands for (``branch2.0`` in the row ``cat``
+        of the network's own forward is ``cat.branch2.0``)."""
+        real = self.real_of.get(prefix)
+        if real is None or not _under(path, real):
+            return path
+        rest = _relative(path, real) if path != real else ""
+        return f"{prefix}.{rest}" if rest else prefix
 
     def unique(self, full: str) -> str:
         if full not in self.taken:
@@ -747,7 +762,8 @@ class _Namer:
 
     def layer(self, item: Any, prefix: str) -> Layer:
         """The layer of a _Layer or _Relu item named relative to ``prefix`` (its name made unique)."""
-        full = self.unique(item.qualname if _under(item.qualname, prefix) and item.qualname != prefix
+        own = self.full(item.qualname, prefix)
+        full = self.unique(own if self.within(item.qualname, prefix) and own != prefix
                            else f"{prefix}.{item.qualname.rsplit('.', 1)[-1]}" if prefix else item.qualname)
         layer = ReLU() if isinstance(item, _Relu) else item.layer
         return replace(layer, name=_relative(full, prefix))
@@ -769,9 +785,11 @@ class _Namer:
 
     def block(self, item: _Block, prefix: str, siblings: list, relu: bool) -> Block:
         shared = sum(1 for other, _ in siblings if any(_under(p, item.owner) for p in _paths(other)))
-        if item.owner and item.owner != prefix and _under(item.owner, prefix) and self.is_module(item.owner) \
-                and shared == 1:
-            full = self.unique(item.owner)
+        if item.owner and self.full(item.owner, prefix) != prefix and self.within(item.owner, prefix) \
+                and self.is_module(item.owner) and shared == 1:
+            full = self.unique(self.full(item.owner, prefix))
+            if full != item.owner:
+                self.real_of[full] = item.owner
             return Block(self.branches(item, full), combine=item.combine, relu=item.relu or relu,
                          name=_relative(full, prefix), module=True)
         full = self.unique(f"{prefix}.{item.base}" if prefix else item.base)
@@ -789,7 +807,9 @@ class _Namer:
                 full = f"{prefix}.{node.name}" if prefix else node.name
                 out.append(Branch(_relative(full, prefix), (replace(node, name=""),), scale=b.scale, module=False))
             elif form == "module":
-                full = self.unique(owner)
+                full = self.unique(self.full(owner, prefix))
+                if full != owner:
+                    self.real_of[full] = owner
                 out.append(Branch(_relative(full, prefix), self.sequence(b.items, full), scale=b.scale, module=True))
             else:
                 local = _path_name(block, i, forms)
@@ -801,11 +821,12 @@ class _Namer:
     def _branch_form(self, b: _Branch, owner: str, owners: list[str], prefix: str) -> str:
         """How a path is named: ``layer`` (its one layer's name), ``module`` (the one module its nodes
         sit in, shared with no other path) or ``path`` (a made-up name, :func:`_path_name`)."""
-        if len(b.items) == 1 and isinstance(b.items[0], (_Layer, _Relu)) and _under(b.items[0].qualname, prefix) \
-                and b.items[0].qualname != prefix:
+        if len(b.items) == 1 and isinstance(b.items[0], (_Layer, _Relu)) and self.within(b.items[0].qualname, prefix) \
+                and self.full(b.items[0].qualname, prefix) != prefix:
             return "layer"
         alone = sum(1 for o in owners if o and _under(o, owner)) == 1
-        if owner and owner != prefix and _under(owner, prefix) and self.is_module(owner) and alone and not (
+        if owner and self.full(owner, prefix) != prefix and self.within(owner, prefix) and self.is_module(owner) \
+                and alone and not (
                 len(b.items) == 1 and _owner_path(b.items[0]) == owner):
             return "module"
         return "path"
@@ -833,6 +854,8 @@ class _Namer:
 
     def row(self, key: str, items: list, after: str | None = None) -> Row:
         name = self.unique(key)
+        if not self.is_module(name):
+            self.real_of[name] = ""  # a row of the network's own forward: its modules' names go below it
         if after is None and len(items) == 1 and isinstance(items[0], (_Layer, _Relu)) and items[0].qualname == key:
             self.taken.discard(name)
             (layer,) = self.sequence(items, "")

@@ -362,3 +362,26 @@ def test_models_outside_the_supported_set_are_refused_naming_the_node(name, says
     with pytest.raises(CalcError) as err:
         from_timm(name[5:]) if name.startswith("timm:") else from_torchvision(name)
     assert "\n" not in str(err.value) and says in str(err.value)
+
+
+def test_dilated_receptive_fields_measure_as_the_analysis_says() -> None:
+    """A dilated conv's field spans d * (k - 1) + 1 inputs; its border units reach from their first to their
+    last real tap (taps d apart), which check --rf measures by gradients on the built network."""
+    from inception_calc.pytorch.receptive import check_receptive_fields
+
+    class Dilated(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(3, 8, 3, stride=2, padding=1)
+            self.conv2 = torch.nn.Conv2d(8, 8, 3, padding=2, dilation=2)
+            self.conv3 = torch.nn.Conv2d(8, 8, 3, padding="same", dilation=(4, 2))
+
+        def forward(self, x):
+            return self.conv3(torch.relu(self.conv2(torch.relu(self.conv1(x)))))
+
+    result = check_receptive_fields(network_from_module(Dilated(), 32), (3, 37, 50))
+    assert all(node.verdict == "exact" for node in result.nodes), [(n.name, n.note) for n in result.nodes]
+    conv3 = next(node for node in result.nodes if node.name == "conv3")
+    # conv1 3 (stride 2); conv2 spans 2 * (3 - 1) + 1 = 5: 3 + 4 * 2 = 11; conv3 spans 9 x 5: 11 + 8 * 2 = 27,
+    # 11 + 4 * 2 = 19 -- as measured between two interior units
+    assert tuple(ax.derived[0] for ax in conv3.axes) == (27, 19) and conv3.analytic.size == (27, 19)

@@ -115,7 +115,7 @@ class ConvKind(LayerKind):
         """The conv's kernel (dilated: ``d * (k - 1) + 1``), stride and padding (a 1 x 1 conv at stride 1
         keeps the field)."""
         kernel = tuple(dilated_kernel(k, d) for k, d in zip(layer.kernel, layer.dilation))
-        return Window(kernel, layer.stride, layer.pad)
+        return Window(kernel, layer.stride, layer.pad, dilation=layer.dilation)
 
     def scaled(self, layer: Conv, scale: Callable[[int], int]) -> Conv:
         return replace(layer, out=scale(layer.out))

@@ -85,3 +85,13 @@ def test_torchvision_source_goes_through_the_importer():
     model = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
     # numel of the real model, without the aux heads (torchvision documents 6,624,904)
     assert analyze("torchvision:googlenet").totals.inference.params == sum(p.numel() for p in model.parameters())
+
+
+def test_spec_help_names_the_whole_source_grammar():
+    from conftest import run_cli
+
+    done = run_cli("report", "--help")
+    text = " ".join(done.out.split())
+    assert done.code == 0
+    for form in ("torchvision:MODEL", "timm:MODEL", "PATH.py:ATTR", "PATH.prototxt", ":VARIANTS", "docs/sources.md"):
+        assert form in text, form

@@ -80,7 +80,12 @@ def test_layer_of_module_reads_real_modules():
     assert layer_of_module(nn.Dropout(0.2)) == Dropout(0.2)
     assert layer_of_module(nn.Linear(4, 2)) == Linear(2, bias=True)
     assert layer_of_module(nn.ReLU()) is None
-    assert layer_of_module(nn.Conv2d(3, 3, 3, dilation=2)) is None  # no spec word for a dilated conv
+    assert layer_of_module(nn.Conv2d(3, 3, 3, dilation=2)) == Conv(out=3, kernel=(3, 3), dilation=(2, 2))
+    # padding='same' at dilation 2: 2 * (3 - 1) = 4 padded in all, 2 a side; a 2x2 kernel pads 1 in all: refused
+    assert layer_of_module(nn.Conv2d(3, 3, 3, padding="same", dilation=2)) == Conv(
+        out=3, kernel=(3, 3), pad=(2, 2), dilation=(2, 2))
+    assert layer_of_module(nn.Conv2d(3, 3, 2, padding="same")) is None
+    assert layer_of_module(nn.Conv2d(3, 3, 3, padding=1, padding_mode="reflect")) is None
 
 
 class Tiny(nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inception_calc import CalcError, analyze, builtin_names, load_spec
+from inception_calc import CalcError, analyze, builtin_names, load_spec, network_from_dict
 from inception_calc.core.caffe import spec_from_prototxt
 from inception_calc.core.sources import load_builtin
 
@@ -58,11 +58,20 @@ def test_a_builtin_that_is_also_a_file_here_is_refused(tmp_path, monkeypatch):
     assert load_spec("./googlenet").rows == load_builtin("googlenet").rows
 
 
+def test_caffe_dilation():
+    net = NET.replace("num_output: 4 kernel_size: 1 }", "num_output: 4 kernel_size: 3 pad: 2 dilation: 2 }")
+    a = analyze(network_from_dict(spec_from_prototxt(net, "t.prototxt"), "t.prototxt"))
+    # b/a: 3x3 taps 2 apart span 2 * (3 - 1) + 1 = 5 inputs; pad 2 keeps 32x32; weights 8*4*9 = 288
+    assert (a["b.a"].weights, tuple(a["b.a"].out_shape), a["b.a"].macs) == (288, (4, 32, 32), 32 * 32 * 288)
+
+
 @pytest.mark.parametrize("change, says", [
     (("Concat", "Deconvolution"), "unknown layer type 'Deconvolution'"),
     (('bottom: "a" bottom', 'bottom: "zz" bottom'), "bottom 'zz' names no top"),
     (("pool: MAX kernel", "pool: MAX }"), "line 8"),
-    (("num_output: 10 }", "num_output: 10"), "never closed")])
+    (("num_output: 10 }", "num_output: 10"), "never closed"),
+    (("kernel_size: 3 pad: 1 }", "kernel_size: 3 pad: 1 dilation: 1 dilation: 2 dilation: 3 }"),
+     "dilation \\[1, 2, 3\\] has more than 2 values")])
 def test_caffe_refusals(change, says):
     with pytest.raises(CalcError, match=says) as info:
         spec_from_prototxt(NET.replace(*change), "t.prototxt")
@@ -76,3 +85,13 @@ def test_torchvision_source_goes_through_the_importer():
     model = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
     # numel of the real model, without the aux heads (torchvision documents 6,624,904)
     assert analyze("torchvision:googlenet").totals.inference.params == sum(p.numel() for p in model.parameters())
+
+
+def test_spec_help_names_the_whole_source_grammar():
+    from conftest import run_cli
+
+    done = run_cli("report", "--help")
+    text = " ".join(done.out.split())
+    assert done.code == 0
+    for form in ("torchvision:MODEL", "timm:MODEL", "PATH.py:ATTR", "PATH.prototxt", ":VARIANTS", "docs/sources.md"):
+        assert form in text, form

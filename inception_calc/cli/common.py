@@ -39,7 +39,9 @@ def flag_errors(flags: Mapping[str, str]) -> Iterator[None]:
 
 def add_spec(parser: argparse.ArgumentParser, default: str | None = "googlenet") -> None:
     parser.add_argument("spec", nargs="?" if default else None, default=default, metavar="SPEC",
-                        help=f"a built-in spec name (see 'inception-calc specs') or a .toml/.json file"
+                        help="a source (docs/sources.md): a built-in NAME (see 'inception-calc specs'), "
+                             "torchvision:MODEL, timm:MODEL, PATH.py:ATTR (runs that file's code), PATH.prototxt, "
+                             "or a PATH.toml/.json spec; each may end in :VARIANTS (googlenet:bn,width=0.5)"
                              + (f"; default {default}" if default else ""))
 
 

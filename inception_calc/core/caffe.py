@@ -281,17 +281,17 @@ class _Reader:
                 if self.count(layer, p, key, 1, low=0) != 1:
                     raise self.error(layer, f"{key} other than 1", "the spec model convolves N x C x H x W blobs",
                                      p.line_of(key))
-            dilation = self.count(layer, p, "dilation", low=1, repeated=True)
-            if any(d != 1 for d in dilation):  # type: ignore[union-attr]
-                raise self.error(layer, f"dilation {dilation} is not in the spec model (a conv has no dilation)",
-                                 "remove the dilation, or analyse the net without this layer", p.line_of("dilation"))
+            dilation = self.count(layer, p, "dilation", low=1, repeated=True) or [1]
+            if len(dilation) > 2:  # type: ignore[arg-type]
+                raise self.error(layer, f"dilation {dilation} has more than 2 values (a 2-d conv has H and W)",
+                                 "write dilation: D, or dilation: DH dilation: DW", p.line_of("dilation"))
             out = self.count(layer, p, "num_output")
             if out is None:
                 raise self.error(layer, "a Convolution without num_output", "write convolution_param { num_output: N }")
             table = {"kind": "conv", "out": out, "kernel": self.pair(layer, p, "kernel_size", 0, low=1),
                      "stride": self.pair(layer, p, "stride", 1, low=1), "pad": self.pair(layer, p, "pad", 0, low=0),
                      "groups": self.count(layer, p, "group", 1), "bias": self.flag(layer, p, "bias_term", True),
-                     "relu": False}
+                     "dilation": [dilation[0], dilation[-1]], "relu": False}  # type: ignore[index]
             if 0 in table["kernel"]:
                 raise self.error(layer, "a Convolution without kernel_size", "write kernel_size: K")
         elif kind == "Pooling":

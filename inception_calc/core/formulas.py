@@ -24,6 +24,26 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0) -> i
     return (size + 2 * pad - kernel) // stride + 1
 
 
+def dilated_kernel(kernel: int, dilation: int = 1) -> int:
+    """k' = d * (k - 1) + 1: the inputs a kernel of k taps spans at dilation d (k at d = 1).
+
+    A dilated conv's output size and receptive field use k'; its weights and MACs use k.
+    """
+    return dilation * (kernel - 1) + 1
+
+
+def same_padding(kernel: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> tuple[int, int] | None:
+    """PyTorch's ``padding='same'`` at stride 1 as a symmetric pad: p = (d * (k - 1)) / 2 per side.
+
+    None when d * (k - 1) is odd (an even kernel at odd dilation): PyTorch then pads one more on the
+    right and bottom, which no symmetric pad writes.
+    """
+    totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    if any(t % 2 for t in totals):
+        return None
+    return (totals[0] // 2, totals[1] // 2)
+
+
 def pool_output_size(size: int, kernel: int, stride: int, pad: int = 0, rounding: str = FLOOR) -> int:
     """Hout of a pooling window, with the row's rounding.
 

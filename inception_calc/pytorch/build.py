@@ -62,7 +62,7 @@ def _modules() -> dict[str, type]:
         def __init__(self, cin: int, layer: Conv) -> None:
             super().__init__()
             self.conv = nn.Conv2d(cin, layer.out, layer.kernel, stride=layer.stride, padding=layer.pad,
-                                  groups=layer.groups, bias=layer.bias)
+                                  dilation=layer.dilation, groups=layer.groups, bias=layer.bias)
             self.bn = nn.BatchNorm2d(layer.out, eps=layer.bn_eps) if layer.bn else None
             self.relu = layer.relu
 

@@ -38,6 +38,7 @@ from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError, quote
 from inception_calc.core.inputs import parse_input
 from inception_calc.core.kinds import KINDS, Conv, Dropout, Layer, Linear, Pool, ReLU, Softmax
+from inception_calc.core.kinds.base import pair_text
 from inception_calc.core.network import Block, Branch, Network, Row, named_nodes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -229,6 +230,10 @@ class _Mapper:
         if n.op == "call_function" and n.target is self.operator.getitem:
             src = n.args[0]
             return hasattr(src, "op") and src in self.shape_only
+        o = self.operator
+        if n.op == "call_function" and n.target in (o.floordiv, o.mul, o.add, o.sub, o.truediv, o.mod):
+            nodes = _nodes_in((n.args, n.kwargs))  # arithmetic on sizes (shufflenet's channels // groups)
+            return bool(nodes) and all(a in self.shape_only for a in nodes)
         return False
 
     def data_inputs(self, n: "fx.Node") -> list:
@@ -325,21 +330,53 @@ class _Mapper:
             self.flat[n] = True
         elif flat and KINDS.of(layer).needs_map:
             raise self.refuse(n, f"is a {layer.kind} layer on a flattened [N, features] tensor")
+        if isinstance(layer, Conv):
+            self._probe_conv(n, module, layer)
         hidden = isinstance(layer, Conv) and not isinstance(module, nn.Conv2d)
         if isinstance(layer, Conv) and not hidden:
             layer = replace(layer, relu=False)
         return _Layer(name, layer, n.name, hidden_relu=hidden)
 
+    def _probe_conv(self, n: "fx.Node", module: Any, layer: Conv) -> None:
+        """A conv whose class has its own forward (timm's ``Conv2dSame`` pads in it, TF's 'SAME': one
+        more on the right and bottom at stride 2) is run on two small inputs (no data: the meta device,
+        or the module's own) and refused where its output size is not the one its fields give."""
+        nn = self.torch.nn
+        conv = module if isinstance(module, nn.Conv2d) else dict(module.named_children()).get("conv")
+        if conv is None or type(conv).forward is nn.Conv2d.forward:
+            return
+        from inception_calc.core.formulas import conv_output_size, dilated_kernel
+
+        param = next(conv.parameters(), None)
+        device = param.device if param is not None else "meta"
+        k = [dilated_kernel(a, d) for a, d in zip(layer.kernel, layer.dilation)]
+        for size in (max(k) + 7, max(k) + 8):
+            with self.torch.no_grad():
+                try:
+                    out = tuple(conv(self.torch.zeros(1, conv.in_channels, size, size, device=device)).shape[2:])
+                except Exception:  # noqa: BLE001 - the module's own code: no probe, no claim
+                    return
+            want = tuple(conv_output_size(size, kk, s, p) for kk, s, p in zip(k, layer.stride, layer.pad))
+            if out != want:
+                raise self.refuse(n, f"pads in its own forward ({type(conv).__name__}: at {size}x{size} it gives "
+                                     f"{out[0]}x{out[1]} where its padding {pair_text(layer.pad)} gives "
+                                     f"{want[0]}x{want[1]}; TF-style 'SAME' padding, one more on the right and "
+                                     "bottom), which no symmetric pad writes",
+                                  "build the model with symmetric padding (timm: a model without the tf_ prefix), "
+                                  "or write the network as a spec file")
+
     def _unrecognised_module(self, n: "fx.Node", module: Any) -> Any:
         nn = self.torch.nn
         if isinstance(module, nn.Conv2d):
             details = []
-            if isinstance(module.padding, str):
-                details.append(f"padding={module.padding!r}")
-            if tuple(module.dilation) != (1, 1):
-                details.append(f"dilation={tuple(module.dilation)}")
+            if module.padding_mode != "zeros":
+                details.append(f"padding_mode={module.padding_mode!r}")
+            if module.padding == "same":
+                details.append(f"padding='same' with the even dilated kernel {tuple(module.kernel_size)} at "
+                               f"dilation {tuple(module.dilation)} (torch pads one more on the right and bottom)")
             raise self.refuse(n, f"is a conv with {', '.join(details) or 'options'} the spec format cannot write",
-                              "give the conv numeric padding and dilation 1, or write the network as a spec file")
+                              "give the conv zero padding, the same on both sides, or write the network as a spec "
+                              "file")
         if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
             raise self.refuse(n, "is a pool with options the spec format cannot write (dilation)")
         raise self.refuse(n, f"is a {type(module).__name__} module, outside the supported set")
@@ -456,8 +493,10 @@ class _Mapper:
         if len(args) == 2 and args[0] == -1 and isinstance(args[1], int) and args[1] > 0:
             self.flat[n] = True  # x.view(-1, C * H * W): a flatten at the size it is written for
             return None
-        raise self.refuse(n, f"reshapes to {quote(tuple(a.name if isinstance(a, fx.Node) else a for a in args))}; "
-                             "only a flatten to [N, features] (view(x.size(0), -1)) is supported")
+        shuffle = " (a channel shuffle: view to [N, groups, C / groups, H, W], transpose, view back)" \
+            if len(args) == 5 else ""
+        raise self.refuse(n, f"reshapes to {quote(tuple(a.name if isinstance(a, fx.Node) else a for a in args))}"
+                             f"{shuffle}; only a flatten to [N, features] (view(x.size(0), -1)) is supported")
 
     def _pool(self, n: "fx.Node", flat: bool) -> _Layer:
         from inception_calc.pytorch.counters import layer_of_module
@@ -678,6 +717,21 @@ class _Namer:
     def __init__(self, modules: dict) -> None:
         self.modules = modules
         self.taken: set[str] = set()
+        self.real_of: dict[str, str] = {}  # a made-up prefix (a row 'cat' of the network's own forward) -> its module
+
+    def within(self, path: str, prefix: str) -> bool:
+        """Whether ``path`` (a module's qualified name) sits below ``prefix`` (a node name)."""
+        return _under(path, self.real_of.get(prefix, prefix))
+
+    def full(self, path: str, prefix: str) -> str:
+        """The node name of the module ``path`` below ``prefix``: the path itself, or below a made-up
+        prefix the path relative to the module that prefix stands for (``branch2.0`` in the row ``cat``
+        of the network's own forward is ``cat.branch2.0``)."""
+        real = self.real_of.get(prefix)
+        if real is None or not _under(path, real):
+            return path
+        rest = _relative(path, real) if path != real else ""
+        return f"{prefix}.{rest}" if rest else prefix
 
     def unique(self, full: str) -> str:
         if full not in self.taken:
@@ -708,7 +762,8 @@ class _Namer:
 
     def layer(self, item: Any, prefix: str) -> Layer:
         """The layer of a _Layer or _Relu item named relative to ``prefix`` (its name made unique)."""
-        full = self.unique(item.qualname if _under(item.qualname, prefix) and item.qualname != prefix
+        own = self.full(item.qualname, prefix)
+        full = self.unique(own if self.within(item.qualname, prefix) and own != prefix
                            else f"{prefix}.{item.qualname.rsplit('.', 1)[-1]}" if prefix else item.qualname)
         layer = ReLU() if isinstance(item, _Relu) else item.layer
         return replace(layer, name=_relative(full, prefix))
@@ -730,9 +785,11 @@ class _Namer:
 
     def block(self, item: _Block, prefix: str, siblings: list, relu: bool) -> Block:
         shared = sum(1 for other, _ in siblings if any(_under(p, item.owner) for p in _paths(other)))
-        if item.owner and item.owner != prefix and _under(item.owner, prefix) and self.is_module(item.owner) \
-                and shared == 1:
-            full = self.unique(item.owner)
+        if item.owner and self.full(item.owner, prefix) != prefix and self.within(item.owner, prefix) \
+                and self.is_module(item.owner) and shared == 1:
+            full = self.unique(self.full(item.owner, prefix))
+            if full != item.owner:
+                self.real_of[full] = item.owner
             return Block(self.branches(item, full), combine=item.combine, relu=item.relu or relu,
                          name=_relative(full, prefix), module=True)
         full = self.unique(f"{prefix}.{item.base}" if prefix else item.base)
@@ -742,23 +799,37 @@ class _Namer:
     def branches(self, block: _Block, prefix: str) -> tuple[Branch, ...]:
         out = []
         owners = [_common(sum((_paths(it) for it in b.items), [])) if b.items else "" for b in block.branches]
-        for i, (b, owner) in enumerate(zip(block.branches, owners)):
-            alone = sum(1 for o in owners if o and _under(o, owner)) == 1
-            if len(b.items) == 1 and isinstance(b.items[0], (_Layer, _Relu)) and _under(b.items[0].qualname, prefix) \
-                    and b.items[0].qualname != prefix:
+        forms = [self._branch_form(b, owner, owners, prefix) for b, owner in zip(block.branches, owners)]
+        for i, (b, owner, form) in enumerate(zip(block.branches, owners, forms)):
+            if form == "layer":
                 # one layer: the branch is that layer (named by it, as torchvision's inception3a.branch1)
                 (node,) = self.sequence(b.items, prefix)
                 full = f"{prefix}.{node.name}" if prefix else node.name
                 out.append(Branch(_relative(full, prefix), (replace(node, name=""),), scale=b.scale, module=False))
-                continue
-            if owner and owner != prefix and _under(owner, prefix) and self.is_module(owner) and alone and not (
-                    len(b.items) == 1 and _owner_path(b.items[0]) == owner):
-                full = self.unique(owner)
+            elif form == "module":
+                full = self.unique(self.full(owner, prefix))
+                if full != owner:
+                    self.real_of[full] = owner
                 out.append(Branch(_relative(full, prefix), self.sequence(b.items, full), scale=b.scale, module=True))
-                continue
-            name = self.unique(f"{prefix}.path{i}" if prefix else f"path{i}")
-            out.append(Branch(_relative(name, prefix), self.sequence(b.items, prefix), scale=b.scale, module=False))
+            else:
+                local = _path_name(block, i, forms)
+                name = self.unique(f"{prefix}.{local}" if prefix else local)
+                out.append(Branch(_relative(name, prefix), self.sequence(b.items, prefix), scale=b.scale,
+                                  module=False))
         return tuple(out)
+
+    def _branch_form(self, b: _Branch, owner: str, owners: list[str], prefix: str) -> str:
+        """How a path is named: ``layer`` (its one layer's name), ``module`` (the one module its nodes
+        sit in, shared with no other path) or ``path`` (a made-up name, :func:`_path_name`)."""
+        if len(b.items) == 1 and isinstance(b.items[0], (_Layer, _Relu)) and self.within(b.items[0].qualname, prefix) \
+                and self.full(b.items[0].qualname, prefix) != prefix:
+            return "layer"
+        alone = sum(1 for o in owners if o and _under(o, owner)) == 1
+        if owner and self.full(owner, prefix) != prefix and self.within(owner, prefix) and self.is_module(owner) \
+                and alone and not (
+                len(b.items) == 1 and _owner_path(b.items[0]) == owner):
+            return "module"
+        return "path"
 
     # ------------------------------------------------------------------ rows
 
@@ -783,6 +854,8 @@ class _Namer:
 
     def row(self, key: str, items: list, after: str | None = None) -> Row:
         name = self.unique(key)
+        if not self.is_module(name):
+            self.real_of[name] = ""  # a row of the network's own forward: its modules' names go below it
         if after is None and len(items) == 1 and isinstance(items[0], (_Layer, _Relu)) and items[0].qualname == key:
             self.taken.discard(name)
             (layer,) = self.sequence(items, "")
@@ -798,6 +871,20 @@ class _Namer:
             self.taken.discard(f"{name}.{block.name}")
             return Row(name, block.combine, block.branches, combine=block.combine, relu=block.relu)
         return Row(name, "aux" if after else "stack", (Branch("", nodes),), after=after)
+
+
+def _path_name(block: _Block, i: int, forms: list[str]) -> str:
+    """The made-up name of a block's ``i``-th path: in an addition of two paths, a path with no nodes
+    is ``identity``, and a path of several nodes beside it or beside a named one (ResNet's
+    ``downsample``) is ``residual`` (``x + f(x)``); else ``pathN``, N counted from 0 in the order the
+    join reads the paths."""
+    if block.combine == "add" and len(block.branches) == 2:
+        other = block.branches[1 - i]
+        if not block.branches[i].items:
+            return "identity" if other.items else f"path{i}"
+        if not other.items or forms[1 - i] != "path":
+            return "residual"
+    return f"path{i}"
 
 
 def _spec_kind(layer: Layer) -> str:
@@ -972,6 +1059,19 @@ def _check_unique(network: Network) -> None:
 # ----------------------------------------------------------------------------- sources
 
 
+def _on_meta(torch: Any, build: Any) -> "nn.Module":
+    """``build()`` on the meta device (no memory, no initialisation); on the CPU where the constructor
+    itself computes with tensors (torchvision's regnet rounds its widths with torch ops, which meta
+    tensors cannot give back)."""
+    try:
+        with torch.device("meta"):
+            return build()
+    except NotImplementedError as exc:
+        if "meta" not in str(exc):
+            raise
+    return build()
+
+
 @lru_cache(maxsize=32)
 def from_torchvision(name: str) -> Network:
     """torchvision's model ``name`` (``torchvision.models.get_model``) imported, with no weights (built
@@ -986,8 +1086,8 @@ def from_torchvision(name: str) -> Network:
     if name not in known:
         raise CalcError(f"torchvision {torchvision.__version__.split('+')[0]} has no model {quote(name)}",
                         where="source", fix="name a model of torchvision.models.list_models() (resnet50, googlenet)")
-    with torch.device("meta"):
-        model = torchvision.models.get_model(name, weights=None, **TORCHVISION_OPTIONS.get(name, {}))
+    model = _on_meta(torch, lambda: torchvision.models.get_model(name, weights=None,
+                                                                  **TORCHVISION_OPTIONS.get(name, {})))
     network = network_from_module(model, USUAL_SIZES.get(name, DEFAULT_SIZE), name=name,
                                   source=f"torchvision.models.{name} (torchvision "
                                          f"{torchvision.__version__.split('+')[0]})")
@@ -1005,8 +1105,7 @@ def from_timm(name: str) -> Network:
     torch = require_torch()
     timm = require_timm("importing a timm model")
     try:
-        with torch.device("meta"):
-            model = timm.create_model(name, pretrained=False)
+        model = _on_meta(torch, lambda: timm.create_model(name, pretrained=False))
     except (RuntimeError, ValueError, KeyError) as exc:
         raise CalcError(f"timm {timm.__version__} has no model {quote(name)}: "
                         f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}",

@@ -43,7 +43,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from inception_calc.core.engine import analyze
+from inception_calc.core.engine import analyze, named_layers
 from inception_calc.core.errors import CalcError
 from inception_calc.core.kinds import KINDS
 from inception_calc.core.kinds.base import KEEPS, Window
@@ -154,9 +154,10 @@ class _Reach(Walk):
             if window.whole:
                 out.append(([min(firsts)] * n_out, [max(lasts)] * n_out))
                 continue
-            k, s, p = window.kernel[a], window.stride[a], window.pad[a]
-            out.append(([firsts[max(i * s - p, 0)] for i in range(n_out)],
-                        [lasts[min(i * s - p + k - 1, n_in - 1)] for i in range(n_out)]))
+            k, s, p, d = window.kernel[a], window.stride[a], window.pad[a], window.dilation[a]
+            # a dilated window's taps are d apart: the first and last real ones, not the span's clipped ends
+            out.append(([firsts[_first_tap(i * s - p, d)] for i in range(n_out)],
+                        [lasts[_last_tap(i * s - p + k - 1, d, n_in - 1)] for i in range(n_out)]))
         return out[0], out[1]
 
     def merged(self, name: str, how: str, branches: tuple[Branch, ...], results: list) -> tuple[Spans, Spans]:
@@ -164,6 +165,16 @@ class _Reach(Walk):
         return tuple((list(map(min, *(v[a][0] for v in values))) if len(values) > 1 else values[0][a][0],
                       list(map(max, *(v[a][1] for v in values))) if len(values) > 1 else values[0][a][1])
                      for a in (0, 1))  # type: ignore[return-value]
+
+
+def _first_tap(start: int, d: int) -> int:
+    """The first input row >= 0 among ``start, start + d, ...``."""
+    return start if start >= 0 else start + -(-(-start) // d) * d
+
+
+def _last_tap(end: int, d: int, last: int) -> int:
+    """The last input row <= ``last`` among ``end, end - d, ...``."""
+    return end if end <= last else end - -(-(end - last) // d) * d
 
 
 def reach(network: Network, input: tuple[int, int, int], rows: "set[str] | None" = None) -> dict[str, tuple[Spans, Spans]]:
@@ -313,9 +324,11 @@ def _clip(span: Span, within: Span) -> Span:
 
 
 def _axis(field: ReceptiveField, axis: int, spans: Spans, measured: list[tuple[int, Span | None]],
-          flagged: bool) -> AxisCheck:
+          flagged: bool, dilated: bool = False) -> AxisCheck:
     firsts, lasts = spans
     within = (min(firsts), max(lasts))
+    if dilated:
+        return _dilated_axis(field, axis, spans, measured, within)
     expected = [(u, _clip(field.span(u, axis), within)) for u, _ in measured]
     problem = ""
     for (u, got), (_, want) in zip(measured, expected):
@@ -330,21 +343,51 @@ def _axis(field: ReceptiveField, axis: int, spans: Spans, measured: list[tuple[i
                 problem = (f"unit {u}: the windows reach rows {got[0]}..{got[1]}, the analytic span clipped "
                            f"to the reachable rows {want[0]}..{want[1]}")
                 break
-    derived = None
+    return AxisCheck(len(firsts), within, tuple(measured), tuple(expected), _derived(measured, within),
+                     problem)  # type: ignore[arg-type]
+
+
+def _derived(measured: list[tuple[int, Span | None]], within: Span) -> tuple[int, int, int] | None:
+    """Size, stride and padding from two neighbouring measured units whose fields touch neither border."""
     seen = dict((u, s) for u, s in measured if s is not None)
     for u in sorted(seen):
         a, b = seen[u], seen.get(u + 1)
         if b is not None and within[0] < a[0] and b[1] < within[1]:
             stride = b[0] - a[0]
-            derived = (a[1] - a[0] + 1, stride, u * stride - a[0])
-            break
-    return AxisCheck(len(firsts), within, tuple(measured), tuple(expected), derived, problem)  # type: ignore[arg-type]
+            return (a[1] - a[0] + 1, stride, u * stride - a[0])
+    return None
+
+
+def _dilated_axis(field: ReceptiveField, axis: int, spans: Spans, measured: list[tuple[int, Span | None]],
+                  within: Span) -> AxisCheck:
+    """Below a dilated conv, whose taps are ``d`` apart, a unit near a border reaches from its first to
+    its last real tap, inside its span clipped: every measured unit must give the windows' reach
+    (:class:`_Reach`, tap by tap), and every unit's reach must lie inside its clipped span and equal it
+    where the span is not clipped (the units wholly inside the input)."""
+    firsts, lasts = spans
+    expected = [(u, (firsts[u], lasts[u])) for u, _ in measured]
+    problem = ""
+    for (u, got), (_, want) in zip(measured, expected):
+        if got != want and not problem:
+            seen = "no input pixel" if got is None else f"rows {got[0]}..{got[1]}"
+            problem = f"unit {u}: measured {seen}, the dilated windows' taps reach rows {want[0]}..{want[1]}"
+    if not problem:
+        for u in range(len(firsts)):
+            span = field.span(u, axis)
+            clipped, got = _clip(span, within), (firsts[u], lasts[u])
+            inside = clipped[0] <= got[0] and got[1] <= clipped[1]
+            if not inside or (clipped == span and got != span):
+                problem = (f"unit {u}: the windows reach rows {got[0]}..{got[1]}, the analytic span "
+                           f"{span[0]}..{span[1]} (clipped to the reachable rows {clipped[0]}..{clipped[1]})")
+                break
+    return AxisCheck(len(firsts), within, tuple(measured), tuple(expected), _derived(measured, within),
+                     problem)  # type: ignore[arg-type]
 
 
 def _node(name: str, level: str, field: ReceptiveField, spans: tuple[Spans, Spans],
-          measured: list, input_hw: tuple[int, int]) -> NodeRF:
+          measured: list, input_hw: tuple[int, int], dilated: bool = False) -> NodeRF:
     flagged = not field.aligned
-    axes = tuple(_axis(field, a, spans[a], measured[a], flagged) for a in (0, 1))
+    axes = tuple(_axis(field, a, spans[a], measured[a], flagged, dilated) for a in (0, 1))
     problems = [f"{'HW'[a]}: {ax.problem}" for a, ax in enumerate(axes) if ax.problem]
     for a, ax in enumerate(axes):
         if ax.derived and not field.whole and not flagged and ax.derived != (field.size[a], field.stride[a],
@@ -403,13 +446,15 @@ def check_receptive_fields(spec: "Network | str", input: "tuple[int, int, int] |
         walk_rows(walk, thin, analysis.input, x, rows)
         outputs = walk.fields
         reached = reach(analysis.network, analysis.input, rows)
+        dilated = any(getattr(layer, "dilation", (1, 1)) != (1, 1) for layer in named_layers(analysis.network).values())
         cache: dict[int, list] = {}
         nodes = []
         for name, field in fields.items():
             out = outputs[name]
             if id(out) not in cache:
                 cache[id(out)] = _measure(out, x)
-            nodes.append(_node(name, walk.levels.get(name, "layer"), field, reached[name], cache[id(out)], (h, w)))
+            nodes.append(_node(name, walk.levels.get(name, "layer"), field, reached[name], cache[id(out)], (h, w),
+                               dilated))
     seconds = time.perf_counter() - started
     return RFCheck(analysis.spec, measured_on or analysis.spec, analysis.input, depth, tuple(nodes), seconds,
                    (("torch", torch.__version__.split("+")[0]),))

@@ -192,6 +192,17 @@ def pool_operator(layer: Layer) -> str | None:
     return KINDS.of(layer).operator(layer)
 
 
+def call_operator(layer: Layer, own: dict[str, int]) -> str | None:
+    """The op among ``own`` (a module's own ops) that runs ``layer`` as a function call: its kind's
+    operator, or ``mean`` for a global average pool written ``x.mean((2, 3))`` (mnasnet's forward)."""
+    op = pool_operator(layer)
+    if op in own:
+        return op
+    if op == "adaptive_avg_pool2d" and getattr(layer, "output", None) == (1, 1) and "mean" in own:
+        return "mean"
+    return None
+
+
 # ----------------------------------------------------------------------------- quantities
 
 
@@ -219,14 +230,17 @@ FVCORE_TERMS = {
 """fvcore's handles beyond conv/linear MACs: the term's name, its formula, and how it is derived."""
 
 
-def fvcore_terms(leaves: list[Cost], layers: dict[str, Layer]) -> tuple[Term, ...]:
+def fvcore_terms(leaves: list[Cost], layers: dict[str, Layer], by_mean: frozenset[str] = frozenset()
+                 ) -> tuple[Term, ...]:
     """What fvcore counts beyond the conv/linear MACs of these layers, from the analysis alone: each
     kind says which elements fvcore counts for it (:meth:`LayerKind.fvcore_elements`): batch norm
-    (eval mode, affine) 2 per output element; adaptive average pooling 1 per input element."""
+    (eval mode, affine) 2 per output element; adaptive average pooling 1 per input element, but
+    nothing for the global average pools of ``by_mean``, which the real network computes as
+    ``x.mean((2, 3))`` (aten::mean: fvcore has no handle for it)."""
     elements = dict.fromkeys(FVCORE_TERMS, 0)
     for leaf in leaves:
         layer = layers.get(leaf.name)
-        if layer is not None:
+        if layer is not None and leaf.name not in by_mean:
             for handle, n in KINDS.of(layer).fvcore_elements(layer, leaf.in_shape, leaf.out_shape).items():
                 elements[handle] += n
     return tuple(Term(name, formula(elements[handle]), text.format(n=elements[handle]))
@@ -241,6 +255,12 @@ def _shape_quantity(node: Cost, counted: tuple[int, ...] | None) -> Quantity:
         return Quantity("shape", analytic, counted, EXPLAINED, (Term(
             "flattened output", None, f"torch gives [N, {analytic[0]}] where the analysis writes "
             f"[{analytic[0]}, 1, 1] (Table 1's 1x1x{analytic[0]}): the same {analytic[0]:,} elements"),))
+    if counted is not None and len(counted) == 1 and len(analytic) == 3 and counted[0] == _elements(analytic):
+        # a layer between a flatten and a linear layer (alexnet's classifier.0, a dropout on [N, 9216]):
+        # the spec format has no flatten (a linear layer flattens its input), so the map keeps its shape
+        return Quantity("shape", analytic, counted, EXPLAINED, (Term(
+            "flattened output", None, f"torch gives [N, {counted[0]:,}] (flattened before a linear layer) where "
+            f"the analysis writes [{', '.join(map(str, analytic))}]: the same {counted[0]:,} elements"),))
     return Quantity("shape", analytic, counted, MISMATCH,
                     note=f"analytic {_shape(analytic)}, counted {_shape(counted) if counted else 'none (not called)'}")
 
@@ -342,11 +362,10 @@ def _unmatched_spec_layer(row: str, leaf: Cost, layer: Layer, counts: ModuleCoun
     owner = _owner(leaf.name, counts) if row in counts.children else None
     own = counts.own_ops(owner) if owner is not None else {}
     args = (leaf.weights, 0, leaf.params, 0, leaf.macs, 0)
-    if leaf.params == 0 and pool_operator(layer) in own:
-        note = (f"{leaf.name} ({layer.summary}) has no module: '{owner or 'the network'}' calls "
-                f"{pool_operator(layer)} itself")
-        return Difference(row, "functional", leaf.name, None, layer.summary, f"function {pool_operator(layer)}",
-                          (), *args, note=note)
+    op = call_operator(layer, own) if leaf.params == 0 else None
+    if op is not None:
+        note = f"{leaf.name} ({layer.summary}) has no module: '{owner or 'the network'}' calls {op} itself"
+        return Difference(row, "functional", leaf.name, None, layer.summary, f"function {op}", (), *args, note=note)
     note = f"'{owner}' itself calls {', '.join(sorted(own))}" if own else ""
     return Difference(row, "only in spec", leaf.name, None, layer.summary, "", (), *args, note=note)
 
@@ -355,15 +374,15 @@ def _unmatched_spec_layer(row: str, leaf: Cost, layer: Layer, counts: ModuleCoun
 
 
 def _node_check(node: Cost, module: str, counts: ModuleCounts, layers: dict[str, Layer], diffs: list[Difference],
-                level: str) -> RowCheck:
+                level: str, by_mean: frozenset[str] = frozenset()) -> RowCheck:
     if module not in counts.children:
-        return _moduleless_check(node, counts, layers, diffs, level)
+        return _moduleless_check(node, counts, layers, diffs, level, by_mean)
     n_real = sum(1 for u in counts.units if u.name == module or u.name.startswith(module + "."))
     quantities = (
         _shape_quantity(node, counts.out_shapes.get(module)),
         _count_quantity("params", node.params, counts.numel.get(module, 0)),
         _count_quantity("macs", node.macs, counts.fvcore_macs(module)),
-        _count_quantity("fvcore", node.macs, counts.fvcore_total(module), fvcore_terms(_leaves(node), layers)),
+        _count_quantity("fvcore", node.macs, counts.fvcore_total(module), fvcore_terms(_leaves(node), layers, by_mean)),
         _count_quantity("flop_counter", node.macs, counts.flop_counter_total(module), _factor_two(node.macs)),
         _layers_quantity(node, diffs, n_real),
     )
@@ -387,7 +406,7 @@ def _members(node: Cost, counts: ModuleCounts) -> list[Cost]:
 
 
 def _moduleless_check(node: Cost, counts: ModuleCounts, layers: dict[str, Layer], diffs: list[Difference],
-                      level: str) -> RowCheck:
+                      level: str, by_mean: frozenset[str] = frozenset()) -> RowCheck:
     """A branch or block with no module of its own (``module = false``: torchvision's
     ``Mixed_5b.branch5x5_1`` and ``_2`` are one branch, but no module holds the two): checked from
     the sum of its nodes' modules, and its output shape from its last node's module. Layers with no
@@ -407,7 +426,7 @@ def _moduleless_check(node: Cost, counts: ModuleCounts, layers: dict[str, Layer]
         _count_quantity("params", node.params, sum(counts.numel.get(n, 0) for n in names)),
         _count_quantity("macs", node.macs, sum(counts.fvcore_macs(n) for n in names)),
         _count_quantity("fvcore", node.macs, sum(counts.fvcore_total(n) for n in names),
-                        fvcore_terms(leaves, layers)),
+                        fvcore_terms(leaves, layers, by_mean)),
         _count_quantity("flop_counter", node.macs, sum(counts.flop_counter_total(n) for n in names),
                         _factor_two(node.macs)),
         _layers_quantity(node, diffs, n_real),
@@ -415,6 +434,77 @@ def _moduleless_check(node: Cost, counts: ModuleCounts, layers: dict[str, Layer]
     shown = ", ".join(n.rsplit(".", 1)[-1] for n in names) or "none"
     return RowCheck(node.name, level, None, quantities, node.aux, (),
                     note=f"no module of its own: the sum of its modules ({shown})")
+
+
+def _operators(node: Cost, layers: dict[str, Layer], own: dict[str, int]) -> set[str]:
+    return {call_operator(layers[leaf.name], own) for leaf in _leaves(node)} - {None}
+
+
+def _is_function_call(row: Cost, layers: dict[str, Layer], counts: ModuleCounts, own: dict[str, int]) -> bool:
+    """A row that is no module of the real network but a function call of its own forward
+    (mobilenet_v2's ``F.adaptive_avg_pool2d``, mnasnet's ``x.mean([2, 3])``): every layer free of
+    parameters and MACs, each an operator the network runs itself, not through a child module
+    (fvcore's trace)."""
+    leaves = _leaves(row)
+    return bool(leaves) and row.params == 0 and row.macs == 0 and all(
+        call_operator(layers[leaf.name], own) is not None for leaf in leaves)
+
+
+def _run_by_mean(analysis: Analysis, layers: dict[str, Layer], counts: ModuleCounts) -> frozenset[str]:
+    """The global average pools with no module that the real network computes as ``x.mean((2, 3))``
+    (aten::mean, which fvcore does not count), not as an adaptive average pool."""
+    found = set()
+    for row in analysis.rows:
+        for leaf in _leaves(row):
+            if leaf.name not in counts.children and pool_operator(layers[leaf.name]) == "adaptive_avg_pool2d" and \
+                    call_operator(layers[leaf.name], counts.own_ops(_owner(leaf.name, counts))) == "mean":
+                found.add(leaf.name)
+    return frozenset(found)
+
+
+def _own_fvcore(counts: ModuleCounts, op: str) -> int:
+    """fvcore's count of ``op`` in the network's own forward (the whole network less its children)."""
+    total = counts.fvcore.get("", {}).get(op, 0)
+    return total - sum(counts.fvcore.get(child, {}).get(op, 0) for child in counts.children.get("", ()))
+
+
+def _own_flop_counter(counts: ModuleCounts) -> int:
+    """FlopCounterMode's count in the network's own forward, outside every child module."""
+    return counts.flop_counter_total("") - sum(counts.flop_counter_total(c) for c in counts.children.get("", ()))
+
+
+def _function_row(row: Cost, layers: dict[str, Layer], counts: ModuleCounts, own: dict[str, int],
+                  shared: dict[str, list[str]], by_mean: frozenset[str]) -> tuple[RowCheck, list[Difference]]:
+    """A row the network's own forward runs as a function call: no module to join, so params and
+    MACs are 0 on both sides, fvcore's count is its count of that operator in the network's own
+    forward (shared out among the rows that call the same operator, each its analytic share), and
+    the layers are 'functional' differences (no difference in cost)."""
+    leaves = _leaves(row)
+    ops = sorted(_operators(row, layers, own))
+    terms = fvcore_terms(leaves, layers, by_mean)
+    counted = 0
+    notes = []
+    for op in ops:
+        callers = shared.get(op, [row.name])
+        if len(callers) == 1:
+            counted += _own_fvcore(counts, op)
+        else:  # several rows call it: each is given its analytic share, the total joins the sum
+            counted += sum(t.size or 0 for t in terms if t.name == FVCORE_TERMS.get(op, ("",))[0])
+            notes.append(f"fvcore counts {op} once for {', '.join(callers)}; the total joins the sum")
+    diffs = [Difference(row.name, "functional", leaf.name, None, layers[leaf.name].summary,
+                        f"function {call_operator(layers[leaf.name], own)}", (), 0, 0, 0, 0, 0, 0,
+                        note=f"{leaf.name} ({layers[leaf.name].summary}) has no module: the network's own forward "
+                             f"calls {call_operator(layers[leaf.name], own)}") for leaf in leaves]
+    quantities = (
+        Quantity("shape", tuple(row.out_shape), None, EXACT, note="not checked: a function call has no module"),
+        _count_quantity("params", row.params, 0),
+        _count_quantity("macs", row.macs, 0),
+        _count_quantity("fvcore", row.macs, counted, terms),
+        _count_quantity("flop_counter", row.macs, _own_flop_counter(counts), _factor_two(row.macs)),
+        _layers_quantity(row, diffs, 0),
+    )
+    note = f"no module: the network's own forward calls {', '.join(ops)}" + (f" ({'; '.join(notes)})" if notes else "")
+    return RowCheck(row.name, "layer", None, quantities, row.aux, note=note), diffs
 
 
 def _factor_two(macs: int) -> tuple[Term, ...]:
@@ -482,17 +572,26 @@ def reconcile(analysis: Analysis, counts: ModuleCounts, depth: str = "layer") ->
     differences: list[Difference] = []
     extra = _real_only_by_position(rows_real, spec_rows, counts)
     checks += [_real_only_row(n, counts, source) for n in extra.get(None, ())]
+    own = counts.own_ops("")
+    calls = [row for row in analysis.rows if row.name not in counts.children
+             and _is_function_call(row, layers, counts, own)]
+    shared = {op: [r.name for r in calls if _operators(r, layers, own) & {op}]
+              for r in calls for op in _operators(r, layers, own)}
+    by_mean = _run_by_mean(analysis, layers, counts)
     for row in analysis.rows:
         if row.name in counts.children:
             units = [u for u in counts.units if u.name == row.name or u.name.startswith(row.name + ".")]
             diffs = _row_differences(row, layers, counts, units)
-            checks.append(_node_check(row, row.name, counts, layers, diffs, "layer"))
+            checks.append(_node_check(row, row.name, counts, layers, diffs, "layer", by_mean))
             if depth != "layer":
                 for branch in (n for n in row.children if n.level == "branch"):
                     mine = [d for d in diffs if _under(d, branch.name)]
                     if branch.kind == "branch" and not branch.children and branch.name not in counts.children:
                         continue  # an identity branch: no layers, nothing to count
-                    checks.append(_node_check(branch, branch.name, counts, layers, mine, "branch"))
+                    checks.append(_node_check(branch, branch.name, counts, layers, mine, "branch", by_mean))
+        elif _is_function_call(row, layers, counts, own):
+            check_, diffs = _function_row(row, layers, counts, own, shared, by_mean)
+            checks.append(check_)
         else:
             checks.append(_absent_row(row, source))
             diffs = [Difference(row.name, "only in spec", leaf.name, None, layers[leaf.name].summary, "", (),
@@ -503,7 +602,7 @@ def reconcile(analysis: Analysis, counts: ModuleCounts, depth: str = "layer") ->
             differences += [Difference(name, "only in real", None, u.name, "", u.summary, (), 0, u.weights, 0,
                                        u.params, 0, counts.fvcore_macs(u.name))
                             for u in counts.units if u.name == name or u.name.startswith(name + ".")]
-    checks.append(_total_check(analysis, counts, layers, differences))
+    checks.append(_total_check(analysis, counts, layers, differences, by_mean))
     return Reconciliation(analysis.spec, source, analysis.input, depth, tuple(checks), tuple(differences),
                           _unsupported(counts, rows_real), tuple(sorted(counts.versions.items())))
 
@@ -528,11 +627,11 @@ def _real_only_by_position(rows: list[str], spec_rows: set[str], counts: ModuleC
 
 
 def _total_check(analysis: Analysis, counts: ModuleCounts, layers: dict[str, Layer],
-                 differences: list[Difference]) -> RowCheck:
+                 differences: list[Difference], by_mean: frozenset[str] = frozenset()) -> RowCheck:
     """The whole network: the analysis's training totals (main rows and auxiliary heads, all of
     which the counted forward runs) against the counters' totals."""
     sums = analysis.totals.training
-    terms = fvcore_terms([leaf for row in analysis.rows for leaf in _leaves(row)], layers)
+    terms = fvcore_terms([leaf for row in analysis.rows for leaf in _leaves(row)], layers, by_mean)
     n_real = len(counts.units)
     n_spec = sum(len(_leaves(r)) for r in analysis.rows)
     real = [d for d in differences if d.kind != "functional"]

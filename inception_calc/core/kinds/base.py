@@ -40,6 +40,7 @@ class Window(NamedTuple):
     pad: "Pair" = (0, 0)
     whole: bool = False
     note: str = ""
+    dilation: "Pair" = (1, 1)  # the taps' spacing inside ``kernel`` (a dilated conv's span d * (k - 1) + 1)
 
 
 KEEPS = Window()

@@ -227,6 +227,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--torch-share", type=float, default=0.05,
                         help="the share of cases given to check and bench (slow: each imports torch)")
+    parser.add_argument("--show-slowest", type=int, default=0, help="print the N slowest cases")
     opts = parser.parse_args()
     commands = [c for c in opts.commands.split(",") if c]
     rng = random.Random(opts.seed)
@@ -269,6 +270,9 @@ def main() -> int:
         if found:
             shown = [a if len(a) < 80 else a[:60] + "..." for a in r["args"]]
             print(f"DEFECT {', '.join(found)}: {shown!r}: {r['err'].strip()[-300:]!r}")
+    for r in sorted(results, key=lambda r: -r["seconds"])[:opts.show_slowest]:
+        shown = [a if len(a) < 80 else a[:60] + "..." for a in r["args"]]
+        print(f"slow {r['seconds']:.1f} s (exit {r['code']}): {shown!r}")
     counts["peak RSS of any case (MiB)"] = round(max(peak_kib, before) / 1024, 1)
     counts["slowest case (s)"] = round(max(r["seconds"] for r in results), 1)
     print("cases per command:", ", ".join(f"{k} {v}" for k, v in sorted(by_command.items())))

@@ -257,13 +257,13 @@ def bench(spec: Any = "googlenet", input: Any = None, settings: Settings | None 
     """
     settings = settings or Settings()
     settings.check()
+    analysis = analyze(spec, input)  # a bad spec fails in milliseconds, before torch is imported
     torch = require_torch()
     check_device(settings.device, where="settings.device")
     if settings.compile:
         why = compile_unavailable(settings.device)
         if why:
             raise CalcError(why, where="settings.compile", fix="time without compiling, or install what it names")
-    analysis = analyze(spec, input)
     if isinstance(spec, str) and spec in TORCHVISION_MODELS:
         require_torchvision(f"bench {spec}")  # a missing package: before calibrating or timing
     from inception_calc.pytorch.memory import require_memory

@@ -67,11 +67,11 @@ def bench_training(spec: str, input: Any, settings: Settings) -> tuple[Any, list
     from inception_calc.pytorch.build import require_torch
 
     settings.check()
+    analysis = analyze(spec, input)  # a bad spec fails in milliseconds, before torch is imported
     check_device(settings.device)
     if settings.compile and (why := compile_unavailable(settings.device)):
         raise CalcError(why, where="settings.compile", fix="time without --compile")
     torch = require_torch()
-    analysis = analyze(spec, input)
     runs = []
     for dtype in settings.dtypes:
         for batch in settings.batches:

@@ -8,6 +8,7 @@ import argparse
 from inception_calc.cli.commands import COMMANDS
 from inception_calc.report.output import emit
 from inception_calc.cli import common
+from inception_calc.cli.progress import add_progress, progress_for
 
 HELP = COMMANDS["compare"]
 FLAGS = {"specs": "SPEC", "rows": "--rows", "depth": "--depth", "by": "--by"}  # compare()'s parameters
@@ -30,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_plot(parser, "per-row MACs and weights of each network, grouped bars (by stage: each network's "
                             "MACs against its params, and its MACs stage by stage)")
     common.add_output(parser)
+    add_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     plot = common.plot_path(args.plot)
     rows = [r.strip() for item in args.rows or () for r in item.split(",") if r.strip()]
-    comparison = compare(args.specs, args.input, rows or None, args.depth, args.by)
+    comparison = compare(args.specs, args.input, rows or None, args.depth, args.by, progress_for(args, "compare"))
     text = render(comparison, args.format)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_comparison

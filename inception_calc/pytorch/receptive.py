@@ -383,11 +383,11 @@ def check_receptive_fields(spec: "Network | str", input: "tuple[int, int, int] |
                         where="against", fix="leave it at 'built' (the default) to check receptive fields")
     if depth not in CHECK_DEPTHS:
         raise CalcError(f"unknown depth {depth!r}", where="depth", fix=f"use one of {', '.join(CHECK_DEPTHS)}")
-    torch = require_torch()
     network = load_spec(spec)
     if not aux and network.aux_rows:
         network = replace(network, rows=network.main_rows)
-    analysis = analyze(network, input)
+    analysis = analyze(network, input)  # a bad spec or input fails in milliseconds, before torch is imported
+    torch = require_torch()
     rows = {r.name for r in analysis.rows}
     fields = receptive_fields(analysis)
     started = time.perf_counter()

@@ -207,20 +207,21 @@ def test_a_chart_of_thousands_of_rows_is_refused(tmp_path, capsys):
 
 def test_a_network_over_the_layer_limit_is_refused_before_its_rows_are_read(tmp_path, capsys):
     from inception_calc.core.loader import MAX_LAYERS
+    from inception_calc.core.sources import network_from_dict
 
-    spec = tmp_path / "rows.toml"
-    spec.write_text(_rows(MAX_LAYERS + 1))
+    rows = [{"name": f"r{i}", "kind": "relu"} for i in range(MAX_LAYERS)]
+    assert len(network_from_dict({"name": "n", "rows": rows}).rows) == MAX_LAYERS  # at the limit: read
+    rows.append({"name": "one_more", "kind": "relu"})
     start = time.monotonic()
+    with pytest.raises(CalcError, match=f"has {MAX_LAYERS + 1:,} rows, more than {MAX_LAYERS:,} layers"):
+        network_from_dict({"name": "n", "rows": rows})
+    assert time.monotonic() - start < 0.5  # counted before any row is validated
+    # repeats that pass the limit stop at the row that does: 7,000 + 7,000 + 7,000 one-layer rows
+    spec = tmp_path / "repeats.toml"
+    rows = "".join(f'[[rows]]\nname = "{n}0"\nkind = "relu"\nrepeat = 7000\n' for n in "abc")
+    spec.write_text(TINY.split("[[rows]]")[0] + rows)
     err = refused(capsys, "report", str(spec))
-    assert f"has {MAX_LAYERS + 1:,} rows, more than {MAX_LAYERS:,} layers" in err
-    assert time.monotonic() - start < 5  # counted before any row is validated
-    # a repeat that passes the limit stops at its row: 2 rows of 7,000 copies of a 1-layer row
-    spec.write_text(TINY.replace('kind = "conv"', 'kind = "conv"\nrepeat = 7000').replace('"stem"', '"stem0"')
-                    + '[[rows]]\nname = "more0"\nkind = "relu"\nrepeat = 7000\n')
-    err = refused(capsys, "report", str(spec))
-    assert "row 2 'more0': brings the network to 14,000 layers, more than 10,000" in err  # 7,000 + 7,000
-    spec.write_text(_rows(MAX_LAYERS))  # at the limit: read
-    assert cli(capsys, "report", str(spec), "--format", "csv")[0] == 0
+    assert f"row 3 'c0': brings the network to 21,000 layers, more than {MAX_LAYERS:,}" in err
 
 
 def test_one_file_given_twice_to_compare_is_read_and_analysed_once(tmp_path):
@@ -454,6 +455,22 @@ def test_any_text_is_a_result_or_one_error_line(tmp_path, capsys, text):
 
 
 # ----------------------------------------------------------------------------- check and bench: memory
+
+@pytest.mark.parametrize("command", [["check"], ["check", "--rf"], ["bench", "--device", "cpu"],
+                                     ["bench", "--device", "cpu", "--train"]])
+def test_a_network_too_long_to_run_in_torch_is_refused_before_torch(tmp_path, capsys, command):
+    from inception_calc.pytorch.build import MAX_BUILT_LAYERS
+
+    spec = tmp_path / "long.toml"
+    spec.write_text("\n".join(['name = "long"\ninput = [3, 8, 8]'] + [
+        f'[[rows]]\nname = "r{i}"\nkind = "conv"\nout = 2\nkernel = 1' for i in range(MAX_BUILT_LAYERS + 1)]) + "\n")
+    err = refused(capsys, *command, str(spec))
+    assert f"has {MAX_BUILT_LAYERS + 1:,} layers, more than the {MAX_BUILT_LAYERS:,} a torch build" in err
+    assert "torch" not in sys.modules or "torch" in _IMPORTED_BEFORE  # refused before torch was imported
+
+
+_IMPORTED_BEFORE = set(sys.modules)
+
 
 @pytest.mark.parametrize("command", [["check"], ["check", "--rf"], ["check", "--train"],
                                      ["bench", "--device", "cpu"], ["bench", "--device", "cuda", "--train"]])

@@ -11,8 +11,8 @@ from typing import Any
 
 from inception_calc.core.errors import CalcError, quote
 
-MAX_FILE_BYTES = 2 * 1024 * 1024  # a spec or claims file: the largest built-in is 20 kB; a 10,000-layer spec
-# (loader.MAX_LAYERS) about 600 kB. Python's TOML reader takes about 1 s per MB of small tables or numbers, so
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a spec or claims file: the largest built-in is 20 kB; a spec of 20,000 conv
+# rows (loader.MAX_LAYERS) is 1.1 MB. Python's TOML reader takes about 1 s per MB of small tables or numbers, so
 # 2 MiB keeps the slowest read within seconds
 PIPE_WAIT_S = 5.0  # a pipe (<(...), a FIFO) given as a file: the longest wait for its next bytes
 MAX_BASE_DEPTH = 32  # specs named one from another through `base`: a chain of more is refused

@@ -56,7 +56,7 @@ ACTIVATIONS = ("none", "relu")
 RESERVED_NAME = "total"
 """No row may be named so: a claim's ``total.weights`` names the whole network (studies/claims)."""
 TOP_FIELDS = ("name", "description", "source", "input", "defaults", "rows", "notes", "base", "variants", "reference")
-MAX_LAYERS = 10_000
+MAX_LAYERS = 20_000
 """The most primitive layers a spec file's network may have, repeats counted (the largest built-in,
 inception-resnet-v2, has 252): every command's work grows with them, and this keeps the slowest
 (a report, a compare of two such networks) within seconds."""

@@ -88,6 +88,23 @@ def test_a_fifo_nobody_writes_to_is_given_up_not_waited_on(tmp_path, capsys):
     assert time.monotonic() - start < 8 and "pipe" in err
 
 
+def test_verify_reads_a_pipe_once(tmp_path, capsys, monkeypatch):
+    """verify looks at a lone positional twice (a spec, or a claims file?): a pipe's text went to the
+    first look and the second found it empty ("no claims"); a silent FIFO was waited on twice."""
+    claims = '[[claims]]\\nclaim = "inception3a.weights = 163,328"\\n'
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m inception_calc verify --no-derivation <(printf '{claims}')"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=60)
+    assert done.returncode == 0 and "the claim holds" in done.stdout, done.stderr
+    from inception_calc.core import files
+
+    monkeypatch.setattr(files, "PIPE_WAIT_S", 1.0)
+    fifo = tmp_path / "claims.toml"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    err = refused(capsys, "verify", str(fifo))
+    assert "a pipe that sent nothing for 1 seconds" in err and time.monotonic() - start < 1.9  # one wait, not two
+
+
 def test_a_pipe_with_a_spec_in_it_is_read(tmp_path):
     """A shell's <(...) is a pipe: read, not refused (docs use it)."""
     done = subprocess.run(["bash", "-c", f"{sys.executable} -m inception_calc report <(printf '{TINY}')"],

@@ -11,9 +11,8 @@ from typing import Any
 
 from inception_calc.core.errors import CalcError, quote
 
-MAX_FILE_BYTES = 2 * 1024 * 1024  # a spec or claims file: the largest built-in is 20 kB; a spec of 20,000 conv
-# rows (loader.MAX_LAYERS) is 1.1 MB. Python's TOML reader takes about 1 s per MB of small tables or numbers, so
-# 2 MiB keeps the slowest read within seconds
+MAX_FILE_BYTES = 1024 * 1024  # a spec or claims file: the largest built-in is 20 kB. Python's TOML reader takes
+# up to 1.3 s of CPU a MB (a list of numbers: 2 MB took 2.6 s here), so 1 MiB keeps the slowest read near a second
 PIPE_WAIT_S = 5.0  # a pipe (<(...), a FIFO) given as a file: the longest wait for its next bytes
 MAX_BASE_DEPTH = 32  # specs named one from another through `base`: a chain of more is refused
 

@@ -25,6 +25,7 @@ from inception_calc.cli.main import main
 from inception_calc.core.errors import MAX_LINE, CalcError
 from inception_calc.core.files import MAX_BASE_DEPTH, MAX_FILE_BYTES, read_text
 
+_IMPORTED_BEFORE = set(sys.modules)  # what was imported before these tests ran (torch, if another test did)
 TINY = 'name = "tiny"\ninput = [3, 16, 16]\n[[rows]]\nname = "stem"\nkind = "conv"\nout = 4\nkernel = 3\n'
 
 
@@ -452,6 +453,14 @@ def test_usage_errors_name_the_command(capsys, command):
     assert err.startswith(f"inception-calc {command}: error:")
 
 
+@pytest.mark.parametrize("command", [["report"], ["check", "googlenet"], ["bench", "--device", "cpu"]])
+def test_an_output_name_too_long_is_refused_before_any_work(tmp_path, capsys, command):
+    # check and bench found it only after counting or timing the network (10 s in the campaign)
+    err = refused(capsys, *command, "--output", str(tmp_path / ("o" * 300)))
+    assert "the file name is longer than the 255 bytes the file system allows" in err and "--output" in err
+    assert "torch" not in sys.modules or "torch" in _IMPORTED_BEFORE
+
+
 def test_output_errors_name_the_flag_given_and_come_before_any_work(tmp_path, capsys):
     err = refused(capsys, "bench", "--device", "cpu", "--save-json", str(tmp_path / "no" / "r.json"))
     assert err.startswith("inception-calc bench: error: --save-json ") and "folder does not exist" in err
@@ -485,8 +494,6 @@ def test_a_network_too_long_to_run_in_torch_is_refused_before_torch(tmp_path, ca
     assert f"has {MAX_BUILT_LAYERS + 1:,} layers, more than the {MAX_BUILT_LAYERS:,} a torch build" in err
     assert "torch" not in sys.modules or "torch" in _IMPORTED_BEFORE  # refused before torch was imported
 
-
-_IMPORTED_BEFORE = set(sys.modules)
 
 
 @pytest.mark.parametrize("command", [["check"], ["check", "--rf"], ["check", "--train"],

@@ -5,9 +5,11 @@ run as its own process with a memory cap and a timeout, then the counts.
 
 Each case is a command line and the files it names (written to a fresh folder): spec and claims files
 mutated from the built-ins and from small specs (bytes flipped, cut, repeated, control characters,
-huge numbers, deep nesting, duplicate keys, long base chains, long names), special files (FIFOs,
-/dev/zero, folders, dangling links), and flags given hostile values (long, control characters,
-huge numbers, the same output path twice). It counts:
+huge numbers, deep nesting, duplicate keys, long base chains, long names), Caffe prototxt (mutated,
+or thousands of layers), networks at and past the layer limits (20,000 in a spec, 2,000 built in
+torch), a TOML list of numbers just under the size limit, 2,000 claims of every kind against a network of thousands
+of rows, special files (FIFOs, /dev/zero, folders, dangling links), and flags given hostile values
+(long, control characters, huge numbers, long sweeps, the same output path twice). It counts:
 
 * internal errors: exit 70;
 * tracebacks: "Traceback" on stderr;
@@ -46,6 +48,13 @@ COMMANDS = ("report", "explain", "verify", "compare", "sweep", "paper-table", "s
 
 TINY = 'name = "tiny"\ninput = [3, 16, 16]\n[[rows]]\nname = "stem"\nkind = "conv"\nout = 4\nkernel = 3\n' \
        '[[rows]]\nname = "fc"\nkind = "linear"\nout = 10\n'
+PROTOTXT = ('name: "tiny"\ninput: "data"\ninput_dim: 1\ninput_dim: 3\ninput_dim: 16\ninput_dim: 16\n'
+            'layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" '
+            'convolution_param { num_output: 4 kernel_size: 3 } }\n'
+            'layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }\n'
+            'layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" '
+            'pooling_param { pool: MAX kernel_size: 3 stride: 2 } }\n'
+            'layer { name: "fc" type: "InnerProduct" bottom: "pool1" top: "fc" inner_product_param { num_output: 10 } }\n')
 NASTY_TEXT = ["\x1b[2J", "\x00", "\n", "\r", "\t", "\u202e", "\ud800", "é", "x" * 5000, "1e" + "9" * 3000,
               "9" * 5000, "-1", "0", "nan", "inf", "2**40", str(2 ** 64), "total", "..", "/", "a:b:c", ":", ""]
 NASTY_SIZES = ["0", "-3", "1", "7", "3x224", "224x", "x", "1e5000", "9" * 30, "3x0x0", "1,2,3,4", "\x1b[2J",
@@ -81,7 +90,7 @@ def _mutate(rng: random.Random, text: str) -> bytes:
 
 def _spec_file(rng: random.Random, folder: Path, i: int) -> str:
     """A path to a hostile spec: a mutated file, a special file, or a generated pathological one."""
-    kind = rng.randrange(12)
+    kind = rng.randrange(15)
     path = folder / f"s{i}.toml"
     if kind == 0:
         path = folder / f"s{i}.json"
@@ -115,7 +124,26 @@ def _spec_file(rng: random.Random, folder: Path, i: int) -> str:
         return str(path)
     elif kind == 8:
         with open(path, "wb") as handle:
-            handle.truncate(rng.choice([10 * 1024 * 1024 + 1, 50 * 1024 * 1024]))
+            handle.truncate(rng.choice([1024 * 1024 + 1, 10 * 1024 * 1024 + 1, 50 * 1024 * 1024]))
+    elif kind == 12:  # a Caffe prototxt, mutated or repeated to thousands of layers
+        path = folder / f"s{i}.prototxt"
+        if rng.random() < 0.3:
+            layer = 'layer {{ name: "r{k}" type: "ReLU" bottom: "conv1" top: "conv1" }}\n'
+            head = PROTOTXT.split('layer { name: "pool1"')[0]
+            path.write_text(head + "".join(layer.format(k=k) for k in range(rng.choice([1500, 12000]))))
+        else:
+            path.write_bytes(_mutate(rng, PROTOTXT))
+    elif kind == 13:  # at and past the layer limits: conv rows (torch builds them), repeats
+        rows = rng.choice([1500, 2100, 19000, 20001])
+        if rng.random() < 0.5:
+            parts = ['name = "wide"\ninput = [3, 8, 8]'] + [
+                f'[[rows]]\nname = "r{k}"\nkind = "conv"\nout = {1 + k % 5}\nkernel = 1' for k in range(rows)]
+        else:
+            parts = ['name = "rep"\ninput = [3, 8, 8]', f'[[rows]]\nname = "r0"\nkind = "relu"\nrepeat = {min(rows, 10000)}', '[[rows]]\nname = "q0"\nkind = "relu"\nrepeat = 9000',
+                     f'[[rows]]\nname = "s0"\nkind = "relu"\nrepeat = {rng.choice([1, 5000, 10000])}']
+        path.write_text("\n".join(parts) + "\n")
+    elif kind == 14:  # a deep TOML value of numbers, the slowest kind for the TOML reader
+        path.write_text("a = [" + ",".join(["1"] * rng.choice([10_000, 520_000, 1_000_000])) + "]\n")  # 1.04 MB: just under 1 MiB
     else:
         source = rng.choice([TINY] + [p.read_text() for p in sorted(SPECS.glob("*.toml"))[:3]])
         path.write_bytes(_mutate(rng, source))
@@ -124,12 +152,23 @@ def _spec_file(rng: random.Random, folder: Path, i: int) -> str:
 
 def _claims_file(rng: random.Random, folder: Path, i: int) -> str:
     path = folder / f"c{i}.toml"
-    kind = rng.randrange(4)
+    kind = rng.randrange(5)
     if kind == 0:
         os.mkfifo(path)
     elif kind == 1:
         n = rng.choice([100, 20000])
         path.write_text("\n".join(f'[[claims]]\nclaim = "inception3a.weights = {k}"' for k in range(n)) + "\n")
+    elif kind == 2:  # 2,000 failing claims of every kind against a network of thousands of rows
+        spec = folder / f"w{i}.toml"
+        rows = rng.choice([3000, 10000])
+        spec.write_text("\n".join(['name = "wide"\ninput = [3, 8, 8]'] + [
+            f'[[rows]]\nname = "r{k}"\nkind = "conv"\nout = {1 + k % 5}\nkernel = 1' for k in range(rows)]) + "\n")
+        quantities = ["weights = 7", "macs ~ 1K", "rf = 3", "rf_stride = 2x2", "backward_macs = 5", "params = 0",
+                      "out_shape = [2, 8, 8]"]
+        claims = [f'spec = "{spec}"'] + [f'[[claims]]\nclaim = "r{rng.randrange(rows)}.{rng.choice(quantities)}"'
+                                         for _ in range(1900)]
+        claims += ['[[claims]]\nclaim = "total.macs = 5"', '[[claims]]\nclaim = "total.peak_bytes = 5"'] * 50
+        path.write_text("\n".join(claims) + "\n")
     else:
         path.write_bytes(_mutate(rng, '[[claims]]\nclaim = "inception3a.weights = 163,328"\n'
                                       '[[claims]]\nclaim = "total.macs ~ 1.5G"\n'))
@@ -177,7 +216,7 @@ def make_case(rng: random.Random, command: str, folder: Path, i: int) -> list[st
                                                                                      ["--depth", "conv"]])]
     elif command == "sweep":
         args = ["sweep", spec, "--input", rng.choice(["1:3000:1", "64:512:64", "0:0:0", size, f"{size}:{size}",
-                                                      "1:" + "9" * 40 + ":1"])]
+                                                      "1:" + "9" * 40 + ":1", "1:2000:1", "8:40:1"])]
     elif command == "paper-table":
         args = ["paper-table", *rng.choice([[], ["--format", nasty], [nasty], ["--format", "json"]])]
     elif command == "specs":
@@ -227,6 +266,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--torch-share", type=float, default=0.05,
                         help="the share of cases given to check and bench (slow: each imports torch)")
+    parser.add_argument("--show-slowest", type=int, default=0, help="print the N slowest cases")
     opts = parser.parse_args()
     commands = [c for c in opts.commands.split(",") if c]
     rng = random.Random(opts.seed)
@@ -269,6 +309,9 @@ def main() -> int:
         if found:
             shown = [a if len(a) < 80 else a[:60] + "..." for a in r["args"]]
             print(f"DEFECT {', '.join(found)}: {shown!r}: {r['err'].strip()[-300:]!r}")
+    for r in sorted(results, key=lambda r: -r["seconds"])[:opts.show_slowest]:
+        shown = [a if len(a) < 80 else a[:60] + "..." for a in r["args"]]
+        print(f"slow {r['seconds']:.1f} s (exit {r['code']}): {shown!r}")
     counts["peak RSS of any case (MiB)"] = round(max(peak_kib, before) / 1024, 1)
     counts["slowest case (s)"] = round(max(r["seconds"] for r in results), 1)
     print("cases per command:", ", ".join(f"{k} {v}" for k, v in sorted(by_command.items())))

@@ -191,7 +191,7 @@ GROUPS: dict[str, list[Example]] = {
     "output-files": [
         Example("a folder that does not exist", ("report", "--output", "missing/report.txt"), "the folder does not exist"),
         Example("a folder, not a file", ("report", "--output", "out"), "is a folder, not a file", files={"out": FOLDER}),
-        Example("a name the system refuses", ("report", "--output", "r" * 300), "cannot write there (File name too long)",
+        Example("a name the system refuses", ("report", "--output", "r" * 300), "longer than the 255 bytes the file system allows",
                 display="inception-calc report --output rrr...rrr  (a name of 300 characters)"),
         Example("--plot into a folder that does not exist", ("report", "--plot", "missing/chart.png"),
                 "the folder does not exist"),

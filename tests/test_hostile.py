@@ -25,6 +25,7 @@ from inception_calc.cli.main import main
 from inception_calc.core.errors import MAX_LINE, CalcError
 from inception_calc.core.files import MAX_BASE_DEPTH, MAX_FILE_BYTES, read_text
 
+_IMPORTED_BEFORE = set(sys.modules)  # what was imported before these tests ran (torch, if another test did)
 TINY = 'name = "tiny"\ninput = [3, 16, 16]\n[[rows]]\nname = "stem"\nkind = "conv"\nout = 4\nkernel = 3\n'
 
 
@@ -86,6 +87,23 @@ def test_a_fifo_nobody_writes_to_is_given_up_not_waited_on(tmp_path, capsys):
     start = time.monotonic()
     err = refused(capsys, "report", str(fifo))
     assert time.monotonic() - start < 8 and "pipe" in err
+
+
+def test_verify_reads_a_pipe_once(tmp_path, capsys, monkeypatch):
+    """verify looks at a lone positional twice (a spec, or a claims file?): a pipe's text went to the
+    first look and the second found it empty ("no claims"); a silent FIFO was waited on twice."""
+    claims = '[[claims]]\\nclaim = "inception3a.weights = 163,328"\\n'
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m inception_calc verify --no-derivation <(printf '{claims}')"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=60)
+    assert done.returncode == 0 and "the claim holds" in done.stdout, done.stderr
+    from inception_calc.core import files
+
+    monkeypatch.setattr(files, "PIPE_WAIT_S", 1.0)
+    fifo = tmp_path / "claims.toml"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    err = refused(capsys, "verify", str(fifo))
+    assert "a pipe that sent nothing for 1 seconds" in err and time.monotonic() - start < 1.9  # one wait, not two
 
 
 def test_a_pipe_with_a_spec_in_it_is_read(tmp_path):
@@ -205,6 +223,132 @@ def test_a_chart_of_thousands_of_rows_is_refused(tmp_path, capsys):
     assert "more than the 500" in err and not (tmp_path / "p.png").exists()
 
 
+def test_a_network_over_the_layer_limit_is_refused_before_its_rows_are_read(tmp_path, capsys):
+    from inception_calc.core.loader import MAX_LAYERS
+    from inception_calc.core.sources import network_from_dict
+
+    rows = [{"name": f"r{i}", "kind": "relu"} for i in range(MAX_LAYERS)]
+    assert len(network_from_dict({"name": "n", "rows": rows}).rows) == MAX_LAYERS  # at the limit: read
+    rows.append({"name": "one_more", "kind": "relu"})
+    start = time.monotonic()
+    with pytest.raises(CalcError, match=f"has {MAX_LAYERS + 1:,} rows, more than {MAX_LAYERS:,} layers"):
+        network_from_dict({"name": "n", "rows": rows})
+    assert time.monotonic() - start < 0.5  # counted before any row is validated
+    # repeats that pass the limit stop at the row that does: 7,000 + 7,000 + 7,000 one-layer rows
+    spec = tmp_path / "repeats.toml"
+    rows = "".join(f'[[rows]]\nname = "{n}0"\nkind = "relu"\nrepeat = 7000\n' for n in "abc")
+    spec.write_text(TINY.split("[[rows]]")[0] + rows)
+    err = refused(capsys, "report", str(spec))
+    assert f"row 3 'c0': brings the network to 21,000 layers, more than {MAX_LAYERS:,}" in err
+
+
+def test_one_file_given_twice_to_compare_is_read_and_analysed_once(tmp_path):
+    from inception_calc.studies.compare import compare
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(_rows(50))
+    comparison = compare([str(spec), str(spec), "googlenet"], input=224)
+    assert comparison.analyses[0] is comparison.analyses[1]
+    assert comparison.analyses[0] is not comparison.analyses[2]
+
+
+def test_a_sweep_is_bounded_by_sizes_times_nodes(tmp_path, capsys):
+    from inception_calc.studies.sweep import MAX_WORK
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(_rows(1000))  # 1,000 one-layer rows: 2,000 rows and layers
+    allowed = MAX_WORK // 2000
+    err = refused(capsys, "sweep", str(spec), "--input", f"8:{8 + allowed}:1")  # one size more
+    assert f"{allowed + 1:,} sizes of big's 2,000 rows and layers" in err and f"give at most {allowed:,} sizes" in err
+    assert cli(capsys, "sweep", str(spec), "--input", "8:12:1")[0] == 0
+    # the largest built-in sweeps the whole range: 2,000 sizes x (54 rows + 252 layers) = 612,000
+    assert 2000 * (54 + 252) <= MAX_WORK
+
+
+def test_claims_against_a_large_network_take_one_pass_each_not_one_per_claim(tmp_path, capsys):
+    # 1,500 conv rows and 1,500 failing claims over every kind of quantity: each claim's node, derivation,
+    # hints ("a different row?" over every node) and training sums were a walk of the whole network
+    # (over 300 s here); now look-ups in tables made once per analysis (2 s)
+    spec = tmp_path / "s.toml"
+    spec.write_text("\n".join(['name = "wide"\ninput = [3, 8, 8]'] + [
+        f'[[rows]]\nname = "r{i}"\nkind = "conv"\nout = {1 + i % 7}\nkernel = 1' for i in range(1500)]) + "\n")
+    kinds = ["weights = 7", "macs ~ 1K", "rf = 3", "rf_stride = 2x2", "backward_macs = 5", "saved_bytes = 9",
+             "params = 0"]
+    claims = [f'spec = "{spec}"'] + [f'[[claims]]\nclaim = "r{(i * 7) % 1500}.{kinds[i % len(kinds)]}"'
+                                     for i in range(1400)]
+    claims += ['[[claims]]\nclaim = "total.macs = 5"', '[[claims]]\nclaim = "total.peak_bytes = 5"'] * 50
+    path = tmp_path / "c.toml"
+    path.write_text("\n".join(claims) + "\n")
+    start = time.monotonic()
+    code, out, err = cli(capsys, "verify", str(path))
+    assert code == 1 and "of 1500 claims fail" in out and "a different row?" in out, err
+    assert time.monotonic() - start < 20
+
+
+def test_the_other_rows_a_failing_claim_holds_for_are_every_such_node_in_order(googlenet):
+    """The "a different row?" hint from the sorted tables, against a walk of every node with the
+    claim's own test (what the hint was before the tables)."""
+    from inception_calc.studies.claims import claims_from_dict, Settings
+    from inception_calc.studies.claims.judge import _holds, _others, computed_value
+
+    texts = ["inception3a.weights = 18,432", "conv1.macs ~ 1.4M", "inception4a.rf = 3", "pool1.rf_stride = 4x4",
+             "inception3a.rf_padding = 0", "conv2.activations = 200704", "inception5b.params ~ 1.3K",
+             "inception3b.backward_macs = 0", "fc.weights = 1"]
+    _, claims = claims_from_dict({"claims": texts}, "test", Settings())
+    for claim in claims:
+        fields = googlenet.receptive_fields
+        if claim.quantity.startswith("rf"):
+            attribute = {"rf": "size", "rf_stride": "stride", "rf_padding": "padding"}[claim.quantity]
+            walked = [n for n, f in fields.items() if n != claim.node
+                      and _holds(claim.written, claim.op, getattr(f, attribute))]
+        else:
+            walked = [c.name for r in googlenet.rows for c in r.walk("conv") if c.name != claim.node
+                      and _holds(claim.written, claim.op, computed_value(c, claim.quantity, claim.convention,
+                                                                          googlenet))]
+        assert _others(googlenet, claim, claim.node) == walked[:4], claim.text
+    assert any(len(_others(googlenet, c, c.node)) == 4 for c in claims)  # the cases include many and none
+    assert any(not _others(googlenet, c, c.node) for c in claims)
+
+
+# ----------------------------------------------------------------------------- progress
+
+def test_progress_lines_go_to_stderr_only_and_leave_stdout_unchanged(capsys, monkeypatch):
+    from inception_calc.cli import progress
+
+    quiet = cli(capsys, "sweep", "googlenet", "--input", "200:240:20")
+    assert quiet[0] == 0 and quiet[2] == ""  # a second is not over: no line, even with --progress below
+    assert cli(capsys, "sweep", "googlenet", "--input", "200:240:20", "--progress")[1:] == quiet[1:]
+    monkeypatch.setattr(progress, "DELAY_S", 0.0)
+    monkeypatch.setattr(progress, "EVERY_S", 0.0)
+    code, out, err = cli(capsys, "sweep", "googlenet", "--input", "200:240:20", "--progress", "--format", "json")
+    assert (code, out) == (0, cli(capsys, "sweep", "googlenet", "--input", "200:240:20", "--format", "json")[1])
+    lines = err.splitlines()
+    assert lines[0].startswith("sweep: finding the smallest input (")
+    assert [line.split(" (")[0] for line in lines[1:]] == [
+        "sweep: size 200, 1 of 3", "sweep: size 220, 2 of 3", "sweep: size 240, 3 of 3"]
+    assert cli(capsys, "sweep", "googlenet", "--input", "200:240:20", "--no-progress")[2] == ""
+    err = cli(capsys, "compare", "googlenet", "googlenet:naive", "--progress")[2]
+    assert [line.split(" (")[0] for line in err.splitlines()] == [
+        "compare: reading network 1 of 2", "compare: reading network 2 of 2",
+        "compare: analysing network 1 of 2", "compare: analysing network 2 of 2"]
+    err = cli(capsys, "verify", "--claim", "inception3a.weights = 163,328", "--claim", "conv1.macs ~ 118M",
+              "--progress")[2]
+    assert [line.split(" (")[0] for line in err.splitlines()] == [
+        "verify: analysing spec 1", "verify: claim 1 of 2", "verify: claim 2 of 2"]
+
+
+def test_progress_is_throttled_to_one_line_a_second():
+    from inception_calc.cli.progress import Progress
+
+    now = [100.0]
+    shown = Progress("sweep", clock=lambda: now[0])
+    for step in range(40):  # 40 steps a quarter of a second apart: 10 s
+        now[0] += 0.25
+        shown(f"step {step}")
+    # the first line at 1.0 s, then at most one a second: at 1.0, 2.0, ..., 10.0
+    assert shown.lines == 10
+
+
 # ----------------------------------------------------------------------------- output that is not safe
 
 def test_two_outputs_on_one_path_are_refused(tmp_path, capsys):
@@ -309,6 +453,14 @@ def test_usage_errors_name_the_command(capsys, command):
     assert err.startswith(f"inception-calc {command}: error:")
 
 
+@pytest.mark.parametrize("command", [["report"], ["check", "googlenet"], ["bench", "--device", "cpu"]])
+def test_an_output_name_too_long_is_refused_before_any_work(tmp_path, capsys, command):
+    # check and bench found it only after counting or timing the network (10 s in the campaign)
+    err = refused(capsys, *command, "--output", str(tmp_path / ("o" * 300)))
+    assert "the file name is longer than the 255 bytes the file system allows" in err and "--output" in err
+    assert "torch" not in sys.modules or "torch" in _IMPORTED_BEFORE
+
+
 def test_output_errors_name_the_flag_given_and_come_before_any_work(tmp_path, capsys):
     err = refused(capsys, "bench", "--device", "cpu", "--save-json", str(tmp_path / "no" / "r.json"))
     assert err.startswith("inception-calc bench: error: --save-json ") and "folder does not exist" in err
@@ -329,6 +481,31 @@ def test_any_text_is_a_result_or_one_error_line(tmp_path, capsys, text):
 
 
 # ----------------------------------------------------------------------------- check and bench: memory
+
+@pytest.mark.parametrize("command", [["check"], ["check", "--rf"], ["bench", "--device", "cpu"],
+                                     ["bench", "--device", "cpu", "--train"]])
+def test_a_network_too_long_to_run_in_torch_is_refused_before_torch(tmp_path, capsys, command):
+    from inception_calc.pytorch.build import MAX_BUILT_LAYERS
+
+    spec = tmp_path / "long.toml"
+    spec.write_text("\n".join(['name = "long"\ninput = [3, 8, 8]'] + [
+        f'[[rows]]\nname = "r{i}"\nkind = "conv"\nout = 2\nkernel = 1' for i in range(MAX_BUILT_LAYERS + 1)]) + "\n")
+    err = refused(capsys, *command, str(spec))
+    assert f"has {MAX_BUILT_LAYERS + 1:,} layers, more than the {MAX_BUILT_LAYERS:,} a torch build" in err
+    assert "torch" not in sys.modules or "torch" in _IMPORTED_BEFORE  # refused before torch was imported
+
+
+
+@pytest.mark.parametrize("command", [["check"], ["check", "--rf"], ["check", "--train"],
+                                     ["bench", "--device", "cpu"], ["bench", "--device", "cuda", "--train"]])
+def test_a_bad_spec_fails_before_torch_is_imported(tmp_path, command):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(TINY.replace('kind = "conv"', 'kind = "convolution"'))
+    done = run_cli(*command, str(spec), python_flags=("-X", "importtime"))
+    errors = [line for line in done.err.splitlines() if not line.startswith("import time:")]
+    assert done.code == 2 and len(errors) == 1 and "unknown row kind 'convolution'" in errors[0], done.err
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.err.splitlines() if line.startswith("import time:")}
+    assert "inception_calc.cli.main" in imported and "torch" not in imported  # the error came first
 
 @pytest.mark.torch
 @pytest.mark.parametrize("command", [["check"], ["bench", "--device", "cpu", "--iters", "1", "--warmup", "0"]])

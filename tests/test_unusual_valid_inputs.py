@@ -165,6 +165,6 @@ def test_a_spec_of_twenty_thousand_rows():
     assert analysis.totals.inference.params == 319_996 + 4 * ROWS  # a bias of 4 per row: 399,996
     assert analysis.totals.inference.macs == 2 * 2 * 319_996  # every row at 2 x 2: 1,279,984
     assert render(analysis, "csv").count("\n") == ROWS + 3  # header, rows, two totals
-    rows.append({"name": "last", "kind": "conv", "out": 4, "kernel": 3})
+    rows[-1] = {"name": "last", "kind": "conv", "out": 4, "kernel": 3}  # the last row: 20,000 is the most a network has
     with pytest.raises(CalcError, match="the smallest square input this network accepts is 3x3x3"):
         analyze(network_from_dict({"name": "long", "rows": rows}), "3x2x2")  # 3x3 needs 3: 3 - 3 + 1 = 1

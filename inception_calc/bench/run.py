@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from inception_calc.bench import roofline as rf
 from inception_calc.bench.results import SUM_TOLERANCE, BenchResult, LayerTime, Run
 from inception_calc.bench.settings import Settings, parse_batches, parse_dtypes
-from inception_calc.pytorch.build import build, require_torch
+from inception_calc.pytorch.build import build, require_buildable, require_torch
 from inception_calc.pytorch.counters import require_torchvision, torchvision_googlenet
 from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
@@ -257,13 +257,14 @@ def bench(spec: Any = "googlenet", input: Any = None, settings: Settings | None 
     """
     settings = settings or Settings()
     settings.check()
+    analysis = analyze(spec, input)  # a bad spec fails in milliseconds, before torch is imported
+    require_buildable(analysis)
     torch = require_torch()
     check_device(settings.device, where="settings.device")
     if settings.compile:
         why = compile_unavailable(settings.device)
         if why:
             raise CalcError(why, where="settings.compile", fix="time without compiling, or install what it names")
-    analysis = analyze(spec, input)
     if isinstance(spec, str) and spec in TORCHVISION_MODELS:
         require_torchvision(f"bench {spec}")  # a missing package: before calibrating or timing
     from inception_calc.pytorch.memory import require_memory

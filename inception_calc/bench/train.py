@@ -64,14 +64,15 @@ def peak_probe(torch: Any, device: str) -> tuple[Any, Any]:
 
 def bench_training(spec: str, input: Any, settings: Settings) -> tuple[Any, list[TrainRun]]:
     """Time a training step of ``spec`` for every batch x dtype of ``settings``."""
-    from inception_calc.pytorch.build import require_torch
+    from inception_calc.pytorch.build import require_buildable, require_torch
 
     settings.check()
+    analysis = analyze(spec, input)  # a bad spec fails in milliseconds, before torch is imported
+    require_buildable(analysis)
     check_device(settings.device)
     if settings.compile and (why := compile_unavailable(settings.device)):
         raise CalcError(why, where="settings.compile", fix="time without --compile")
     torch = require_torch()
-    analysis = analyze(spec, input)
     runs = []
     for dtype in settings.dtypes:
         for batch in settings.batches:

@@ -8,6 +8,7 @@ import argparse
 from inception_calc.cli.commands import COMMANDS
 from inception_calc.report.output import emit
 from inception_calc.cli import common
+from inception_calc.cli.progress import add_progress, progress_for
 
 HELP = COMMANDS["compare"]
 FLAGS = {"specs": "SPEC", "rows": "--rows", "depth": "--depth", "by": "--by"}  # compare()'s parameters
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_plot(parser, "per-row MACs and weights of each network, grouped bars (by stage: each network's "
                             "MACs against its params, and its MACs stage by stage)")
     common.add_output(parser)
+    add_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     plot = common.plot_path(args.plot)
     rows = [r.strip() for item in args.rows or () for r in item.split(",") if r.strip()]
-    comparison = compare(args.specs, args.input, rows or None, args.depth, args.by)
+    comparison = compare(args.specs, args.input, rows or None, args.depth, args.by, progress_for(args, "compare"))
     counted = None
     if args.convention is not None:
         counted = tuple(common.counting(a, args.convention) for a in comparison.analyses)

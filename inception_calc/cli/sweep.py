@@ -7,6 +7,7 @@ import argparse
 from inception_calc.cli.commands import COMMANDS
 from inception_calc.report.output import emit
 from inception_calc.cli import common
+from inception_calc.cli.progress import add_progress, progress_for
 
 HELP = COMMANDS["sweep"]
 FLAGS = {"sizes": "--input", "rf": "--rf", "convention": "--convention"}  # sweep()'s parameters
@@ -26,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_plot(parser, "MACs, params and activations (and with --rf the row's receptive field) against "
                             "the input size")
     common.add_output(parser)
+    add_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from inception_calc.studies.sweep import sizes_in, sweep
 
     plot = common.plot_path(args.plot)
-    result = sweep(args.spec, sizes_in(args.input), args.rf, args.convention)
+    result = sweep(args.spec, sizes_in(args.input), args.rf, args.convention, progress_for(args, "sweep"))
     text = render(result, args.format)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_sweep

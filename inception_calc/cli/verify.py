@@ -15,6 +15,7 @@ from pathlib import Path
 
 from inception_calc.cli.commands import COMMANDS
 from inception_calc.cli import common
+from inception_calc.cli.progress import add_progress, progress_for
 from inception_calc.core.errors import CalcError
 from inception_calc.core.inputs import input_size_parts
 from inception_calc.core.sources import load_spec
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_convention(parser)
     common.add_format(parser, ("table", "json"))
     common.add_output(parser)
+    add_progress(parser)
 
 
 def _split_paths(paths: list[str], claims: list[str]) -> tuple[str | None, str | None]:
@@ -66,7 +68,10 @@ def _split_paths(paths: list[str], claims: list[str]) -> tuple[str | None, str |
 def _is_claims_file(text: str) -> bool:
     """Whether ``text`` names a readable TOML file with claims and no rows or base (so not a spec)."""
     try:
-        data = parse_text(read_text(Path(text), "claims file"), text)
+        raw = read_text(Path(text), "claims file")
+        if "claims" not in raw:  # not one: a spec is not parsed twice (once here, once as the spec)
+            return False
+        data = parse_text(raw, text)
     except CalcError:
         return False
     return isinstance(data, dict) and "claims" in data and not {"rows", "base"} & set(data)
@@ -95,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     if args.claim:
         _, extra = claims_from_dict({"claims": args.claim}, "--claim", Settings(), override)
         claims += extra
-    verdicts = verify(claims, derive=args.format == "json" or not args.no_derivation)
+    verdicts = verify(claims, derive=args.format == "json" or not args.no_derivation,
+                      progress=progress_for(args, "verify"))
     text = to_json(verdicts, title) if args.format == "json" else to_text(verdicts, title, not args.no_derivation)
     emit(text, args.output)
     return 0 if all(v.holds for v in verdicts) else 1

@@ -19,6 +19,7 @@ import difflib
 
 from inception_calc.core.engine import left_out_head, named_layers
 from inception_calc.core.errors import CalcError
+from inception_calc.core.memo import IdentityMemo
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost
 from inception_calc.core.kinds import KINDS
@@ -131,18 +132,23 @@ def _missing(analysis: Analysis, name: str) -> CalcError:
                      fix=f"{hint}use one of: {rows} (or a dotted branch or layer name{dotted})")
 
 
+_NETWORK_TABLES = IdentityMemo(4)
+"""Each network's layers, scales and ReLUs by name: made once, not once a node (verify's 2,000 claims)."""
+
+
 def derivation(analysis: Analysis, name: str) -> str:
     """The derivation of the node ``name`` (a row, a branch or a layer) of ``analysis``."""
     try:
         node = analysis[name]
     except KeyError:
         raise _missing(analysis, name) from None
-    layers = named_layers(analysis.network)
+    layers, scales, relus = _NETWORK_TABLES.get_or_make(
+        analysis.network, lambda n: (named_layers(n), _scales(n), _relus(n)))
     leaves = [n for n in node.walk("conv") if n.name in layers]
     c, h, w = analysis.input
     lines = [f"{node.name} in {analysis.spec} at input {c}x{h}x{w}: {hwc(node.in_shape)} -> {hwc(node.out_shape)}"
              f" (H x W x C)", f"  {node.summary}", ""]
-    lines += _steps(node, layers, _scales(analysis.network), top=True, relus=_relus(analysis.network))
+    lines += _steps(node, layers, scales, top=True, relus=relus)
     lines += [*field_derivation(analysis, node.name), ""]
     lines.append(_sum_line("weights", [n.weights for n in leaves], node.weights))
     lines.append(_sum_line("MACs   ", [n.macs for n in leaves], node.macs))

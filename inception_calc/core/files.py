@@ -11,7 +11,8 @@ from typing import Any
 
 from inception_calc.core.errors import CalcError, quote
 
-MAX_FILE_BYTES = 10 * 1024 * 1024  # a spec or claims file: the largest built-in is 20 kB
+MAX_FILE_BYTES = 1024 * 1024  # a spec or claims file: the largest built-in is 20 kB. Python's TOML reader takes
+# up to 1.3 s of CPU a MB (a list of numbers: 2 MB took 2.6 s here), so 1 MiB keeps the slowest read near a second
 PIPE_WAIT_S = 5.0  # a pipe (<(...), a FIFO) given as a file: the longest wait for its next bytes
 MAX_BASE_DEPTH = 32  # specs named one from another through `base`: a chain of more is refused
 
@@ -58,6 +59,31 @@ def _read_pipe(fd: int, where: str, what: str) -> bytes:
     return b"".join(chunks)
 
 
+_PIPES: dict[tuple[int, int, int], bytes | None] = {}
+"""What each pipe gave (None: nothing within the wait), by device, inode and change time once read:
+a pipe is read once, so a command that looks at a file twice (verify: is it a spec or a claims
+file?) neither waits twice on a silent pipe nor finds the second read empty."""
+
+
+def _pipe_key(fd: int) -> tuple[int, int, int]:
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino, info.st_ctime_ns  # the time tells a new pipe that reuses an inode
+
+
+def _pipe_once(fd: int, where: str, what: str) -> bytes:
+    if _pipe_key(fd) not in _PIPES:
+        try:
+            got: bytes | None = _read_pipe(fd, where, what)
+        except CalcError:
+            got = None
+        _PIPES[_pipe_key(fd)] = got  # keyed as it is after the writer's last write
+    raw = _PIPES[_pipe_key(fd)]
+    if raw is None:
+        raise CalcError(f"a pipe that sent nothing for {PIPE_WAIT_S:g} seconds", where=where,
+                        fix=f"give the path of a file holding the {what}")
+    return raw
+
+
 def read_text(path: Path, what: str = "spec file") -> str:
     """A file's UTF-8 text; every way reading it can fail is a CalcError naming the file.
 
@@ -84,7 +110,7 @@ def read_text(path: Path, what: str = "spec file") -> str:
             raise CalcError(f"is a directory, not a {what}", where=where,
                             fix=f"give the path of a .toml{' or .json' if what == 'spec file' else ''} {what}")
         if stat.S_ISFIFO(info.st_mode):  # a pipe: a shell's <(...), or a named FIFO
-            raw = _read_pipe(fd, where, what)
+            raw = _pipe_once(fd, where, what)
         elif not stat.S_ISREG(info.st_mode):
             raise CalcError(f"is a device or a socket, not a regular file: not a {what}", where=where,
                             fix=f"give the path of a file holding the {what}")

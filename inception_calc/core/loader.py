@@ -56,6 +56,12 @@ ACTIVATIONS = ("none", "relu")
 RESERVED_NAME = "total"
 """No row may be named so: a claim's ``total.weights`` names the whole network (studies/claims)."""
 TOP_FIELDS = ("name", "description", "source", "input", "defaults", "rows", "notes", "base", "variants", "reference")
+MAX_LAYERS = 20_000
+"""The most primitive layers a spec file's network may have, repeats counted (the largest built-in,
+inception-resnet-v2, has 252): every command's work grows with them, and this keeps the slowest
+(a report, a compare of two such networks) within seconds."""
+LAYERS_FIX = (f"a network has at most {MAX_LAYERS:,} layers (the largest built-in has 252); check that it is the "
+              "right file, or give fewer rows or a smaller repeat")
 
 # ----------------------------------------------------------------------------- layers
 
@@ -274,6 +280,25 @@ def _repeated(row: Row, table: dict, place: Place) -> tuple[Row, ...]:
     return tuple(replace(row, name=f"{stem}{int(digits) + k:0{len(digits)}d}") for k in range(count))
 
 
+def _all_rows(rows_data: list, top: Place, inherited: dict) -> tuple[Row, ...]:
+    """Every row, repeats expanded, refused once the layers pass :data:`MAX_LAYERS` (before the
+    rest are read: a file of 300,000 rows stops at the limit)."""
+    if len(rows_data) > MAX_LAYERS:
+        raise (top / "field 'rows'").error(f"has {len(rows_data):,} rows, more than {MAX_LAYERS:,} layers",
+                                           LAYERS_FIX)
+    rows: list[Row] = []
+    layers = 0
+    for i, table in enumerate(rows_data, start=1):
+        row = _row(table, top / f"row {i}", inherited)
+        copies = _repeated(row, table, top / f"row {i}")
+        layers += len(copies) * sum(1 for _ in row.named_layers())
+        if layers > MAX_LAYERS:
+            raise (top / f"row {i} '{row.name}'").error(
+                f"brings the network to {layers:,} layers, more than {MAX_LAYERS:,}", LAYERS_FIX)
+        rows += copies
+    return tuple(rows)
+
+
 def _check_names(rows: tuple[Row, ...], top: Place) -> None:
     """Every row, branch, block and layer name of the network is unique (dotted row names such as
     ``features.6`` could otherwise meet a layer of another row)."""
@@ -324,8 +349,7 @@ def network_from_rows(data: dict, origin: str = "spec") -> Network:
     rows_data = data.get("rows")
     if not isinstance(rows_data, list) or not rows_data:
         raise (top / "field 'rows'").error("missing or empty", "add [[rows]] tables, one per layer")
-    rows = tuple(copy for i, t in enumerate(rows_data, start=1)
-                 for copy in _repeated(_row(t, top / f"row {i}", inherited), t, top / f"row {i}"))
+    rows = _all_rows(rows_data, top, inherited)
     _check_names(rows, top)
     seen: dict[str, int] = {}
     main: dict[str, None] = {}  # the main rows so far, in order: one look-up per aux row, not a walk

@@ -38,6 +38,7 @@ from typing import Any
 from inception_calc.core.kinds import KINDS
 from inception_calc.core.kinds.base import KEEPS, Window
 from inception_calc.core.network import Block, Branch, Network, Row, collapsed, layer_prefix, node_names
+from inception_calc.core.memo import IdentityMemo
 
 Pair = tuple[int, int]
 Shape = tuple[int, int, int]
@@ -367,12 +368,16 @@ def _merge_step(name: str, how: str, fields: list[tuple[str, ReceptiveField]], m
     return lines
 
 
+_RECORDED = IdentityMemo(4)
+"""The recorded walk of each analysis: one walk serves every node's derivation (verify's 2,000 claims)."""
+
+
 def field_derivation(analysis: Any, name: str) -> list[str]:
     """The receptive field of node ``name`` of ``analysis``, step by step: the field it starts
     from, each layer's three equations with its numbers, each concatenation's or addition's merge,
     and the result; ``[]`` when the analysis has no such node."""
     input_hw = (analysis.input[1], analysis.input[2])
-    walk = _walk(analysis.network, analysis.input, {r.name for r in analysis.rows}, record=True)
+    walk = _RECORDED.get_or_make(analysis, lambda a: _walk(a.network, a.input, {r.name for r in a.rows}, record=True))
     if name not in walk.spans:
         return []
     start, end = walk.spans[name]

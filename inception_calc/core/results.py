@@ -216,13 +216,19 @@ class Analysis:
 
         return receptive_fields(self)
 
-    def __getitem__(self, name: str) -> Cost:
-        """A node by its dotted name: ``analysis["inception3a.branch2.1"]``."""
+    @cached_property
+    def nodes(self) -> "dict[str, Cost]":
+        """Every row, branch, nested block and layer by its dotted name, in the rows' order (the
+        first of a name given twice): one walk, then each look-up is a dict's."""
+        found: dict[str, Cost] = {}
         for row in self.rows:
             for node in row.walk("conv"):
-                if node.name == name:
-                    return node
-        raise KeyError(name)
+                found.setdefault(node.name, node)
+        return found
+
+    def __getitem__(self, name: str) -> Cost:
+        """A node by its dotted name: ``analysis["inception3a.branch2.1"]``."""
+        return self.nodes[name]
 
     def names(self, depth: str = "conv") -> list[str]:
         return [node.name for row in self.rows for node in row.walk(depth)]

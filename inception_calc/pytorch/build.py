@@ -30,6 +30,7 @@ from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
 from inception_calc.core.extras import require
 from inception_calc.core.kinds import KINDS, Conv, Layer
+from inception_calc.core.loader import MAX_LAYERS
 from inception_calc.core.network import Block, Branch, Network, Row, layer_prefix, node_names
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -221,6 +222,20 @@ def _relative(container: str, name: str) -> str:
     return name[len(container) + 1:] if container else name
 
 
+MAX_BUILT_LAYERS = 2_000
+"""The most primitive layers of a network built in torch (check, bench): 8 times the largest built-in's 252."""
+
+
+def require_buildable(analysis: Any, where: str = "spec") -> None:
+    """Refuse, before torch is imported, a network of more than :data:`MAX_BUILT_LAYERS` layers."""
+    layers = sum(1 for row in analysis.network.rows for _ in row.named_layers())
+    if layers > MAX_BUILT_LAYERS:
+        raise CalcError(f"{analysis.spec} has {layers:,} layers, more than the {MAX_BUILT_LAYERS:,} a torch build "
+                        "runs in seconds (check's counters and bench's per-layer timing take a millisecond or more a "
+                        "layer)", where=where, fix=f"check or time a smaller network; report, explain and verify "
+                                                    f"take networks of up to {MAX_LAYERS:,} layers")
+
+
 def build(spec: "Network | str", input: "tuple[int, int, int] | str | int | None" = None) -> "nn.Module":
     """The ``nn.Module`` of ``spec`` for inputs of size ``input`` (default the spec's own).
 
@@ -232,9 +247,10 @@ def build(spec: "Network | str", input: "tuple[int, int, int] | str | int | None
     The input size matters only to linear layers, whose in_features are C * H * W of what reaches
     them; the analysis of the same size supplies every layer's input channels and features.
     """
+    analysis = analyze(spec, input)
+    require_buildable(analysis)
     require_torch()
     m = kit()
-    analysis = analyze(spec, input)
     network = analysis.network
     if analysis.left_out:  # auxiliary heads that do not fit at this input (they run only in training): none built
         present = {row.name for row in analysis.rows}

@@ -174,7 +174,7 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
                         fix=f"use one of {', '.join(AGAINST)}")
     if depth not in CHECK_DEPTHS:
         raise CalcError(f"unknown depth {depth!r}", where="depth", fix=f"use one of {', '.join(CHECK_DEPTHS)}")
-    from inception_calc.pytorch.build import build, require_torch
+    from inception_calc.pytorch.build import build, require_buildable, require_torch
     from inception_calc.pytorch.counters import count_module, require_fvcore, require_timm, require_torchvision
     from inception_calc.pytorch.tool_counts import count_tools, counter_names, require_counter
 
@@ -187,6 +187,7 @@ def check(spec: "Network | str", against: str = "built", input: "tuple[int, int,
         aux = False                # training forward fails): both sides without the heads, as with aux False
         network = replace(network, rows=network.main_rows)
         analysis = analyze(network, input)
+    require_buildable(analysis)  # before torch is imported
     if against == "timm" and reference_of(network, "timm") is None:
         raise no_reference(network, "timm")
     if against == "torchvision" and network.reference and reference_of(network, "torchvision") is None:

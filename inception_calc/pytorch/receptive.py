@@ -418,7 +418,7 @@ def check_receptive_fields(spec: "Network | str", input: "tuple[int, int, int] |
     the analysis's names). torch's global RNG state is the same afterwards."""
     from dataclasses import replace
 
-    from inception_calc.pytorch.build import build, require_torch
+    from inception_calc.pytorch.build import build, require_buildable, require_torch
     from inception_calc.pytorch.crosscheck import CHECK_DEPTHS
 
     if against != "built":
@@ -426,11 +426,12 @@ def check_receptive_fields(spec: "Network | str", input: "tuple[int, int, int] |
                         where="against", fix="leave it at 'built' (the default) to check receptive fields")
     if depth not in CHECK_DEPTHS:
         raise CalcError(f"unknown depth {depth!r}", where="depth", fix=f"use one of {', '.join(CHECK_DEPTHS)}")
-    torch = require_torch()
     network = load_spec(spec)
     if not aux and network.aux_rows:
         network = replace(network, rows=network.main_rows)
-    analysis = analyze(network, input)
+    analysis = analyze(network, input)  # a bad spec or input fails in milliseconds, before torch is imported
+    require_buildable(analysis)
+    torch = require_torch()
     rows = {r.name for r in analysis.rows}
     fields = receptive_fields(analysis)
     started = time.perf_counter()

@@ -197,12 +197,13 @@ def check_training(spec: Any, against: str = "built", input: Any = None, batch: 
     from inception_calc.core.engine import analyze
     from inception_calc.core.sources import load_spec
     from inception_calc.core.training import training
-    from inception_calc.pytorch.build import build, require_torch
+    from inception_calc.pytorch.build import build, require_buildable, require_torch
     from inception_calc.pytorch.crosscheck import reference_model
 
     network = load_spec(spec)
     analysis = analyze(network, input)
     step = training(analysis, batch, dtype, freeze)  # bad batch, dtype, freeze: before torch is imported
+    require_buildable(analysis)
     torch = require_torch()
     with torch.random.fork_rng(devices=[]):
         if against == "built":

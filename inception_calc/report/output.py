@@ -81,6 +81,13 @@ def check_outputs(outputs: dict[str, str | None]) -> None:
             folder = path.parent if str(path.parent) else Path(".")
             raise CalcError("the folder does not exist", where=f"{flag} {value}", fix=f"create {folder} first")
         try:
+            name_max = os.pathconf(target.parent, "PC_NAME_MAX")
+        except (OSError, ValueError):
+            name_max = 255
+        if len(os.fsencode(target.name)) > name_max:  # found before check or bench runs, not after
+            raise CalcError(f"the file name is longer than the {name_max} bytes the file system allows",
+                            where=f"{flag} {value}", fix="give a shorter file name")
+        try:
             special = not stat.S_ISREG(os.stat(target).st_mode)
         except OSError:
             special = False

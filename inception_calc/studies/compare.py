@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from inception_calc.core.engine import analyze
 from inception_calc.core.errors import CalcError
@@ -294,13 +294,13 @@ def merged_names(orders: list[list[str]]) -> list[str]:
 
 
 def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[str] | None = None,
-            depth: str = "layer", by: str | None = None) -> Comparison:
+            depth: str = "layer", by: str | None = None, progress: Callable[[str], None] | None = None) -> Comparison:
     """Analyse ``specs`` (at least two: names, ``name:variant``, paths or Networks) at ``input``
     (default the first network's own; ``"own"``: each network at its own) and line them up
     ``by`` name (their nodes down to ``depth``, over ``rows``: default all main rows; one name alone
     is one row) or by stage (every main row); ``by=None`` chooses name when the networks share
     their row names or when ``rows`` or a ``depth`` below rows is given, else stage (see the module's
-    docstring)."""
+    docstring). ``progress``, when given, is told each network before it is read and analysed."""
     specs = [specs] if isinstance(specs, str) else list(specs)
     if len(specs) < 2:
         raise CalcError(f"compare needs at least two networks, got {len(specs)}", where="specs",
@@ -314,14 +314,25 @@ def compare(specs: Sequence["str | Any"], input: "Any" = None, rows: Sequence[st
     if rows is not None and not all(isinstance(r, str) for r in rows):
         raise CalcError(f"rows must be row names, got {quote(rows)}", where="rows",
                         fix="give a list of names, e.g. ['inception3a', 'inception3b']")
-    networks = [load_spec(s) for s in specs]
-    if isinstance(input, str) and input.strip().lower() == OWN_INPUT:
-        analyses = tuple(analyze(n) for n in networks)
-    else:
-        # one input for every network: the one given, else the first network's own, so that each
-        # difference is one of structure, never of size (N and HxW keep each network's channels)
-        size = networks[0].input if input is None else input_size_parts(input, "input")
-        analyses = tuple(analyze(n, size) for n in networks)
+    say = progress or (lambda text: None)
+    loaded: dict[str, Any] = {}  # a source named twice (compare a.toml a.toml) is read once
+    networks = []
+    for i, source in enumerate(specs, start=1):
+        say(f"reading network {i} of {len(specs)}")
+        if not isinstance(source, str):
+            networks.append(load_spec(source))
+        else:
+            networks.append(loaded[source] if source in loaded else loaded.setdefault(source, load_spec(source)))
+    # one input for every network: the one given, else the first network's own, so that each
+    # difference is one of structure, never of size (N and HxW keep each network's channels); "own": each its own
+    own = isinstance(input, str) and input.strip().lower() == OWN_INPUT
+    size = None if own else networks[0].input if input is None else input_size_parts(input, "input")
+    done: dict[int, Analysis] = {}  # and one network given twice is analysed once (an Analysis is frozen)
+    for i, network in enumerate(networks, start=1):
+        say(f"analysing network {i} of {len(networks)}")
+        if id(network) not in done:
+            done[id(network)] = analyze(network, size)
+    analyses = tuple(done[id(n)] for n in networks)
     shared = shared_row_names(analyses)
     why = ""
     if by is None:  # rows or a depth are a name comparison's options: asking for them chooses it

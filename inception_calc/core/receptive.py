@@ -26,18 +26,22 @@ a last window that reaches past the input and its right padding; :func:`far_padd
 side's effective padding at the input size analysed.
 
 Computed only when asked for (JSON, ``report --rf``, explain, claims, sweep): the engine's walk
-never computes a field.
+never computes a field. :func:`receptive_fields` walks the engine's plan (:mod:`inception_calc.core.plan`)
+and keeps each row's fields there, by the row's input, shared between a repeated block's copies, and
+every analysis's by its input: analyses repeated at a size cost one look-up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from inception_calc.core.kinds import KINDS
 from inception_calc.core.kinds.base import KEEPS, Window
 from inception_calc.core.network import Block, Branch, Network, Row, collapsed, layer_prefix, node_names
+from inception_calc.core.plan import PlannedBranch, PlannedRow, Step, plan, remember
 
 Pair = tuple[int, int]
 Shape = tuple[int, int, int]
@@ -302,17 +306,114 @@ def walk_rows(walk: Walk, network: Network, input: tuple[int, int, int], start: 
     return walk
 
 
+# ---------------------------------------------------------------------- the fields of an analysis, on the plan
+
+
+def _planned_nodes(steps: tuple, field: ReceptiveField, shape: Shape, input_hw: Pair,
+                   out: dict[str, ReceptiveField]) -> tuple[ReceptiveField, Shape]:
+    """:meth:`Walk.nodes` on the engine's plan: each planned layer's field and output shape, in
+    order, into ``out`` by name."""
+    for step in steps:
+        if type(step) is Step:
+            layer = step.layer
+            window = step.window(layer, shape)
+            shape = step.cost(layer, shape)[0]
+            field = out[step.name] = apply_window(field, window, input_hw)
+        else:
+            field, shape = _planned_combine(step.name, step.kind, step.branches, field, shape, input_hw, out)
+    return field, shape
+
+
+def _planned_combine(name: str, how: str, branches: tuple[PlannedBranch, ...], field: ReceptiveField, shape: Shape,
+                     input_hw: Pair, out: dict[str, ReceptiveField]) -> tuple[ReceptiveField, Shape]:
+    """:meth:`Walk.combine` on the plan: every branch's field, then their merge under ``name``."""
+    results = []
+    channels = 0
+    first = None
+    for branch in branches:
+        branch_field, branch_shape = _planned_nodes(branch.steps, field, shape, input_hw, out)
+        out[branch.name] = branch_field
+        results.append((_short(branch.name, name), branch_field))
+        channels += branch_shape[0]
+        if first is None:
+            first = branch_shape
+    merged = out[name] = merge(name, results, input_hw)
+    return merged, ((channels, first[1], first[2]) if how == "concat" else first)
+
+
+def _planned_row(planned: PlannedRow, field: ReceptiveField, shape: Shape,
+                 input_hw: Pair) -> tuple[dict[str, ReceptiveField], ReceptiveField, Shape]:
+    """The fields of every node of a planned row by name, its output field and shape (as
+    :meth:`Walk.row`)."""
+    out: dict[str, ReceptiveField] = {}
+    if planned.layout in ("single", "sequence"):
+        row_field, row_shape = _planned_nodes(planned.branches[0].steps, field, shape, input_hw, out)
+        out[planned.row.name] = row_field
+    else:
+        row_field, row_shape = _planned_combine(planned.row.name, planned.row.combine, planned.branches, field, shape,
+                                                input_hw, out)
+    return out, row_field, row_shape
+
+
+def _row_fields(planned: PlannedRow, field: ReceptiveField, shape: Shape,
+                input_hw: Pair) -> tuple[dict[str, ReceptiveField], ReceptiveField, Shape]:
+    """:func:`_planned_row`, memoized on the planned row by its input (shape, incoming field and the
+    network input's H x W), and shared between twin rows (a repeated block's copies), renamed: every
+    name below a row begins with the row's. A row that makes a note of its own (a block not aligned,
+    named in the note) is not shared."""
+    key = (shape, field, input_hw)
+    kept = planned.fields.get(key)
+    if kept is not None:
+        return kept
+    name = planned.row.name
+    twin = planned.field_twins.get(key)
+    if twin is not None:
+        cut = len(twin[0])
+        kept = ({name + n[cut:]: f for n, f in twin[1].items()}, twin[2], twin[3])
+    else:
+        kept = _planned_row(planned, field, shape, input_hw)
+        if all(f.note == field.note for f in kept[0].values()):
+            remember(planned.field_twins, key, (name, *kept))
+    return remember(planned.fields, key, kept)
+
+
 def network_fields(network: Network, input: tuple[int, int, int],
-                   rows: "set[str] | None" = None) -> dict[str, ReceptiveField]:
-    """Every node's field of ``network`` at ``input`` (C, H, W), by dotted name; ``rows``: the rows
-    to walk (an auxiliary head left out of an analysis is not walked), None for all."""
-    return _walk(network, input, rows).fields
+                   rows: "set[str] | None" = None) -> "Mapping[str, ReceptiveField]":
+    """Every node's field of ``network`` at ``input`` (C, H, W), by dotted name, read-only; ``rows``:
+    the rows to walk (an auxiliary head left out of an analysis is not walked), None for all.
+
+    Walks the engine's plan (:mod:`inception_calc.core.plan`), row by row from each row's memo:
+    the same fields as :class:`Walk`, which the derivation and ``check --rf`` walk with."""
+    input_hw = (input[1], input[2])
+    fields: dict[str, ReceptiveField] = {}
+    outputs: dict[str, tuple[ReceptiveField, Shape]] = {}
+    field, shape = input_field(), tuple(input)
+    for planned in plan(network).rows:
+        row = planned.row
+        if rows is not None and row.name not in rows:
+            continue
+        if planned.aux:
+            if row.after not in outputs:
+                continue
+            fields.update(_row_fields(planned, *outputs[row.after], input_hw)[0])
+            continue
+        named, field, shape = _row_fields(planned, field, shape, input_hw)
+        fields.update(named)
+        outputs[row.name] = (field, shape)
+    return MappingProxyType(fields)
 
 
-def receptive_fields(analysis: Any) -> dict[str, ReceptiveField]:
+def receptive_fields(analysis: Any) -> "Mapping[str, ReceptiveField]":
     """Every row, branch, nested block and layer of ``analysis`` (an :class:`Analysis`) by dotted
-    name: its field at the analysis's input size (auxiliary heads included, those left out not)."""
-    return network_fields(analysis.network, analysis.input, {r.name for r in analysis.rows})
+    name, read-only: its field at the analysis's input size (auxiliary heads included, those left
+    out not). Kept on the network's plan by input, so that analyses repeated at a size share it."""
+    kept = plan(analysis.network).fields
+    key = (analysis.input, len(analysis.rows))  # the rows: the main ones, and the heads that fit this input
+    fields = kept.get(key)
+    if fields is None:
+        fields = remember(kept, key, network_fields(analysis.network, analysis.input,
+                                                    {r.name for r in analysis.rows}))
+    return fields
 
 
 # ---------------------------------------------------------------------- the derivation

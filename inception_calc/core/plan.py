@@ -36,6 +36,7 @@ class Step(NamedTuple):
     layer: Layer
     level: str  # "conv"; "branch" for a layer standing in for its branch (a branch that is no module)
     window: Callable[[Layer, Shape], Window]  # the kind's receptive_window
+    sized: bool  # whether that window depends on the input map's size (window_needs_input)
 
 
 class PlannedBranch(NamedTuple):
@@ -63,7 +64,10 @@ class PlannedRow:
     shape, and a frozen result, so an analysis repeated at a size (verify, compare, check and build,
     a benchmark) shares the rows it already made. ``fields`` does the same for the row's receptive
     fields, by input shape, incoming field and network input size. At most :data:`MEMO_SHAPES`
-    entries are kept in each; a sweep's many sizes only reset them.
+    entries are kept in each; a sweep's many sizes only reset them. ``relative`` holds the row's
+    fields relative to its input (as if the row's input were the network's), which do not depend on
+    the input unless an adaptive pool's windows do: worked out once, like the names, and kept with
+    the plan.
 
     ``twins`` and ``field_twins`` are shared by every row equal to this one but for its name
     (``repeat = N``'s copies: Inception-ResNet-v2's 10 + 20 + 9 blocks): the first of them to be
@@ -82,6 +86,7 @@ class PlannedRow:
     twins: dict[Shape, Any]  # shared by the rows that differ from this one only in name (repeat copies)
     fields: dict[tuple, Any]
     field_twins: dict[tuple, Any]  # as twins, for the fields
+    relative: dict[str, Any]  # the fields relative to the row's input, where they do not depend on its size
 
 
 class Plan(NamedTuple):
@@ -109,7 +114,8 @@ def _plan_branch(names: list[str], prefix: str, branch: Branch) -> PlannedBranch
                                       tuple(_plan_sub(inner, b) for b in node.branches)))
         else:
             kind = KINDS.of(node)
-            steps.append(Step(name, node.kind, node.summary, kind.cost, node, "conv", kind.receptive_window))
+            steps.append(Step(name, node.kind, node.summary, kind.cost, node, "conv", kind.receptive_window,
+                              kind.window_needs_input(node)))
     return PlannedBranch(f"{prefix}.{branch.name}" if branch.name else prefix, branch_summary(branch), tuple(steps),
                          branch.scale)
 
@@ -124,12 +130,13 @@ def _plan_sub(prefix: str, branch: Branch) -> PlannedBranch:
     return planned._replace(name=f"{prefix}.{branch.name}")
 
 
-def _plan_row(row: Row, twins: tuple[dict, dict]) -> PlannedRow:
+def _plan_row(row: Row, twins: tuple[dict, dict, dict]) -> PlannedRow:
     if row.layout in ("single", "sequence"):
         branches = (_plan_branch(row.layer_names(row.branches[0]), row.name, row.branches[0]),)
     else:
         branches = tuple(_plan_sub(row.name, b) for b in row.branches)
-    return PlannedRow(row, row_summary(row), row.layout, row.after is not None, branches, {}, twins[0], {}, twins[1])
+    return PlannedRow(row, row_summary(row), row.layout, row.after is not None, branches, {}, twins[0], {}, twins[1],
+                      twins[2])
 
 
 def _twin_key(row: Row) -> tuple:
@@ -138,8 +145,8 @@ def _twin_key(row: Row) -> tuple:
 
 
 def _plan_network(network: Network) -> Plan:
-    groups: dict[tuple, tuple[dict, dict]] = {}
-    return Plan(tuple(_plan_row(row, groups.setdefault(_twin_key(row), ({}, {}))) for row in network.rows), {})
+    groups: dict[tuple, tuple[dict, dict, dict]] = {}
+    return Plan(tuple(_plan_row(row, groups.setdefault(_twin_key(row), ({}, {}, {}))) for row in network.rows), {})
 
 
 _PLANS = IdentityMemo(64)  # network -> its plan
@@ -152,7 +159,8 @@ def plan(network: Network) -> Plan:
 
 
 def clear_memo() -> None:
-    """Forget every memoized row cost and receptive field (the plans stay): for measuring cold."""
+    """Forget every memoized row cost and receptive field (the plans stay, with each row's fields
+    relative to its input): for measuring cold."""
     for _, planned in _PLANS.values():
         planned.fields.clear()
         for row in planned.rows:

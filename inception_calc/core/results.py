@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
+from inception_calc.core.receptive import receptive_fields as _receptive_fields
 from inception_calc.core.rounding import rounding_notes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,9 +214,7 @@ class Analysis:
         """Every row's, branch's, nested block's and layer's receptive field by dotted name, read-only
         (:mod:`inception_calc.core.receptive`): computed on first use, never by the engine's walk, and
         kept on the network's plan, so that analyses repeated at one input share it."""
-        from inception_calc.core.receptive import receptive_fields
-
-        return receptive_fields(self)
+        return _receptive_fields(self)
 
     def __getitem__(self, name: str) -> Cost:
         """A node by its dotted name: ``analysis["inception3a.branch2.1"]``."""

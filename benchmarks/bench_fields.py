@@ -2,8 +2,8 @@
 
 Measures, in one run and in this process, for each built-in spec at 3x224x224 and 3x299x299, on a
 pre-loaded network (planned once, as any caller after its first analysis), the median of --repeats
-timed calls (``time.perf_counter`` around each), the four calls taken in turn so that a busy
-machine slows all of them alike:
+timed calls (``time.perf_counter`` around each), the four calls taken in turn (each first in a
+quarter of the rounds) so that a busy machine slows all of them alike, with the garbage collector off during each (as ``timeit``):
 
 (a) ``analyze(network, size)``: what ``report`` (the default table) needs;
 (b) ``analyze(network, size).receptive_fields``: the analysis and every node's field;
@@ -29,6 +29,7 @@ encoding of the extra keys themselves.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -79,13 +80,19 @@ def measure(network, shape, repeats: int, cold: bool) -> dict[str, float]:
         call()
     times: dict[str, list[float]] = {key: [] for key in calls}
     clock = time.perf_counter
-    for _ in range(repeats):
-        for key, call in calls.items():
-            if cold:
-                clear()
-            start = clock()
-            call()
-            times[key].append(clock() - start)
+    gc.disable()  # as timeit: no collection inside a timed call (these calls make little cyclic garbage)
+    try:
+        order = list(calls.items())
+        for n in range(repeats):
+            turn = n % len(order)  # each call first in a quarter of the rounds: none always after the JSON
+            for key, call in order[turn:] + order[:turn]:
+                if cold:
+                    clear()
+                start = clock()
+                call()
+                times[key].append(clock() - start)
+    finally:
+        gc.enable()
     return {key: statistics.median(values) for key, values in times.items()}
 
 

@@ -393,9 +393,10 @@ def _sized(steps: tuple) -> bool:
 def _relative(planned: PlannedRow) -> "tuple[tuple[tuple[str, ReceptiveField], ...], ReceptiveField] | None":
     """The row's fields relative to its input map, in the walk's order, each by its name less the
     row's (``""`` for the row itself), and the row's own: the fields the row's nodes have when its
-    input's field is the network input's own. None where a window depends on the input's size (an adaptive pool), or a
-    field is not aligned or carries a note (its text names absolute strides and centres). Kept on
-    the plan (shared by a repeated block's copies): it does not depend on the input."""
+    input's field is the network input's own. None where a window depends on the input's size (an
+    adaptive pool), or a field is not aligned or carries a note (its text names absolute strides
+    and centres). Kept on the plan (shared by a repeated block's copies): it does not depend on the
+    input."""
     kept = planned.relative
     if "fields" not in kept:
         value = None

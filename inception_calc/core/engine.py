@@ -8,136 +8,26 @@ and totals are sums.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
-from typing import Callable, NamedTuple
 
 from inception_calc.core import formulas as f
 from inception_calc.core.errors import CalcError
 from inception_calc.core.fields import MAX_SIZE
-from inception_calc.core.memo import IdentityMemo
 from inception_calc.core.rounding import rounding_notes
 from inception_calc.core.results import Analysis, Cost, Shape, Sums, Totals, make_cost, make_cost_lazily
-from inception_calc.core.kinds import KINDS, Layer, WindowTooLarge
-from inception_calc.core.kinds.base import Counts
+from inception_calc.core.kinds import Layer, WindowTooLarge
 from inception_calc.core.inputs import parse_input
-from inception_calc.core.network import (Block, Branch, Network, Row, branch_summary, collapsed, combined_summary,
-                                          layer_prefix, node_names)
+from inception_calc.core.network import Network
+from inception_calc.core.plan import MEMO_SHAPES, PlannedBranch, PlannedRow, Step, plan, remember, row_summary  # noqa: F401
+from inception_calc.core.plan import clear_memo as clear_plan_memo
 from inception_calc.core.sources import load_spec
 
 elements = f.elements
 
 
-class _Step(NamedTuple):
-    """One primitive layer of the walk, with its name, summary and cost worked out once."""
-
-    name: str
-    kind: str
-    summary: str
-    cost: Callable[[Layer, Shape], Counts]
-    layer: Layer
-    level: str  # "conv"; "branch" for a layer standing in for its branch (a branch that is no module)
-
-
-class _PlannedBranch(NamedTuple):
-    name: str  # dotted: inception3a.branch2
-    summary: str
-    steps: "tuple[_Step | _PlannedBlock, ...]"
-    scale: float
-
-
-class _PlannedBlock(NamedTuple):
-    """A nested block: its branches, how they combine, and the ReLU after."""
-
-    name: str
-    kind: str  # "concat" | "add"
-    summary: str
-    branches: tuple[_PlannedBranch, ...]
-    level: str = "conv"
-
-
-@dataclass(frozen=True, slots=True)
-class _PlannedRow:
-    """A row with everything that does not depend on the input size worked out once.
-
-    ``costs`` memoizes the row's :class:`Cost` by input shape: a pure function of the frozen row and
-    the shape, and a frozen result, so an analysis repeated at a size (verify, compare, check and
-    build, a benchmark) shares the rows it already made. At most :data:`MEMO_SHAPES` shapes are kept
-    per row; a sweep's many sizes only reset it.
-
-    ``twins`` is one dict shared by every row equal to this one but for its name (``repeat = N``'s
-    copies: Inception-ResNet-v2's 10 + 20 + 9 blocks): the first of them to be costed at a shape
-    leaves its Cost there, and the others take it renamed (:func:`_renamed`): every node's name
-    below a row begins with the row's name, and nothing else in a Cost depends on it.
-    """
-
-    row: Row
-    summary: str
-    layout: str  # single | sequence | concat | add
-    aux: bool
-    branches: tuple[_PlannedBranch, ...]
-    costs: dict[Shape, Cost]
-    twins: dict[Shape, Cost]  # shared by the rows that differ from this one only in name (repeat copies)
-
-
-MEMO_SHAPES = 16
-
-
 def clear_memo() -> None:
-    """Forget every memoized row cost (the plans stay): for measuring the engine cold."""
-    for _, plans in _PLANS.values():
-        for planned in plans:
-            planned.costs.clear()
-            planned.twins.clear()
-
-
-def row_summary(row: Row) -> str:
-    """A row's one-line description: its layer; its layers in order (``1x1 64 > 3x3 192``); its
-    branches side by side (``1x1 64 | 1x1 96 > 3x3 128 | ...``) or added (``identity + 0.17 x (...)``)."""
-    if row.layout == "single":
-        return row.branches[0].layers[0].summary
-    return combined_summary(row.branches, row.combine, row.relu)
-
-
-def _plan_branch(names: list[str], prefix: str, branch: Branch) -> _PlannedBranch:
-    steps: list[_Step | _PlannedBlock] = []
-    for name, node in zip(names, branch.layers):
-        if isinstance(node, Block):
-            inner = name if node.module else prefix
-            steps.append(_PlannedBlock(name, node.combine, node.summary,
-                                       tuple(_plan_sub(inner, b) for b in node.branches)))
-        else:
-            steps.append(_Step(name, node.kind, node.summary, KINDS.of(node).cost, node, "conv"))
-    return _PlannedBranch(f"{prefix}.{branch.name}" if branch.name else prefix, branch_summary(branch), tuple(steps),
-                          branch.scale)
-
-
-def _plan_sub(prefix: str, branch: Branch) -> _PlannedBranch:
-    """A branch of a nested block (or of a row): a branch that is no module and holds one layer is
-    planned as that layer at branch level."""
-    planned = _plan_branch(node_names(prefix, branch), layer_prefix(prefix, branch), branch)
-    if collapsed(branch):
-        step = planned.steps[0]
-        return planned._replace(name=step.name, steps=(step._replace(level="branch"),))
-    return planned._replace(name=f"{prefix}.{branch.name}")
-
-
-def _plan_row(row: Row, twins: dict[Shape, Cost]) -> _PlannedRow:
-    if row.layout in ("single", "sequence"):
-        branches = (_plan_branch(row.layer_names(row.branches[0]), row.name, row.branches[0]),)
-    else:
-        branches = tuple(_plan_sub(row.name, b) for b in row.branches)
-    return _PlannedRow(row, row_summary(row), row.layout, row.after is not None, branches, {}, twins)
-
-
-def _twin_key(row: Row) -> tuple:
-    """What a row's Cost depends on besides its name and its input shape."""
-    return (row.kind, row.branches, row.columns, row.after is None, row.combine, row.relu)
-
-
-def _plan_rows(network: Network) -> tuple[_PlannedRow, ...]:
-    groups: dict[tuple, dict[Shape, Cost]] = {}
-    return tuple(_plan_row(row, groups.setdefault(_twin_key(row), {})) for row in network.rows)
+    """Forget every memoized row cost and receptive field (the plans stay): for measuring the engine cold."""
+    clear_plan_memo()
 
 
 def _renamed(cost: Cost, cut: int, name: str) -> Cost:
@@ -155,15 +45,6 @@ def _renamed_children(cost: Cost, cut: int, name: str) -> tuple[Cost, ...]:
     return tuple(_renamed(child, cut, name) for child in cost.children)
 
 
-_PLANS = IdentityMemo(64)  # network -> its plan
-
-
-def _plan(network: Network) -> tuple[_PlannedRow, ...]:
-    """The network's rows with names, summaries and costs resolved: they do not depend on the
-    input size, so a network is planned once and analysed at any size from its plan."""
-    return _PLANS.get_or_make(network, _plan_rows)
-
-
 # What the walk records of a node: (step, in_shape, out_shape, weights, biases, bn, macs, branches),
 # ``branches`` the records of a nested block's branches (None for a layer).
 _Record = tuple
@@ -176,7 +57,7 @@ def _run(row: str, steps: tuple, shape: Shape, concat: bool = True) -> tuple[lis
     records = []
     weights = biases = bn = macs = 0
     for step in steps:
-        if type(step) is _Step:
+        if type(step) is Step:
             try:
                 out, w, b, n, m = step.cost(step.layer, shape)
             except CalcError as exc:
@@ -196,7 +77,7 @@ def _run(row: str, steps: tuple, shape: Shape, concat: bool = True) -> tuple[lis
     return records, shape, weights, biases, bn, macs
 
 
-def _combine(row: str, name: str, combine: str, planned: tuple[_PlannedBranch, ...], shape: Shape,
+def _combine(row: str, name: str, combine: str, planned: tuple[PlannedBranch, ...], shape: Shape,
              concat: bool = True) -> tuple[list[_BranchRecord], Shape, int, int, int, int]:
     """Run each branch on ``shape`` and combine them: concatenated (equal H x W) or added (equal
     C x H x W). ``name`` is the block's (the row's for its own branches); errors name it and the branches."""
@@ -257,7 +138,7 @@ def _branch_costs(branches: list[_BranchRecord], aux: bool) -> tuple[Cost, ...]:
     return tuple(costs)
 
 
-def _row_cost(planned: _PlannedRow, shape: Shape, concat: bool = True) -> Cost:
+def _row_cost(planned: PlannedRow, shape: Shape, concat: bool = True) -> Cost:
     """A row's cost, its sums computed now; its branches' and layers' Cost nodes are made when
     first asked for (:func:`~inception_calc.core.results.make_cost_lazily`): the numbers are the
     same, and an analysis that reads only the rows makes only the rows."""
@@ -286,7 +167,7 @@ def _walk(network: Network, shape: Shape, concat: bool = True, heads: bool = Tru
     False the heads are not walked at all (whether the network runs for inference)."""
     outputs: dict[str, Shape] = {}
     rows = []
-    for planned in _plan(network):
+    for planned in plan(network).rows:
         if planned.aux and (not heads or planned.row.after not in outputs):
             continue
         in_shape = outputs[planned.row.after] if planned.aux else shape
@@ -306,13 +187,9 @@ def _walk(network: Network, shape: Shape, concat: bool = True, heads: bool = Tru
                         continue
                     raise WindowTooLarge(f"row '{planned.row.name}'{exc}") from None
                 if concat:
-                    if len(planned.twins) >= MEMO_SHAPES:
-                        planned.twins.clear()
-                    planned.twins[in_shape] = cost
+                    remember(planned.twins, in_shape, cost)
             if concat:
-                if len(planned.costs) >= MEMO_SHAPES:
-                    planned.costs.clear()
-                planned.costs[in_shape] = cost
+                remember(planned.costs, in_shape, cost)
         rows.append(cost)
         outputs[planned.row.name] = cost.out_shape
         if not planned.aux:

@@ -26,19 +26,25 @@ a last window that reaches past the input and its right padding; :func:`far_padd
 side's effective padding at the input size analysed.
 
 Computed only when asked for (JSON, ``report --rf``, explain, claims, sweep): the engine's walk
-never computes a field.
+never computes a field. :func:`receptive_fields` reads the engine's plan (:mod:`inception_calc.core.plan`),
+where each row's fields relative to its input are kept once per network (shared by a repeated
+block's copies): a row's own field is that composed with its input's (:func:`_compose`), its nodes'
+when first read (:class:`FieldMap`); a row whose windows depend on the input's size, or whose fields
+are not aligned, is walked at its input, memoized there. Every analysis's fields are kept on the
+plan by its input: analyses repeated at a size cost one look-up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Mapping
 
 from inception_calc.core.kinds import KINDS
 from inception_calc.core.kinds.base import KEEPS, Window
 from inception_calc.core.network import Block, Branch, Network, Row, collapsed, layer_prefix, node_names
 from inception_calc.core.memo import IdentityMemo
+from inception_calc.core.plan import PlannedBranch, PlannedRow, Step, plan, remember
 
 Pair = tuple[int, int]
 Shape = tuple[int, int, int]
@@ -303,17 +309,234 @@ def walk_rows(walk: Walk, network: Network, input: tuple[int, int, int], start: 
     return walk
 
 
+# ---------------------------------------------------------------------- the fields of an analysis, on the plan
+
+
+def _planned_nodes(steps: tuple, field: ReceptiveField, shape: Shape, input_hw: Pair,
+                   out: dict[str, ReceptiveField]) -> tuple[ReceptiveField, Shape]:
+    """:meth:`Walk.nodes` on the engine's plan: each planned layer's field and output shape, in
+    order, into ``out`` by name; ``shape`` None where no window depends on it (:func:`_relative`)."""
+    for step in steps:
+        if type(step) is Step:
+            layer = step.layer
+            window = step.window(layer, shape)
+            if shape is not None:
+                shape = step.cost(layer, shape)[0]
+            field = out[step.name] = apply_window(field, window, input_hw)
+        else:
+            field, shape = _planned_combine(step.name, step.kind, step.branches, field, shape, input_hw, out)
+    return field, shape
+
+
+def _planned_combine(name: str, how: str, branches: tuple[PlannedBranch, ...], field: ReceptiveField, shape: Shape,
+                     input_hw: Pair, out: dict[str, ReceptiveField]) -> tuple[ReceptiveField, Shape]:
+    """:meth:`Walk.combine` on the plan: every branch's field, then their merge under ``name``."""
+    results = []
+    channels = 0
+    first = None
+    for branch in branches:
+        branch_field, branch_shape = _planned_nodes(branch.steps, field, shape, input_hw, out)
+        out[branch.name] = branch_field
+        results.append((_short(branch.name, name), branch_field))
+        if branch_shape is not None:
+            channels += branch_shape[0]
+        if first is None:
+            first = branch_shape
+    merged = out[name] = merge(name, results, input_hw)
+    return merged, ((channels, first[1], first[2]) if how == "concat" and first is not None else first)
+
+
+def _planned_row(planned: PlannedRow, field: ReceptiveField, shape: Shape,
+                 input_hw: Pair) -> tuple[dict[str, ReceptiveField], ReceptiveField, Shape]:
+    """The fields of every node of a planned row by name, its output field and shape (as
+    :meth:`Walk.row`)."""
+    out: dict[str, ReceptiveField] = {}
+    if planned.layout in ("single", "sequence"):
+        row_field, row_shape = _planned_nodes(planned.branches[0].steps, field, shape, input_hw, out)
+        out[planned.row.name] = row_field
+    else:
+        row_field, row_shape = _planned_combine(planned.row.name, planned.row.combine, planned.branches, field, shape,
+                                                input_hw, out)
+    return out, row_field, row_shape
+
+
+def _row_fields(planned: PlannedRow, field: ReceptiveField, shape: Shape,
+                input_hw: Pair) -> tuple[dict[str, ReceptiveField], ReceptiveField, Shape]:
+    """:func:`_planned_row`, memoized on the planned row by its input (shape, incoming field and the
+    network input's H x W), and shared between twin rows (a repeated block's copies), renamed: every
+    name below a row begins with the row's. A row that makes a note of its own (a block not aligned,
+    named in the note) is not shared."""
+    key = (shape, field, input_hw)
+    kept = planned.fields.get(key)
+    if kept is not None:
+        return kept
+    name = planned.row.name
+    twin = planned.field_twins.get(key)
+    if twin is not None:
+        cut = len(twin[0])
+        kept = ({name + n[cut:]: f for n, f in twin[1].items()}, twin[2], twin[3])
+    else:
+        kept = _planned_row(planned, field, shape, input_hw)
+        if all(f.note == field.note for f in kept[0].values()):
+            remember(planned.field_twins, key, (name, *kept))
+    return remember(planned.fields, key, kept)
+
+
+_UNKNOWN = object()
+_NOWHERE = (0, 0)  # the input size a relative walk gives a whole field: replaced by the real one when composed
+
+
+def _sized(steps: tuple) -> bool:
+    """Whether any window among ``steps`` (nested blocks included) depends on its input's size."""
+    return any(step.sized if type(step) is Step else any(_sized(b.steps) for b in step.branches) for step in steps)
+
+
+def _relative(planned: PlannedRow) -> "tuple[tuple[tuple[str, ReceptiveField], ...], ReceptiveField] | None":
+    """The row's fields relative to its input map, in the walk's order, each by its name less the
+    row's (``""`` for the row itself), and the row's own: the fields the row's nodes have when its
+    input's field is the network input's own. None where a window depends on the input's size (an
+    adaptive pool), or a field is not aligned or carries a note (its text names absolute strides
+    and centres). Kept on the plan (shared by a repeated block's copies): it does not depend on the
+    input."""
+    kept = planned.relative
+    if "fields" not in kept:
+        value = None
+        if not any(_sized(b.steps) for b in planned.branches):
+            out, own, _ = _planned_row(planned, input_field(), None, _NOWHERE)
+            if all(f.aligned and not f.note for f in out.values()):
+                cut = len(planned.row.name)
+                value = (tuple((name[cut:], f) for name, f in out.items()), own)
+        kept["fields"] = value
+    return kept["fields"]
+
+
+def _compose(outer: ReceptiveField, inner: ReceptiveField, input_hw: Pair) -> ReceptiveField:
+    """The field of a node whose field relative to its row's input is ``inner``, where the row's
+    input has the field ``outer`` (aligned, no note): the module docstring's three equations with
+    ``inner``'s size, stride and padding as one window's kernel, stride and padding (a chain of
+    windows is one window, and a merge of branches that agree relative to one input agrees on it)."""
+    if inner.whole:
+        return _field(input_hw, input_hw, (0, 0), True)
+    if outer.whole:
+        return outer
+    (n, m), (jh, jw), (qh, qw) = outer.size, outer.stride, outer.padding
+    (kh, kw), (sh, sw), (ph, pw) = inner.size, inner.stride, inner.padding
+    return _field((n + (kh - 1) * jh, m + (kw - 1) * jw), (jh * sh, jw * sw), (qh + ph * jh, qw + pw * jw))
+
+
+class FieldMap(Mapping):
+    """Every node's field by dotted name, read-only: the rows' fields worked out at once, every
+    other node's when one is first read (rows whose fields are known relative to their input are
+    composed then, :func:`_compose`)."""
+
+    __slots__ = ("_rows", "_pending", "_input_hw", "_all")
+
+    def __init__(self, rows: dict[str, ReceptiveField], pending: list, input_hw: Pair) -> None:
+        self._rows = rows
+        self._pending = pending  # per row in order: (row name, its input's field, relative fields) or a dict
+        self._input_hw = input_hw
+        self._all: "dict[str, ReceptiveField] | None" = None
+
+    def _every(self) -> dict[str, ReceptiveField]:
+        every = self._all
+        if every is None:
+            every = {}
+            hw = self._input_hw
+            for entry in self._pending:
+                if type(entry) is dict:
+                    every.update(entry)
+                else:
+                    name, outer, relative = entry
+                    for suffix, inner in relative:
+                        every[name + suffix] = _compose(outer, inner, hw)
+            self._all = every
+            self._pending = ()
+        return every
+
+    def __getitem__(self, name: str) -> ReceptiveField:
+        field = self._rows.get(name)
+        return field if field is not None else self._every()[name]
+
+    def __iter__(self):
+        return iter(self._every())
+
+    def __len__(self) -> int:
+        return len(self._every())
+
+    def __repr__(self) -> str:
+        return f"FieldMap({self._every()!r})"
+
+
 def network_fields(network: Network, input: tuple[int, int, int],
-                   rows: "set[str] | None" = None) -> dict[str, ReceptiveField]:
-    """Every node's field of ``network`` at ``input`` (C, H, W), by dotted name; ``rows``: the rows
-    to walk (an auxiliary head left out of an analysis is not walked), None for all."""
-    return _walk(network, input, rows).fields
+                   rows: "set[str] | None" = None) -> FieldMap:
+    """Every node's field of ``network`` at ``input`` (C, H, W), by dotted name, read-only; ``rows``:
+    the rows to walk (an auxiliary head left out of an analysis is not walked), None for all. Each
+    row is walked at its input on the engine's plan (:mod:`inception_calc.core.plan`), memoized
+    there: the same fields as :class:`Walk`, which the derivation and ``check --rf`` walk with
+    (:func:`receptive_fields`, given an analysis, has every row's input shape and walks fewer)."""
+    input_hw = (input[1], input[2])
+    row_fields: dict[str, ReceptiveField] = {}
+    pending: list = []
+    outputs: dict[str, tuple[ReceptiveField, Shape]] = {}
+    field, shape = input_field(), tuple(input)
+    for planned in plan(network).rows:
+        row = planned.row
+        if rows is not None and row.name not in rows:
+            continue
+        if planned.aux:
+            if row.after not in outputs:
+                continue
+            named, out, _ = _row_fields(planned, *outputs[row.after], input_hw)
+        else:
+            named, field, shape = _row_fields(planned, field, shape, input_hw)
+            outputs[row.name] = (field, shape)
+            out = field
+        row_fields[row.name] = out
+        pending.append(named)
+    return FieldMap(row_fields, pending, input_hw)
 
 
-def receptive_fields(analysis: Any) -> dict[str, ReceptiveField]:
+def receptive_fields(analysis: Any) -> FieldMap:
     """Every row, branch, nested block and layer of ``analysis`` (an :class:`Analysis`) by dotted
-    name: its field at the analysis's input size (auxiliary heads included, those left out not)."""
-    return network_fields(analysis.network, analysis.input, {r.name for r in analysis.rows})
+    name, read-only: its field at the analysis's input size (auxiliary heads included, those left
+    out not). Kept on the network's plan by input, so that analyses repeated at a size share it."""
+    kept = plan(analysis.network).fields
+    key = (analysis.input, len(analysis.rows))  # the rows: the main ones, and the heads that fit this input
+    fields = kept.get(key)
+    if fields is None:
+        fields = remember(kept, key, _analysis_fields(analysis))
+    return fields
+
+
+def _analysis_fields(analysis: Any) -> FieldMap:
+    """:func:`network_fields` with every row's input shape from ``analysis``, whose rows are the plan's in
+    order (less the heads left out); the rows whose fields relative to their input are known are
+    not walked."""
+    input_hw = (analysis.input[1], analysis.input[2])
+    row_fields: dict[str, ReceptiveField] = {}
+    pending: list = []
+    outputs: dict[str, ReceptiveField] = {}
+    field = input_field()
+    planned_rows = iter(plan(analysis.network).rows)
+    for cost in analysis.rows:
+        name = cost.name
+        planned = next(planned_rows)
+        while planned.row.name != name:  # a head left out of the analysis
+            planned = next(planned_rows)
+        into = outputs[planned.row.after] if planned.aux else field
+        relative = planned.relative.get("fields", _UNKNOWN)
+        if relative is _UNKNOWN:
+            relative = _relative(planned)
+        if relative is not None and into.aligned and not into.note:
+            out = row_fields[name] = _compose(into, relative[1], input_hw)
+            pending.append((name, into, relative[0]))
+        else:
+            named, out, _ = _row_fields(planned, into, cost.in_shape, input_hw)
+            row_fields[name] = out
+            pending.append(named)
+        if not planned.aux:
+            field = outputs[name] = out
+    return FieldMap(row_fields, pending, input_hw)
 
 
 # ---------------------------------------------------------------------- the derivation
@@ -400,5 +623,5 @@ def field_derivation(analysis: Any, name: str) -> list[str]:
     return lines
 
 
-__all__ = ["field_derivation", "ReceptiveField", "apply_window", "far_padding", "input_field", "merge", "network_fields",
+__all__ = ["field_derivation", "FieldMap", "ReceptiveField", "apply_window", "far_padding", "input_field", "merge", "network_fields",
            "receptive_fields"]

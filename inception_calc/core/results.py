@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
+from inception_calc.core.receptive import receptive_fields as _receptive_fields
 from inception_calc.core.rounding import rounding_notes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,7 +93,7 @@ class Cost(_Derived):
             if DEPTHS.index(child.level) <= DEPTHS.index(depth):
                 yield from child.walk(depth)
 
-    def to_dict(self, depth: str = "layer", fields: "dict[str, ReceptiveField] | None" = None) -> dict[str, Any]:
+    def to_dict(self, depth: str = "layer", fields: "Mapping[str, ReceptiveField] | None" = None) -> dict[str, Any]:
         """The JSON form: the contract's keys, ``receptive_field`` when ``fields`` (every node's, by
         name: :attr:`Analysis.receptive_fields`) are given, then the children at ``depth``
         (``branches`` of a concat row, ``layers`` of a branch or a sequence row)."""
@@ -209,12 +210,11 @@ class Analysis:
         return self.left_out + rounding_notes(self.network, self.rows)
 
     @cached_property
-    def receptive_fields(self) -> "dict[str, ReceptiveField]":
-        """Every row's, branch's, nested block's and layer's receptive field by dotted name
-        (:mod:`inception_calc.core.receptive`): computed on first use, never by the engine's walk."""
-        from inception_calc.core.receptive import receptive_fields
-
-        return receptive_fields(self)
+    def receptive_fields(self) -> "Mapping[str, ReceptiveField]":
+        """Every row's, branch's, nested block's and layer's receptive field by dotted name, read-only
+        (:mod:`inception_calc.core.receptive`): computed on first use, never by the engine's walk, and
+        kept on the network's plan, so that analyses repeated at one input share it."""
+        return _receptive_fields(self)
 
     @cached_property
     def nodes(self) -> "dict[str, Cost]":

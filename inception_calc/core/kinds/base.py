@@ -194,6 +194,11 @@ class LayerKind:
         stride 1 (the field is kept) unless the kind says otherwise."""
         return KEEPS
 
+    def window_needs_input(self, layer: Any) -> bool:
+        """Whether :meth:`receptive_window` depends on the input map's size (an adaptive pool's
+        windows do); where not, a row's fields relative to its input are worked out once per network."""
+        return False
+
     def rounding_alternative(self, layer: Any, in_shape: Shape) -> tuple[str, str, Pair] | None:
         """(its rounding, the other rounding, the size the other would give), for layers whose
         output size depends on a rounding rule; None for the others."""

@@ -128,14 +128,18 @@ class PoolKind(LayerKind):
         fixed stride, and the field is reported as the whole input, with a note saying so."""
         if not layer.output:
             return Window(layer.kernel, layer.stride, layer.pad)
-        sizes = in_shape[1:]
         if layer.output == (1, 1):
             return Window(whole=True)
+        sizes = in_shape[1:]
         if all(n % o == 0 for n, o in zip(sizes, layer.output)):
             k = (sizes[0] // layer.output[0], sizes[1] // layer.output[1])
             return Window(k, k, (0, 0))
         return Window(whole=True, note=f"adaptive pool {sizes[0]}x{sizes[1]} -> {layer.output[0]}x{layer.output[1]} "
                                        "has windows at no fixed stride: reported as the whole input (an over-estimate)")
+
+    def window_needs_input(self, layer: Pool) -> bool:
+        """An adaptive pool to other than 1 x 1: its windows follow from the input's size."""
+        return bool(layer.output) and layer.output != (1, 1)
 
     def rounding_alternative(self, layer: Pool, in_shape: Shape) -> tuple[str, str, Pair] | None:
         if layer.output:

@@ -186,6 +186,10 @@ GROUPS: dict[str, list[Example]] = {
     "output-files": [
         Example("a folder that does not exist", ("report", "--output", "missing/report.txt"), "the folder does not exist"),
         Example("a folder, not a file", ("report", "--output", "out"), "is a folder, not a file", files={"out": FOLDER}),
+        Example("a suffix of a format no command writes", ("report", "--output", "report.xlsx"),
+                "will not write a .xlsx file"),
+        Example("--format that contradicts the suffix", ("report", "--format", "csv", "--output", "report.json"),
+                "but --format csv was given"),
         Example("a name the system refuses", ("report", "--output", "r" * 300), "cannot write there (File name too long)",
                 display="inception-calc report --output rrr...rrr  (a name of 300 characters)"),
         Example("--plot into a folder that does not exist", ("report", "--plot", "missing/chart.png"),

@@ -1,0 +1,92 @@
+"""Numbers as people read them and the rough edges a new user hit (issue 15, parts 4 and 5): the
+format from --output's suffix, nearest names for explain, params % and MACs % against their totals,
+weights that depend on the input size, --units, --plot formats, specs with their variants,
+--columns and the terminal's width, and the Analysis's own summary and tables.
+
+Every expected value is derived here from the analysis's own counts or by hand (in a comment),
+never typed in from the tool's output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from inception_calc.cli.main import main
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(capsys, *argv: str) -> str:
+    code, out, err = cli(capsys, *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1, (code, out, err)
+    return err
+
+
+# ----------------------------------------------------------------------------- a. -o FILE.json|.csv|.md
+
+
+@pytest.mark.parametrize("suffix, golden", [(".json", "googlenet_224_layer.json"), (".csv", "googlenet_224_layer.csv"),
+                                            (".md", "googlenet_224_layer.md"), (".txt", "googlenet_224_layer.txt"),
+                                            ("", "googlenet_224_layer.txt"), (".JSON", "googlenet_224_layer.json")])
+def test_the_output_suffix_picks_the_format(capsys, tmp_path, suffix, golden):
+    target = tmp_path / f"report{suffix}"
+    code, out, err = cli(capsys, "report", "-o", str(target))
+    assert (code, out, err) == (0, "", "")
+    assert target.read_text(encoding="utf-8") == (GOLDEN / golden).read_text(encoding="utf-8")
+
+
+def test_a_format_that_agrees_with_the_suffix_is_fine(capsys, tmp_path):
+    target = tmp_path / "r.csv"
+    assert cli(capsys, "report", "--format", "csv", "-o", str(target))[0] == 0
+    assert target.read_text(encoding="utf-8") == (GOLDEN / "googlenet_224_layer.csv").read_text(encoding="utf-8")
+    neutral = tmp_path / "r.txt"  # .txt names no format: any --format may go there
+    assert cli(capsys, "report", "--format", "json", "-o", str(neutral))[0] == 0
+    assert json.loads(neutral.read_text(encoding="utf-8"))["spec"] == "googlenet"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (("report", "-o", "{d}/r.xlsx"), "--output {d}/r.xlsx: will not write a .xlsx file: this command writes "
+                                     "table, markdown, csv, json; give a file ending in .md"),
+    (("report", "--format", "csv", "-o", "{d}/r.json"), "--output {d}/r.json: the suffix names json, but --format csv"),
+    (("report", "--format", "table", "-o", "{d}/r.md"), "the suffix names markdown, but --format table"),
+    (("verify", "--claim", "conv1.weights = 9408", "-o", "{d}/v.csv"), "will not write a .csv file: this command "
+                                                                        "writes table, json"),
+    (("explain", "conv1", "-o", "{d}/e.json"), "will not write a .json file: this command writes text"),
+    (("export-spec", "googlenet", "-o", "{d}/s.json"), "will not write a .json file: this command writes toml"),
+    (("sweep", "--input", "224:256:32", "-o", "{d}/s.html"), "will not write a .html file"),
+    (("compare", "googlenet", "googlenet:bn", "-o", "{d}/c.toml"), "will not write a .toml file"),
+    (("paper-table", "--format", "json", "-o", "{d}/p.csv"), "the suffix names csv, but --format json"),
+])
+def test_a_suffix_it_will_not_write_is_one_line_and_no_file(capsys, tmp_path, argv, says):
+    argv = tuple(a.format(d=tmp_path) for a in argv)
+    err = one_line_error(capsys, *argv)
+    assert says.format(d=tmp_path) in err
+    assert list(tmp_path.iterdir()) == []  # refused before any work: nothing written
+
+
+def test_every_command_with_output_resolves_a_suffix(capsys, tmp_path):
+    """verify, paper-table, sweep, compare, explain and export-spec each write what the suffix names."""
+    v = tmp_path / "v.json"
+    assert cli(capsys, "verify", "--claim", "conv1.weights = 9408", "-o", str(v))[0] == 0  # 7*7*3*64 = 9,408
+    assert json.loads(v.read_text())["holds"] == 1
+    p = tmp_path / "p.md"
+    assert cli(capsys, "paper-table", "-o", str(p))[0] == 0
+    assert p.read_text().lstrip().startswith(("|", "**", "#", "_"))
+    s = tmp_path / "s.csv"
+    assert cli(capsys, "sweep", "--input", "224:256:32", "-o", str(s))[0] == 0
+    assert len({len(r) for r in csv.reader(io.StringIO(s.read_text()))}) == 1
+    e = tmp_path / "e.txt"
+    assert cli(capsys, "explain", "conv1", "-o", str(e))[0] == 0 and "conv1" in e.read_text()
+    t = tmp_path / "s.toml"
+    assert cli(capsys, "export-spec", "googlenet", "-o", str(t))[0] == 0 and "[[rows]]" in t.read_text()

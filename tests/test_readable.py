@@ -90,3 +90,44 @@ def test_every_command_with_output_resolves_a_suffix(capsys, tmp_path):
     assert cli(capsys, "explain", "conv1", "-o", str(e))[0] == 0 and "conv1" in e.read_text()
     t = tmp_path / "s.toml"
     assert cli(capsys, "export-spec", "googlenet", "-o", str(t))[0] == 0 and "[[rows]]" in t.read_text()
+
+
+# ----------------------------------------------------------------------------- b. nearest names
+
+
+def test_explain_of_a_misspelt_row_suggests_the_nearest_names(capsys):
+    err = one_line_error(capsys, "explain", "incep3a")
+    assert "no row, branch or layer named 'incep3a' in googlenet; did you mean 'inception3a'" in err  # first: nearest
+    err = one_line_error(capsys, "explain", "inception3x")  # one letter from 3a and 3b alike
+    hint = err.split("did you mean ")[1].split("?")[0]
+    assert {"'inception3a'", "'inception3b'"} <= set(hint.replace(" or ", ", ").split(", "))
+
+
+def test_explain_of_a_misspelt_part_suggests_the_nearest_parts(capsys):
+    err = one_line_error(capsys, "explain", "inception3a.brnch2")
+    assert "has no part 'brnch2'; did you mean 'branch2'" in err
+
+
+def test_verify_and_explain_share_one_hint(capsys):
+    verify = one_line_error(capsys, "verify", "--claim", "incepton3a.weights = 1")
+    explain = one_line_error(capsys, "explain", "incepton3a")
+    assert "did you mean 'inception3a'" in verify and "did you mean 'inception3a'" in explain
+
+
+def test_did_you_mean_has_one_home():
+    """Every "did you mean" comes from core.errors.did_you_mean: no other module calls difflib."""
+    from conftest import ROOT
+
+    callers = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "inception_calc").rglob("*.py")
+                     if "get_close_matches" in p.read_text(encoding="utf-8"))
+    assert callers == ["inception_calc/core/errors.py"]
+
+
+def test_did_you_mean_forms():
+    from inception_calc.core.errors import did_you_mean
+
+    assert did_you_mean("kernal", ("kernel", "stride")) == "did you mean 'kernel'? "
+    assert did_you_mean("zzz", ("kernel", "stride")) == ""
+    # each ratio 2 * 2 / (2 + 3) = 0.8, xyz's 0; difflib puts equal ratios' later name first
+    assert did_you_mean("ab", ("abc", "abd", "abe", "xyz"), n=3) == "did you mean 'abe', 'abd' or 'abc'? "
+    assert did_you_mean("ab", ("abc", "abd"), n=3) == "did you mean 'abd' or 'abc'? "

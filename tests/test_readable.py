@@ -131,3 +131,94 @@ def test_did_you_mean_forms():
     # each ratio 2 * 2 / (2 + 3) = 0.8, xyz's 0; difflib puts equal ratios' later name first
     assert did_you_mean("ab", ("abc", "abd", "abe", "xyz"), n=3) == "did you mean 'abe', 'abd' or 'abc'? "
     assert did_you_mean("ab", ("abc", "abd"), n=3) == "did you mean 'abd' or 'abc'? "
+
+
+# ----------------------------------------------------------------------------- c. MACs % and params %
+
+AUX_SPEC = """name = "auxy"
+input = [3, 8, 8]
+[[rows]]
+name = "stem"
+kind = "conv"
+out = 4
+kernel = 3
+pad = 1
+[[rows]]
+name = "head"
+kind = "aux"
+after = "stem"
+layers = [{ name = "fc", kind = "linear", out = 100 }]
+[[rows]]
+name = "fc"
+kind = "linear"
+out = 10
+"""
+# stem: 3*3*3*4 = 108 weights + 4 biases = 112 params; MACs 8*8*108 = 6,912
+# fc (main): 4*8*8 = 256 in, 256*10 = 2,560 weights + 10 = 2,570 params and 2,560 MACs
+# head (aux): 256*100 = 25,600 weights + 100 = 25,700 params and 25,600 MACs
+# inference: 2,682 params, 9,472 MACs; training: 28,382 params, 35,072 MACs
+# head's MACs: 25,600 / 35,072 = 73.0% of the training total (270.3% of inference's, were it against that)
+
+
+def _markdown_cells(text: str) -> dict[str, dict[str, str]]:
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    titles = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = {}
+    for line in lines[2:]:
+        cells = [c.replace("&nbsp;", " ").strip().strip("*").strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = dict(zip(titles, cells))
+    return rows
+
+
+def _share(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1)
+
+
+def test_aux_rows_shares_are_of_the_training_total(tmp_path):
+    from inception_calc import analyze
+    from inception_calc.report.analysis import to_markdown
+
+    spec = tmp_path / "auxy.toml"
+    spec.write_text(AUX_SPEC, encoding="utf-8")
+    analysis = analyze(str(spec))
+    assert (analysis.totals.inference.params, analysis.totals.inference.macs) == (2682, 9472)  # by hand above
+    assert (analysis.totals.training.params, analysis.totals.training.macs) == (28382, 35072)
+    rows = _markdown_cells(to_markdown(analysis, aux=True, titles=("name", "params %", "MACs %")))
+    assert rows["head"] == {"name": "head", "params %": "90.6%", "MACs %": "73.0%"}  # 25,700/28,382; 25,600/35,072
+    assert rows["stem"] == {"name": "stem", "params %": "4.2%", "MACs %": "73.0%"}  # 112/2,682; 6,912/9,472
+    assert rows["fc"] == {"name": "fc", "params %": "95.8%", "MACs %": "27.0%"}  # 2,570/2,682; 2,560/9,472
+    assert rows["total (inference)"]["MACs %"] == rows["total (inference)"]["params %"] == "100.0%"
+
+
+@pytest.mark.parametrize("spec, size, depth", [("googlenet", None, "layer"), ("googlenet", "3x300x250", "branch"),
+                                               ("inception-v3", None, "layer"), ("inception-resnet-v2", None, "layer")])
+def test_shares_add_up_to_100_percent_of_their_total(spec, size, depth):
+    """Each row's MACs % and params % against the sums of the rows themselves (not the totals the
+    renderer uses): the main rows add up to 100% of the inference total, the main rows' share of the
+    training total plus the aux rows' shown shares to 100% of the training total (to rounding:
+    0.05% a row)."""
+    from inception_calc import analyze
+    from inception_calc.report.analysis import to_markdown
+
+    analysis = analyze(spec, size)
+    shown = _markdown_cells(to_markdown(analysis, depth, aux=True, titles=("name", "params %", "MACs %")))
+    main = [r for r in analysis.rows if not r.aux]
+    aux = [r for r in analysis.rows if r.aux]
+    for quantity, title in (("macs", "MACs %"), ("params", "params %")):
+        inference = sum(getattr(r, quantity) for r in main)
+        training = inference + sum(getattr(r, quantity) for r in aux)
+        cells = {r.name: float(shown[r.name][title].rstrip("%")) for r in analysis.rows}
+        assert abs(sum(cells[r.name] for r in main) - 100) <= 0.05 * len(main), (quantity, spec)
+        assert abs(100 * inference / training + sum(cells[r.name] for r in aux) - 100) <= 0.05 * (len(aux) + 1)
+        for r in main:
+            assert cells[r.name] == _share(getattr(r, quantity), inference), r.name
+        for r in aux:
+            assert cells[r.name] == _share(getattr(r, quantity), training), r.name
+
+
+def test_the_default_table_is_unchanged_by_the_params_column():
+    """params % is chosen with columns: the default table (its golden file) has the columns it had."""
+    from inception_calc import analyze
+    from inception_calc.report.analysis import to_table
+
+    assert to_table(analyze("googlenet")) == (GOLDEN / "googlenet_224_layer.txt").read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from inception_calc.core.values import grouped, hwc, percent
 from inception_calc.core.receptive import ReceptiveField
-from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums
+from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums, Totals
 from inception_calc.report.table import columns, csv_table, indented, markdown_table, text_table
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -20,6 +20,11 @@ NUMERIC = frozenset({"weights", "params", "MACs", "MACs %", "activations"})
 COLUMNS = columns(HEADERS, right=NUMERIC, nowrap={"name"})
 RF_HEADERS = ("RF (HxW)", "stride", "padding")
 RF_COLUMNS = columns(HEADERS + RF_HEADERS, right=NUMERIC | set(RF_HEADERS), nowrap={"name"})
+OPTIONAL_HEADERS = ("params %",)
+"""Columns the default table leaves out (so that its golden files stay as they are); ``columns``
+chooses them by name."""
+ALL_HEADERS = HEADERS[:6] + OPTIONAL_HEADERS + HEADERS[6:] + RF_HEADERS
+"""Every column a table can show, in the order they are shown: params % beside params and MACs %."""
 
 
 def nodes_with_depth(row: Cost, depth: str, level: int = 0) -> Iterator[tuple[Cost, int]]:
@@ -45,28 +50,52 @@ def rf_cells(field: ReceptiveField) -> list[str]:
     return [field.text + ("*" if not field.aligned else ""), pair_cell(field.stride), pair_cell(field.padding)]
 
 
-def _node_cells(node: Cost, total_macs: int, level: int) -> list[str]:
-    return [indented(node.name, depth=level), node.summary, hwc(node.in_shape), hwc(node.out_shape), grouped(node.weights),
-            grouped(node.params), grouped(node.macs), percent(node.macs, total_macs), grouped(node.activations)]
+def share_total(totals: Totals, aux: bool) -> Sums:
+    """The total a node's MACs % and params % are shares of: the training total for the nodes of an
+    auxiliary head (it runs only in training), else the inference total. So the main rows' shares
+    add up to 100% of the inference total, and with the aux heads' to 100% of the training total."""
+    return totals.training if aux else totals.inference
 
 
-def _total_cells(label: str, sums: Sums, share: str) -> list[str]:
-    return [label, "", "", "", grouped(sums.weights), grouped(sums.params), grouped(sums.macs), share,
-            grouped(sums.activations)]
+def _node_cells(node: Cost, totals: Totals, level: int) -> dict[str, str]:
+    whole = share_total(totals, node.aux)
+    return dict(zip(HEADERS[:6] + OPTIONAL_HEADERS + HEADERS[6:], (
+        indented(node.name, depth=level), node.summary, hwc(node.in_shape), hwc(node.out_shape), grouped(node.weights),
+        grouped(node.params), percent(node.params, whole.params), grouped(node.macs), percent(node.macs, whole.macs),
+        grouped(node.activations))))
 
 
-def _body(analysis: Analysis, depth: str, aux: bool, rf: bool = False) -> tuple[list[list[str]], list[list[str]]]:
-    total = analysis.totals.inference.macs
-    fields = analysis.receptive_fields if rf else None
+def _total_cells(label: str, sums: Sums, share: bool) -> dict[str, str]:
+    return {"name": label, "weights": grouped(sums.weights), "params": grouped(sums.params),
+            "params %": percent(sums.params, sums.params) if share else "", "MACs": grouped(sums.macs),
+            "MACs %": percent(sums.macs, sums.macs) if share else "", "activations": grouped(sums.activations)}
+
+
+def _body(analysis: Analysis, depth: str, aux: bool, titles: tuple[str, ...]) -> tuple[list[list[str]], list[list[str]]]:
+    """The cells of the columns ``titles`` (of :data:`ALL_HEADERS`): one line per node, then the totals."""
+    fields = analysis.receptive_fields if set(RF_HEADERS) & set(titles) else None
     body = []
     for row in analysis.shown_rows(aux):
         for node, level in nodes_with_depth(row, depth):
-            body.append(_node_cells(node, total, level) + (rf_cells(fields[node.name]) if fields else []))
-    extra = ["", "", ""] if rf else []
-    totals = [_total_cells("total (inference)", analysis.totals.inference, percent(total, total)) + extra]
+            cells = _node_cells(node, analysis.totals, level)
+            cells.update(zip(RF_HEADERS, rf_cells(fields[node.name])) if fields else ())
+            body.append([cells[t] for t in titles])
+    totals = [_total_cells("total (inference)", analysis.totals.inference, True)]
     if aux or analysis.totals.training != analysis.totals.inference:
-        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, "") + extra)
-    return body, totals
+        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, False))
+    return body, [[cells.get(t, "") for t in titles] for cells in totals]
+
+
+def chosen_titles(rf: bool, titles: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The columns shown: ``titles`` (of :data:`ALL_HEADERS`) in the table's own order, else the
+    default ones (:data:`HEADERS`, then the receptive field's with ``rf``)."""
+    if titles is None:
+        return HEADERS + (RF_HEADERS if rf else ())
+    return tuple(t for t in ALL_HEADERS if t in titles)
+
+
+def _columns(titles: tuple[str, ...]) -> tuple:
+    return columns(titles, right=NUMERIC | set(OPTIONAL_HEADERS) | set(RF_HEADERS), nowrap={"name"})
 
 
 def _header_lines(analysis: Analysis) -> list[str]:
@@ -107,16 +136,24 @@ def _footer_lines(analysis: Analysis, aux: bool, rf: bool = False, depth: str = 
     return lines
 
 
-def to_table(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
-    rows, totals = _body(analysis, depth, aux, rf)
-    return "\n".join([*_header_lines(analysis), "", *text_table(RF_COLUMNS if rf else COLUMNS, rows, totals), "",
+def to_table(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
+             titles: tuple[str, ...] | None = None) -> str:
+    """The text table; ``titles``: the columns to show (of :data:`ALL_HEADERS`), else the default ones."""
+    shown = chosen_titles(rf, titles)
+    rf = rf or bool(set(RF_HEADERS) & set(shown))
+    rows, totals = _body(analysis, depth, aux, shown)
+    return "\n".join([*_header_lines(analysis), "", *text_table(_columns(shown), rows, totals), "",
                       *_footer_lines(analysis, aux, rf, depth)]).rstrip() + "\n"
 
 
-def to_markdown(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
+def to_markdown(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
+                titles: tuple[str, ...] | None = None) -> str:
+    """The markdown table; ``titles`` as for :func:`to_table`."""
+    shown = chosen_titles(rf, titles)
+    rf = rf or bool(set(RF_HEADERS) & set(shown))
     head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header_lines(analysis))]
     foot = [f"- {line}" for line in _footer_lines(analysis, aux, rf, depth)]
-    table = markdown_table(RF_COLUMNS if rf else COLUMNS, *_body(analysis, depth, aux, rf))
+    table = markdown_table(_columns(shown), *_body(analysis, depth, aux, shown))
     return "\n\n".join(["\n\n".join(head), "\n".join(table), *(["\n".join(foot)] if foot else [])]) + "\n"
 
 

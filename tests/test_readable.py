@@ -222,3 +222,36 @@ def test_the_default_table_is_unchanged_by_the_params_column():
     from inception_calc.report.analysis import to_table
 
     assert to_table(analyze("googlenet")) == (GOLDEN / "googlenet_224_layer.txt").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- d. weights that follow the input size
+
+
+def test_a_linear_after_a_flattened_map_is_warned_in_text_and_json(capsys):
+    """GoogLeNet at 299, by hand: conv1 7x7/2 pad 3: (299 + 6 - 7) // 2 + 1 = 150; the 3x3/2 ceil
+    pools: ceil(147 / 2) + 1 = 75, ceil(72 / 2) + 1 = 37, ceil(34 / 2) + 1 = 18, ceil(15 / 2) + 1 = 9;
+    avgpool 7x7/1: 9 - 7 + 1 = 3. So fc sees 3 * 3 * 1024 = 9,216 features: 9,216 * 1000 =
+    9,216,000 weights, where 224's 1x1 map gives 1,024 * 1000 = 1,024,000."""
+    code, out, _ = cli(capsys, "report", "--input", "299", "--format", "json")
+    warnings = json.loads(out)["warnings"]
+    fc = [w for w in warnings if w.startswith("fc's")]
+    assert fc == ["fc's weights follow the input size: 9,216,000 at input 3x299x299, 1,024,000 at the spec's own "
+                  "3x224x224 (its input, 3x3x1024, is flattened; it is 1x1x1024 there)"]
+    # the aux heads' fc1 (the heads are analysed whether shown or not): 5x5/3 ceil pool over 4a's
+    # 18x18 map: ceil(13 / 3) + 1 = 6, so 6 * 6 * 128 = 4,608 in, 4,608 * 1024 = 4,718,592 weights
+    # (224: 14x14 -> ceil(9 / 3) + 1 = 4, 4 * 4 * 128 * 1024 = 2,097,152)
+    assert any(w.startswith("aux1.fc1's weights follow the input size: 4,718,592 at input 3x299x299, 2,097,152 ")
+               for w in warnings)
+    code, text, _ = cli(capsys, "report", "--input", "299")
+    assert f"note: {fc[0]}" in text
+
+
+def test_no_such_warning_at_the_spec_s_own_size_or_behind_an_adaptive_pool(capsys):
+    from inception_calc import analyze
+
+    assert analyze("googlenet").sized_weights == ()
+    assert analyze("googlenet", "1x224x224").sized_weights == ()  # other channels, same size: conv1 differs, no note
+    assert analyze("googlenet-torchvision", "3x320x288").sized_weights == ()  # adaptive pools: fc sees 1x1 anyway
+    assert analyze("inception-v3", "3x331x331").sized_weights == ()
+    assert analyze("googlenet", "3x256x256").sized_weights[-1].startswith("fc's weights follow the input size: "
+                                                                          "4,096,000 at")  # 2x2x1024 * 1000

@@ -201,12 +201,17 @@ class Analysis:
     left_out: tuple[str, ...] = ()
     """Auxiliary heads that do not fit at this input, each with why (they run only in training:
     the inference analysis stands without them, the training totals are without them)."""
+    sized_weights: tuple[str, ...] = ()
+    """The layers whose weights at this input differ from those at the spec's own input size (a
+    linear layer whose in_features come from a flattened map that grows with the input), each
+    with both counts (:func:`~inception_calc.core.engine.input_sized_weights`)."""
 
     @cached_property
     def warnings(self) -> tuple[str, ...]:
-        """Auxiliary heads left out at this input, then the pooling layers whose output size depends
-        on their rounding rule at this input (:mod:`inception_calc.core.rounding`), in the order of the rows."""
-        return self.left_out + rounding_notes(self.network, self.rows)
+        """Auxiliary heads left out at this input, the layers whose weights follow the input size,
+        then the pooling layers whose output size depends on their rounding rule at this input
+        (:mod:`inception_calc.core.rounding`), in the order of the rows."""
+        return self.left_out + self.sized_weights + rounding_notes(self.network, self.rows)
 
     @cached_property
     def receptive_fields(self) -> "dict[str, ReceptiveField]":

@@ -22,7 +22,10 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -255,3 +258,44 @@ def test_no_such_warning_at_the_spec_s_own_size_or_behind_an_adaptive_pool(capsy
     assert analyze("inception-v3", "3x331x331").sized_weights == ()
     assert analyze("googlenet", "3x256x256").sized_weights[-1].startswith("fc's weights follow the input size: "
                                                                           "4,096,000 at")  # 2x2x1024 * 1000
+
+
+# ----------------------------------------------------------------------------- e. --units exact|auto
+
+
+@pytest.mark.parametrize("n, text", [
+    (0, "0"), (64, "64"), (999, "999"), (1000, "1.00K"), (1005, "1.01K"),  # 1.005 rounds half up
+    (9408, "9.41K"),  # conv1's weights, 7*7*3*64: 9.408K
+    (9995, "10.0K"), (99_950, "100K"), (999_499, "999K"), (999_500, "1.00M"),  # rounding carries into the next digit/unit
+    (118_013_952, "118M"),  # conv1's MACs, 112*112*9,408
+    (1_582_671_872, "1.58G"), (10**12, "1.00T"), (2**63 - 1, "9,223,372T"), (-9408, "-9.41K"),
+])
+def test_auto_count(n, text):
+    from inception_calc.core.values import auto_count
+
+    assert auto_count(n) == text
+
+
+def test_units_auto_in_table_and_markdown_states_the_base(capsys):
+    from inception_calc import analyze
+    from inception_calc.core.values import auto_count
+
+    analysis = analyze("googlenet")
+    for fmt in ("table", "markdown"):
+        code, out, _ = cli(capsys, "report", "--units", "auto", "--format", fmt)
+        assert code == 0 and "K = 10^3, M = 10^6, G = 10^9" in out
+    code, out, _ = cli(capsys, "report", "--units", "auto", "--format", "markdown")
+    rows = _markdown_cells(out)
+    conv2 = analysis["conv2"]
+    assert rows["conv2"]["weights"] == auto_count(conv2.weights) == "115K"  # 1*1*64*64 + 3*3*64*192 = 114,688
+    assert rows["total (inference)"]["MACs"] == auto_count(analysis.totals.inference.macs)
+    assert rows["total (inference)"]["MACs"] == f"{analysis.totals.inference.macs / 1e9:.2f}G"
+
+
+def test_units_leave_csv_json_and_the_default_exact(capsys):
+    for fmt, golden in (("csv", "googlenet_224_layer.csv"), ("json", "googlenet_224_layer.json")):
+        code, out, _ = cli(capsys, "report", "--units", "auto", "--format", fmt)
+        assert out == (GOLDEN / golden).read_text(encoding="utf-8")
+    assert cli(capsys, "report", "--units", "exact")[1] == (GOLDEN / "googlenet_224_layer.txt").read_text(encoding="utf-8")
+    err = one_line_error(capsys, "report", "--units", "si")
+    assert "argument --units: invalid choice: 'si'" in err

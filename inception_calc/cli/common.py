@@ -137,3 +137,11 @@ def pick_format(args: argparse.Namespace) -> None:
     elif named is not None and named != args.format:
         raise CalcError(f"the suffix names {named}, but --format {args.format} was given", where=f"--output {output}",
                         fix=f"drop --format to write {named}, or give a file name that fits {args.format}")
+
+
+def add_units(parser: argparse.ArgumentParser) -> None:
+    from inception_calc.core.values import UNITS
+
+    parser.add_argument("--units", choices=UNITS, default="exact",
+                        help="how table and markdown write counts: exact (every digit, default) or auto (1.58G: "
+                             "K/M/G = 10^3/10^6/10^9, stated above the table); csv and json are always exact integers")

@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(JSON always has them)")
     training_args.add_training(parser, device=True)
     common.add_format(parser, FORMATS)
+    common.add_units(parser)
     common.add_plot(parser, "per-row MACs and weights")
     common.add_output(parser)
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if args.train:
         text = _training(analysis, args)
     else:
-        text = render(analysis, args.format, args.depth, args.aux, args.rf)
+        text = render(analysis, args.format, args.depth, args.aux, args.rf, units=args.units)
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_report
 

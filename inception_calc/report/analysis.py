@@ -7,9 +7,9 @@ shapes as C, H, W.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
-from inception_calc.core.values import grouped, hwc, percent
+from inception_calc.core.values import AUTO_UNITS_NOTE, count_writer, grouped, hwc, percent
 from inception_calc.core.receptive import ReceptiveField
 from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums, Totals
 from inception_calc.report.table import columns, csv_table, indented, markdown_table, text_table
@@ -57,32 +57,34 @@ def share_total(totals: Totals, aux: bool) -> Sums:
     return totals.training if aux else totals.inference
 
 
-def _node_cells(node: Cost, totals: Totals, level: int) -> dict[str, str]:
+def _node_cells(node: Cost, totals: Totals, level: int, count: Callable[[int], str] = grouped) -> dict[str, str]:
     whole = share_total(totals, node.aux)
     return dict(zip(HEADERS[:6] + OPTIONAL_HEADERS + HEADERS[6:], (
-        indented(node.name, depth=level), node.summary, hwc(node.in_shape), hwc(node.out_shape), grouped(node.weights),
-        grouped(node.params), percent(node.params, whole.params), grouped(node.macs), percent(node.macs, whole.macs),
-        grouped(node.activations))))
+        indented(node.name, depth=level), node.summary, hwc(node.in_shape), hwc(node.out_shape), count(node.weights),
+        count(node.params), percent(node.params, whole.params), count(node.macs), percent(node.macs, whole.macs),
+        count(node.activations))))
 
 
-def _total_cells(label: str, sums: Sums, share: bool) -> dict[str, str]:
-    return {"name": label, "weights": grouped(sums.weights), "params": grouped(sums.params),
-            "params %": percent(sums.params, sums.params) if share else "", "MACs": grouped(sums.macs),
-            "MACs %": percent(sums.macs, sums.macs) if share else "", "activations": grouped(sums.activations)}
+def _total_cells(label: str, sums: Sums, share: bool, count: Callable[[int], str] = grouped) -> dict[str, str]:
+    return {"name": label, "weights": count(sums.weights), "params": count(sums.params),
+            "params %": percent(sums.params, sums.params) if share else "", "MACs": count(sums.macs),
+            "MACs %": percent(sums.macs, sums.macs) if share else "", "activations": count(sums.activations)}
 
 
-def _body(analysis: Analysis, depth: str, aux: bool, titles: tuple[str, ...]) -> tuple[list[list[str]], list[list[str]]]:
-    """The cells of the columns ``titles`` (of :data:`ALL_HEADERS`): one line per node, then the totals."""
+def _body(analysis: Analysis, depth: str, aux: bool, titles: tuple[str, ...],
+          count: Callable[[int], str] = grouped) -> tuple[list[list[str]], list[list[str]]]:
+    """The cells of the columns ``titles`` (of :data:`ALL_HEADERS`): one line per node, then the
+    totals; counts written by ``count`` (:func:`~inception_calc.core.values.count_writer`)."""
     fields = analysis.receptive_fields if set(RF_HEADERS) & set(titles) else None
     body = []
     for row in analysis.shown_rows(aux):
         for node, level in nodes_with_depth(row, depth):
-            cells = _node_cells(node, analysis.totals, level)
+            cells = _node_cells(node, analysis.totals, level, count)
             cells.update(zip(RF_HEADERS, rf_cells(fields[node.name])) if fields else ())
             body.append([cells[t] for t in titles])
-    totals = [_total_cells("total (inference)", analysis.totals.inference, True)]
+    totals = [_total_cells("total (inference)", analysis.totals.inference, True, count)]
     if aux or analysis.totals.training != analysis.totals.inference:
-        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, False))
+        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, False, count))
     return body, [[cells.get(t, "") for t in titles] for cells in totals]
 
 
@@ -98,11 +100,12 @@ def _columns(titles: tuple[str, ...]) -> tuple:
     return columns(titles, right=NUMERIC | set(OPTIONAL_HEADERS) | set(RF_HEADERS), nowrap={"name"})
 
 
-def _header_lines(analysis: Analysis) -> list[str]:
+def _header_lines(analysis: Analysis, units: str = "exact") -> list[str]:
     c, h, w = analysis.input
     return [
         f"{analysis.spec} at input {c}x{h}x{w} (C x H x W); shapes below are H x W x C as in the paper's Table 1",
         f"convention: {CONVENTION}",
+        *([AUTO_UNITS_NOTE] if units == "auto" else []),
     ]
 
 
@@ -137,23 +140,26 @@ def _footer_lines(analysis: Analysis, aux: bool, rf: bool = False, depth: str = 
 
 
 def to_table(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
-             titles: tuple[str, ...] | None = None) -> str:
-    """The text table; ``titles``: the columns to show (of :data:`ALL_HEADERS`), else the default ones."""
+             titles: tuple[str, ...] | None = None, units: str = "exact") -> str:
+    """The text table; ``titles``: the columns to show (of :data:`ALL_HEADERS`), else the default
+    ones; ``units``: ``exact`` counts (every digit) or ``auto`` (``1.58G``, the base stated)."""
+    count = count_writer(units)
     shown = chosen_titles(rf, titles)
     rf = rf or bool(set(RF_HEADERS) & set(shown))
-    rows, totals = _body(analysis, depth, aux, shown)
-    return "\n".join([*_header_lines(analysis), "", *text_table(_columns(shown), rows, totals), "",
+    rows, totals = _body(analysis, depth, aux, shown, count)
+    return "\n".join([*_header_lines(analysis, units), "", *text_table(_columns(shown), rows, totals), "",
                       *_footer_lines(analysis, aux, rf, depth)]).rstrip() + "\n"
 
 
 def to_markdown(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
-                titles: tuple[str, ...] | None = None) -> str:
-    """The markdown table; ``titles`` as for :func:`to_table`."""
+                titles: tuple[str, ...] | None = None, units: str = "exact") -> str:
+    """The markdown table; ``titles`` and ``units`` as for :func:`to_table`."""
+    count = count_writer(units)
     shown = chosen_titles(rf, titles)
     rf = rf or bool(set(RF_HEADERS) & set(shown))
-    head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header_lines(analysis))]
+    head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header_lines(analysis, units))]
     foot = [f"- {line}" for line in _footer_lines(analysis, aux, rf, depth)]
-    table = markdown_table(_columns(shown), *_body(analysis, depth, aux, shown))
+    table = markdown_table(_columns(shown), *_body(analysis, depth, aux, shown, count))
     return "\n\n".join(["\n\n".join(head), "\n".join(table), *(["\n".join(foot)] if foot else [])]) + "\n"
 
 
@@ -192,7 +198,12 @@ def to_json(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: boo
 RENDERERS = {"table": to_table, "markdown": to_markdown, "csv": to_csv, "json": to_json}
 
 
-def render(analysis: Analysis, fmt: str = "table", depth: str = "layer", aux: bool = False, rf: bool = False) -> str:
+def render(analysis: Analysis, fmt: str = "table", depth: str = "layer", aux: bool = False, rf: bool = False,
+           titles: tuple[str, ...] | None = None, units: str = "exact") -> str:
     """``analysis`` in ``fmt``; ``rf``: with each node's receptive field (size, stride, padding) in
-    columns (JSON always has them)."""
+    columns (JSON always has them). ``titles`` (the columns) and ``units`` (``exact`` or ``auto``)
+    shape the table and markdown; CSV and JSON always carry every field as exact integers."""
+    if fmt in ("table", "markdown"):
+        return RENDERERS[fmt](analysis, depth, aux, rf, titles, units)
+    count_writer(units)  # an unknown units is refused whatever the format
     return RENDERERS[fmt](analysis, depth, aux, rf)

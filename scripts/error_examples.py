@@ -130,7 +130,7 @@ GROUPS: dict[str, list[Example]] = {
         Example("sweep with a zero step", ("sweep", "--input", "96:512:0"), "START and STEP must be positive"),
         Example("sweep with STOP below START", ("sweep", "--input", "512:96"), "STOP 96 is below START 512"),
         Example("sweep over too many sizes", ("sweep", "--input", "1:100000"), "more than 2000"),
-        Example("--plot to a file that is not .png", ("report", "--plot", "chart.gif"), "is not a .png file"),
+        Example("--plot to a file that is not .png, .svg or .pdf", ("report", "--plot", "chart.gif"), "is not a .png, .svg or .pdf file"),
         Example("verify with nothing to verify", ("verify",), "nothing to verify"),
         Example("verify a spec alone", ("verify", "googlenet"), "there is nothing to verify against it"),
         Example("verify with three positionals", ("verify", "a", "b", "c"), "too many arguments"),

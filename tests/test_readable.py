@@ -299,3 +299,50 @@ def test_units_leave_csv_json_and_the_default_exact(capsys):
     assert cli(capsys, "report", "--units", "exact")[1] == (GOLDEN / "googlenet_224_layer.txt").read_text(encoding="utf-8")
     err = one_line_error(capsys, "report", "--units", "si")
     assert "argument --units: invalid choice: 'si'" in err
+
+
+# ----------------------------------------------------------------------------- f. --plot .png/.svg/.pdf, --depth
+
+
+@pytest.mark.parametrize("name, magic", [("chart.png", b"\x89PNG\r\n\x1a\n"), ("chart.svg", b"<?xml"),
+                                         ("chart.pdf", b"%PDF-"), ("CHART.SVG", b"<?xml")])
+def test_plot_writes_the_format_its_suffix_names(capsys, tmp_path, name, magic):
+    pytest.importorskip("matplotlib")
+    target = tmp_path / name
+    code, out, err = cli(capsys, "report", "--plot", str(target))
+    assert code == 0 and err == ""
+    data = target.read_bytes()
+    assert data.startswith(magic)
+    if name.lower().endswith(".svg"):
+        assert b"<svg" in data[:2000]
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
+
+
+def test_plot_refuses_another_suffix(capsys, tmp_path):
+    err = one_line_error(capsys, "report", "--plot", str(tmp_path / "chart.gif"))
+    assert "is not a .png, .svg or .pdf file" in err
+
+
+@pytest.mark.parametrize("depth, bars", [
+    ("layer", 12),  # conv1, conv2, the 9 Inception rows, fc (pools, LRN, dropout have no weights)
+    ("branch", 39),  # conv1, conv2 (a stack: no branches), 9 rows x 4 branches (branch4's pool_proj conv), fc
+    ("conv", 58),  # conv1, conv2's 2 layers, 9 rows x 6 convolutions (1 + 2 + 2 + 1), fc
+])
+def test_the_plot_honours_depth(tmp_path, depth, bars):
+    """A bar per finest node down to --depth; their MACs add up to the total. matplotlib's SVG
+    writes each tick label as a comment (``<!-- inception3a.branch1 -->``) above its glyphs."""
+    pytest.importorskip("matplotlib")
+    import re
+
+    from inception_calc import analyze
+    from inception_calc.report.plot import leaves
+
+    analysis = analyze("googlenet")
+    drawn = [n for r in analysis.shown_rows(False) for n in leaves(r, depth) if n.macs or n.weights]
+    assert len(drawn) == bars
+    assert sum(n.macs for n in drawn) == analysis.totals.inference.macs
+    target = tmp_path / "c.svg"
+    assert main(["report", "--depth", depth, "--plot", str(target), "-o", str(tmp_path / "r.txt")]) == 0
+    labels = re.findall(r"<!-- ([A-Za-z_][\w.]*) -->", target.read_text(encoding="utf-8"))
+    assert [n.name for n in drawn] == [x for x in labels if x in {n.name for n in drawn}][:bars]
+    assert {n.name for n in drawn} <= set(labels)

@@ -71,18 +71,20 @@ def add_output(parser: argparse.ArgumentParser) -> None:
 
 def add_plot(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--plot", metavar="FILE.png", default=None,
-                        help=f"also draw {what} to FILE.png (needs matplotlib: the 'plot' extra)")
+                        help=f"also draw {what} to FILE.png, .svg or .pdf (by its suffix; needs matplotlib: "
+                             f"the 'plot' extra)")
 
 
 def plot_path(value: str | None) -> str | None:
-    """The --plot file, checked before any work is done: a .png file in an existing folder, and
-    matplotlib importable."""
+    """The --plot file, checked before any work is done: a .png, .svg or .pdf file in an existing
+    folder, and matplotlib importable."""
     if value is None:
         return None
     from pathlib import Path
 
-    if not value.lower().endswith(".png"):
-        raise CalcError(f"{value!r} is not a .png file", where="--plot", fix="give a file name ending in .png")
+    if not value.lower().endswith((".png", ".svg", ".pdf")):
+        raise CalcError(f"{value!r} is not a .png, .svg or .pdf file", where="--plot",
+                        fix="give a file name ending in .png (an image), .svg or .pdf (vectors)")
     folder = Path(value).parent
     if not folder.is_dir():
         raise CalcError("the folder does not exist", where=f"--plot {value}", fix=f"create {folder} first")

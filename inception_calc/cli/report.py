@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_report
 
-        plot_report(analysis, plot)
+        plot_report(analysis, plot, args.depth, args.aux)
     emit(text, args.output)
     return 0
 

@@ -346,3 +346,21 @@ def test_the_plot_honours_depth(tmp_path, depth, bars):
     labels = re.findall(r"<!-- ([A-Za-z_][\w.]*) -->", target.read_text(encoding="utf-8"))
     assert [n.name for n in drawn] == [x for x in labels if x in {n.name for n in drawn}][:bars]
     assert {n.name for n in drawn} <= set(labels)
+
+
+# ----------------------------------------------------------------------------- g. specs lists the variants
+
+
+def test_specs_lists_every_variant_and_each_one_loads(capsys):
+    from inception_calc.core.sources import load_spec
+    from inception_calc.core.variants import VARIANTS
+
+    code, out, _ = cli(capsys, "specs")
+    assert code == 0
+    listed = out.split("variants, after any spec: ")[1].splitlines()[1:]
+    assert [line.split()[0] for line in listed] == [f"{n}=F" if k.takes_value else n for n, k in VARIANTS.items()]
+    for line, (name, kind) in zip(listed, VARIANTS.items()):
+        assert line.endswith(kind.help)
+        assert load_spec(f"googlenet:{name}=0.5" if kind.takes_value else f"googlenet:{name}").rows  # as listed, it loads
+    data = json.loads(cli(capsys, "specs", "--format", "json")[1])
+    assert isinstance(data, list) and data[0]["name"]  # the JSON stays the list of specs it was

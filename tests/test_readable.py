@@ -364,3 +364,65 @@ def test_specs_lists_every_variant_and_each_one_loads(capsys):
         assert load_spec(f"googlenet:{name}=0.5" if kind.takes_value else f"googlenet:{name}").rows  # as listed, it loads
     data = json.loads(cli(capsys, "specs", "--format", "json")[1])
     assert isinstance(data, list) and data[0]["name"]  # the JSON stays the list of specs it was
+
+
+# ----------------------------------------------------------------------------- h. --columns, the terminal's width
+
+
+def test_columns_chooses_and_orders_as_the_table_does(capsys):
+    from inception_calc import analyze
+
+    code, out, _ = cli(capsys, "report", "--columns", "macs%,name,MACs %,params%", "--format", "markdown")
+    rows = _markdown_cells(out)
+    assert list(rows["conv1"]) == ["name", "params %", "MACs %"]  # the table's order, each once
+    analysis = analyze("googlenet")
+    assert rows["conv1"]["params %"] == f"{100 * 9472 / analysis.totals.inference.params:.1f}%"  # 7*7*3*64 + 64
+
+
+def test_an_unknown_column_lists_the_known(capsys):
+    err = one_line_error(capsys, "report", "--columns", "name,macz")
+    assert "--columns: unknown column 'macz'; did you mean 'macs'" in err and "known columns: name, layer, in" in err
+
+
+def _on_a_terminal(columns: int, *argv: str) -> str:
+    """The report as a terminal of ``columns`` characters shows it (a pseudo-terminal; COLUMNS is
+    what shutil.get_terminal_size reads first)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": str(columns), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "inception_calc", *argv], stdout=slave, stderr=subprocess.PIPE,
+                            env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def test_a_terminal_gets_a_table_that_fits_its_width():
+    text = _on_a_terminal(100, "report")
+    table = text.split("\n\n")[1].splitlines()
+    assert max(len(line) for line in table) <= 100
+    assert table[0].split()[:1] == ["name"] and "MACs" in table[0] and "params" in table[0]
+    assert "layer" not in table[0].split()  # the widest column went first (after in)
+    wide = _on_a_terminal(400, "report")
+    assert wide == (GOLDEN / "googlenet_224_layer.txt").read_text(encoding="utf-8")  # room: every column
+
+
+def test_a_pipe_gets_every_column_whatever_the_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    assert cli(capsys, "report")[1] == (GOLDEN / "googlenet_224_layer.txt").read_text(encoding="utf-8")

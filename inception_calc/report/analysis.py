@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
+from inception_calc.core.errors import CalcError, did_you_mean
 from inception_calc.core.values import AUTO_UNITS_NOTE, count_writer, grouped, hwc, percent
 from inception_calc.core.receptive import ReceptiveField
 from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums, Totals
@@ -94,6 +95,51 @@ def chosen_titles(rf: bool, titles: tuple[str, ...] | None = None) -> tuple[str,
     if titles is None:
         return HEADERS + (RF_HEADERS if rf else ())
     return tuple(t for t in ALL_HEADERS if t in titles)
+
+
+def _key(title: str) -> str:
+    return title.lower().replace(" ", "").replace("(hxw)", "")
+
+
+COLUMN_NAMES = {_key(t): t for t in ALL_HEADERS}
+"""Each column by the name ``columns`` takes: its title, lower case, spaces dropped (``macs%``,
+``params%``, ``rf``); the title itself (``"MACs %"``) is read the same."""
+
+
+def column_titles(text: str) -> tuple[str, ...]:
+    """The columns named in ``text`` (``name,params,macs,macs%``), as titles of :data:`ALL_HEADERS`;
+    an unknown name is a CalcError listing the known ones."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if _key(n) not in COLUMN_NAMES]
+    if unknown or not names:
+        what = f"unknown column {unknown[0]!r}" if unknown else "no column named"
+        raise CalcError(what, where="columns",
+                        fix=f"{did_you_mean(_key(unknown[0]), COLUMN_NAMES) if unknown else ''}"
+                            f"known columns: {', '.join(COLUMN_NAMES)}")
+    return tuple(COLUMN_NAMES[_key(n)] for n in names)
+
+
+DROP_ORDER = ("padding", "stride", "RF (HxW)", "in", "layer", "activations", "weights", "MACs %", "out")
+"""The columns a table too wide for the terminal leaves out, first to last: name, params and MACs stay."""
+
+
+def fitted_titles(analysis: Analysis, width: int, depth: str = "layer", aux: bool = False, rf: bool = False,
+                  units: str = "exact") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the columns whose table fits in ``width`` characters, the columns left out), dropping in
+    :data:`DROP_ORDER` until the widest line of the table fits (or only the last columns are left)."""
+    shown = list(chosen_titles(rf))
+    count = count_writer(units)
+    dropped = []
+    for title in (None, *DROP_ORDER):
+        if title is not None:
+            if title not in shown:
+                continue
+            shown.remove(title)
+            dropped.append(title)
+        lines = text_table(_columns(tuple(shown)), *_body(analysis, depth, aux, tuple(shown), count))
+        if max(len(line) for line in lines) <= width:
+            break
+    return tuple(shown), tuple(dropped)
 
 
 def _columns(titles: tuple[str, ...]) -> tuple:

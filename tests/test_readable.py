@@ -426,3 +426,35 @@ def test_a_terminal_gets_a_table_that_fits_its_width():
 def test_a_pipe_gets_every_column_whatever_the_terminal(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "60")
     assert cli(capsys, "report")[1] == (GOLDEN / "googlenet_224_layer.txt").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- i. repr, to_table, to_markdown
+
+
+def test_repr_is_a_short_summary():
+    from inception_calc import analyze
+
+    analysis = analyze("googlenet")
+    main_rows = [r for r in analysis.rows if not r.aux]
+    t = analysis.totals.inference
+    assert repr(analysis) == (f"<Analysis googlenet at 3x224x224: {len(main_rows)} rows + 2 aux heads, "
+                              f"{t.params:,} params, {t.macs:,} MACs (inference)>")
+    assert len(main_rows) == 20  # conv1, maxpool1, lrn1, conv2, lrn2, maxpool2, 3a, 3b, maxpool3, 4a-4e, maxpool4, 5a, 5b, avgpool, dropout, fc
+    assert "\n" not in repr(analysis) and len(repr(analysis)) < 200
+    assert repr(analyze("googlenet-torchvision")).count("aux") == 1
+
+
+def test_to_table_and_to_markdown_are_the_report(capsys):
+    from inception_calc import analyze
+
+    analysis = analyze("googlenet")
+    assert analysis.to_table() == (GOLDEN / "googlenet_224_layer.txt").read_text(encoding="utf-8")
+    assert analysis.to_markdown() == (GOLDEN / "googlenet_224_layer.md").read_text(encoding="utf-8")
+    assert analysis.to_table(columns="name,macs%", units="auto") == cli(
+        capsys, "report", "--columns", "name,macs%", "--units", "auto")[1]
+    assert analysis.to_markdown(columns=("name", "params %")) == cli(
+        capsys, "report", "--format", "markdown", "--columns", "name,params%")[1]
+    from inception_calc.core.errors import CalcError
+
+    with pytest.raises(CalcError, match="columns: unknown column 'nope'"):
+        analysis.to_table(columns="name,nope")

@@ -295,7 +295,7 @@ def _cli(capsys, *args: str) -> tuple[int, str, str]:
     (["--device", "cpu", "--plot", "/no/such/folder/r.png"], "--plot /no/such/folder/r.png: the folder does not exist"),
     (["--device", "cpu", "--save-json", "/no/such/folder/r.json"], "--save-json /no/such/folder/r.json: the folder"),
     (["--device", "cpu", "--plot", "r.png", "--no-layers"], "--plot: the roofline plot needs per-layer times"),
-    (["--device", "cpu", "--plot", "r.txt"], "--plot: 'r.txt' is not a .png file; give a file name ending in .png"),
+    (["--device", "cpu", "--plot", "r.txt"], "--plot: 'r.txt' is not a .png, .svg or .pdf file; give a file name ending in .png"),
     (["no-such-spec", "--device", "cpu"], "unknown spec 'no-such-spec'"),
 ])
 def test_bad_input_is_one_clear_line(capsys, args, message):

@@ -56,10 +56,19 @@ def imported(name: str, path: Path, known: set[str]) -> set[str]:
     return found
 
 
+LAZY_BY_DESIGN = {("inception_calc.core.results", "inception_calc.report.analysis")}
+"""The one edge left out (docs/architecture.md, "The one import upward"): ``Analysis.to_table()`` and
+``to_markdown()`` import the report's renderer inside the methods, which run after both modules are
+loaded; tests/test_layers.py checks that the import is only there. Every other lazy edge counts."""
+
+
 def import_graph() -> dict[str, set[str]]:
     found = modules()
     known = set(found)
-    return {name: imported(name, path, known) for name, path in found.items()}
+    graph = {name: imported(name, path, known) for name, path in found.items()}
+    for module, target in LAZY_BY_DESIGN:
+        graph[module].discard(target)
+    return graph
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:

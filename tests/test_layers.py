@@ -129,13 +129,23 @@ def _root(target: str) -> str:
 # ----------------------------------------------------------------------------- the rules
 
 
+UPWARD_BY_DESIGN = {("inception_calc.core.results", "inception_calc.report.analysis"): ("to_table", "to_markdown",
+                                                                                       "_titles")}
+"""The one import of a higher layer the design makes (docs/architecture.md, "The one import upward"):
+``Analysis.to_table()`` / ``to_markdown()`` reach the report's one renderer, inside those methods only
+(and ``_titles``, their reader of ``columns``), never at module level; tested below."""
+
+
 def layer_violations(module: str, found: list[Import]) -> list[str]:
-    """Imports of a higher layer (or of the package's top level from inside a layer)."""
+    """Imports of a higher layer (or of the package's top level from inside a layer); the one
+    import of :data:`UPWARD_BY_DESIGN`, inside a function, is allowed."""
     own = layer_of(module)
     bad = []
     for imp in found:
         target = layer_of(imp.target)
         if target is None or target == own:
+            continue
+        if (module, imp.target) in UPWARD_BY_DESIGN and imp.context == IN_FUNCTION:
             continue
         if own == TOP:
             allowed = target in TOP_MAY_IMPORT
@@ -275,3 +285,35 @@ def test_the_core_may_import_pandas_inside_a_function_or_for_type_checking_only(
     assert core_heavy_violations("inception_calc.core.results", _found("inception_calc.core.results", source)) == [
         "inception_calc.core.results:5 imports tabulate at module level"]  # the else branch runs
     assert core_heavy_violations("inception_calc.report.plot", _found("inception_calc.report.plot", source)) == []
+
+
+def _enclosing_functions(source: str, target: str) -> list[str]:
+    """The name of the function around each import of ``target`` in ``source`` (``<module>`` at module level)."""
+    found = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = node.name
+        if isinstance(node, ast.ImportFrom) and node.module == target:
+            found.append(function)
+        for child in ast.iter_child_nodes(node):
+            visit(child, function)
+
+    visit(ast.parse(source), "<module>")
+    return found
+
+
+@pytest.mark.parametrize("pair", sorted(UPWARD_BY_DESIGN))
+def test_the_import_upward_by_design_is_only_inside_its_methods(pair):
+    module, target = pair
+    path = ROOT / (module.replace(".", "/") + ".py")
+    where = _enclosing_functions(path.read_text(encoding="utf-8"), target)
+    assert where and set(where) <= set(UPWARD_BY_DESIGN[pair]), where
+
+
+def test_the_import_upward_by_design_is_refused_at_module_level():
+    module, target = next(iter(UPWARD_BY_DESIGN))
+    source = f"from {target} import render\n"
+    assert layer_violations(module, imports(module, source)) != []
+    other = "from inception_calc.report.table import text_table\ndef f():\n    from inception_calc.report.plot import x\n"
+    assert len(layer_violations(module, imports(module, other))) == 2  # any other report module, even lazily

@@ -46,7 +46,7 @@ def test_plots_are_valid_pngs(argv, tmp_path, capsys):
 
 
 def test_plot_refusals(tmp_path, capsys):
-    assert main(["report", "--plot", str(tmp_path / "chart.svg")]) == 2
+    assert main(["report", "--plot", str(tmp_path / "chart.gif")]) == 2
     assert "--plot: " in capsys.readouterr().err
     assert main(["report", "--plot", str(tmp_path / "missing" / "chart.png")]) == 2
     assert "the folder does not exist" in capsys.readouterr().err

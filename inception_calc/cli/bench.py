@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action="store_true", help="a progress line per run on stderr (default: when a TTY)")
     parser.add_argument("--train", action="store_true",
                         help="time a training step (forward + backward + SGD momentum, aux losses x 0.3) instead")
-    parser.add_argument("--format", choices=BENCH_FORMATS, default="table", help="default table")
+    common.add_format(parser, BENCH_FORMATS)
     common.add_output(parser)
     parser.add_argument("--save-json", metavar="FILE", default=None, help="also write the JSON results to FILE")
     parser.add_argument("--save-csv", metavar="FILE", default=None, help="also write the CSV results to FILE")

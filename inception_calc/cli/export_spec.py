@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="what report takes: a built-in spec name, SPEC:variants (googlenet:width=0.5) or a "
                              ".toml/.json file")
     common.add_output(parser)
+    parser.set_defaults(writes="toml")  # -o FILE.json is refused: the text is TOML
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from inception_calc.core.results import Analysis
 
 HELP = COMMANDS["report"]
-FLAGS = training_args.FLAGS
+FLAGS = {**training_args.FLAGS, "columns": "--columns"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     training_args.add_training(parser, device=True)
     common.add_convention(parser)
     common.add_format(parser, FORMATS)
+    common.add_units(parser)
+    parser.add_argument("--columns", metavar="A,B,C", default=None,
+                        help="the table's and markdown's columns, e.g. name,params,params%%,macs,macs%%; default "
+                             "all but params%% (RF columns with --rf), fewer when a terminal is too narrow")
     common.add_plot(parser, "per-row MACs and weights")
     common.add_output(parser)
 
@@ -44,11 +48,13 @@ def run(args: argparse.Namespace) -> int:
     if args.train:
         text = _training(analysis, args)
     else:
-        text = render(analysis, args.format, args.depth, args.aux, args.rf, common.counting(analysis, args.convention))
+        titles, units = _titles(analysis, args)
+        text = render(analysis, args.format, args.depth, args.aux, args.rf, titles, units,
+                      common.counting(analysis, args.convention))
     if plot:  # drawn before anything is printed: a chart that cannot be drawn leaves stdout empty
         from inception_calc.report.plot import plot_report
 
-        plot_report(analysis, plot)
+        plot_report(analysis, plot, args.depth, args.aux)
     emit(text, args.output)
     return 0
 
@@ -67,3 +73,22 @@ def _training(analysis: "Analysis", args: argparse.Namespace) -> str:
     step = t.training(analysis, batch, args.dtype, freeze, args.device)
     return render_training(analysis, step, t.memory(step, args.optimizer), args.format, args.depth, args.aux,
                            args.optimizer, fit)
+
+
+def _titles(analysis: "Analysis", args: argparse.Namespace) -> tuple[tuple[str, ...] | None, str]:
+    """(the columns, the units) of the table: --columns; else, when the table goes to a terminal
+    (never a pipe or a file: those get every column), the columns that fit its width."""
+    import shutil
+    import sys
+
+    from inception_calc.report.analysis import column_titles, fitted_titles
+
+    if args.columns is not None:
+        return column_titles(args.columns), args.units
+    if args.format != "table" or args.output or not sys.stdout.isatty():
+        return None, args.units
+    shown, dropped = fitted_titles(analysis, shutil.get_terminal_size().columns, args.depth, args.aux, args.rf,
+                                   args.units)
+    if dropped:
+        sys.stderr.write(f"({', '.join(dropped)} left out to fit the terminal; --columns chooses)\n")
+    return shown, args.units

@@ -15,10 +15,9 @@ field, step by step (:func:`inception_calc.core.receptive.field_derivation`).
 
 from __future__ import annotations
 
-import difflib
 
 from inception_calc.core.engine import left_out_head, named_layers
-from inception_calc.core.errors import CalcError
+from inception_calc.core.errors import CalcError, did_you_mean
 from inception_calc.core.memo import IdentityMemo
 from inception_calc.core.values import grouped, hwc
 from inception_calc.core.results import Analysis, Cost
@@ -116,15 +115,16 @@ def _missing(analysis: Analysis, name: str) -> CalcError:
                  and "." not in n.name[len(parent.name) + 1:]]
         inner = [n.name for n in parent.walk("conv") if n is not parent]
         if below:
-            fix = f"use one of its parts: {', '.join(dict.fromkeys(below))}"
+            fix = f"{did_you_mean(part, below, n=3)}use one of its parts: {', '.join(dict.fromkeys(below))}"
         elif inner:  # a block whose branches are no modules: its parts are named at the enclosing level
             fix = f"its parts are named without it (no module holds them): {', '.join(dict.fromkeys(inner))}"
         else:
             fix = f"{parent.name} is a single layer: explain {parent.name}"
         return CalcError(f"{parent.name} in {analysis.spec} has no part {part!r}", where="name", fix=fix)
     rows = ", ".join(r.name for r in analysis.rows)
-    close = difflib.get_close_matches(name, [n.name for n in nodes], n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
+    # a misspelt row among the rows, a misspelt branch among the branches: names of as many dots first
+    level = [n.name for n in nodes if n.name.count(".") == name.count(".")]
+    hint = did_you_mean(name, level, n=3) or did_you_mean(name, [n.name for n in nodes], n=3)
     example = next((b[1].name for r in analysis.rows
                     if len(b := [c for c in r.children if c.level == "branch"]) >= 2), None)
     dotted = f", e.g. {example}" if example else ""

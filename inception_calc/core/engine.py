@@ -21,6 +21,7 @@ from inception_calc.core.network import Network
 from inception_calc.core.plan import MEMO_SHAPES, PlannedBranch, PlannedRow, Step, plan, remember, row_summary  # noqa: F401
 from inception_calc.core.plan import clear_memo as clear_plan_memo
 from inception_calc.core.sources import load_spec
+from inception_calc.core.values import hwc
 
 elements = f.elements
 
@@ -282,7 +283,39 @@ def analyze(spec: "Network | str", input: "Shape | str | int | None" = None) -> 
         notes = tuple(f"auxiliary head left out (it runs only in training, and not at input "
                       f"{shape[0]}x{shape[1]}x{shape[2]}): {why}; the training totals are without it{takes}"
                       for why in left_out)
-    return Analysis(network.name, shape, rows, totals, network, notes)
+    return Analysis(network.name, shape, rows, totals, network, notes, input_sized_weights(network, shape, rows))
+
+
+def input_sized_weights(network: Network, shape: Shape, rows: "list[Cost] | tuple[Cost, ...]") -> tuple[str, ...]:
+    """A note for each layer whose weights at ``shape`` differ from those at the spec's own H x W
+    (with ``shape``'s channels, so that only the size counts): a linear layer after a map that is
+    flattened, not pooled to 1x1, has ``C * H * W`` in_features, which grow with the input
+    (GoogLeNet's fc at 299: a 3x3x1024 map, 9,216,000 weights where 224 gives 1,024,000).
+
+    Rows are compared first (a layer's weights only grow with its input, so equal rows hold equal
+    layers) and only a row that differs is walked to its layers; none at the spec's own size."""
+    own = (shape[0], *network.input[1:])
+    if tuple(shape) == own:
+        return ()
+    try:
+        reference = {r.name: r for r in _walk(network, own, left_out=[])}
+    except (CalcError, WindowTooLarge):  # the spec's own size does not fit (a file's input): nothing to compare
+        return ()
+    notes = []
+    for row in rows:
+        there = reference.get(row.name)
+        if there is None or there.weights == row.weights:
+            continue
+        theirs = {n.name: n for n in there.walk("conv") if not n.children}
+        for node in row.walk("conv"):
+            was = theirs.get(node.name)
+            if node.children or was is None or was.weights == node.weights:
+                continue
+            notes.append(f"{node.name}'s weights follow the input size: {node.weights:,} at input "
+                         f"{shape[0]}x{shape[1]}x{shape[2]}, {was.weights:,} at the spec's own "
+                         f"{own[0]}x{own[1]}x{own[2]} (its input, {hwc(node.in_shape)}, is flattened; it is "
+                         f"{hwc(was.in_shape)} there)")
+    return tuple(notes)
 
 
 def left_out_head(analysis: Analysis, name: str, where: str) -> CalcError | None:

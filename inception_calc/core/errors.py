@@ -7,7 +7,9 @@ The CLI prints it as one line on stderr and exits with status 2.
 
 from __future__ import annotations
 
+import difflib
 import reprlib
+from typing import Iterable
 
 
 MAX_LINE = 2000  # an error line's most characters: a long quoted value is cut with "..."
@@ -61,3 +63,16 @@ def quote(value: object) -> str:
     """``repr(value)`` for an error message, kept short and safe: a long text, list or table is cut
     with ``...``, a deeply nested one is not walked down, a huge integer is given by its size."""
     return _SHORT.repr(value)
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 1) -> str:
+    """The hint of an unknown name, with a space after it: ``did you mean 'inception3b'? `` (with
+    ``n`` > 1 up to ``n`` names, nearest first: ``did you mean 'a', 'b' or 'c'? ``), or "" when no
+    known name is near. Near: difflib's ratio of at least 0.6 (``get_close_matches``). The one home
+    of every "did you mean" (spec fields, variants, claims, explain, sweep --rf)."""
+    close = difflib.get_close_matches(name, list(dict.fromkeys(known)), n=n)
+    if not close:
+        return ""
+    shown = [f"'{c}'" for c in close]
+    names = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
+    return f"did you mean {names}? "

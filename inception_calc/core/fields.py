@@ -8,9 +8,8 @@ default (``None`` where the field is required).
 
 from __future__ import annotations
 
-import difflib
 import math
-from inception_calc.core.errors import CalcError, quote
+from inception_calc.core.errors import CalcError, did_you_mean, quote
 
 MAX_SIZE = 2**63 - 1
 """The largest size or channel count a spec, an input size or a variant may give: PyTorch's (int64)
@@ -39,8 +38,7 @@ def check_known(table: dict, known: tuple[str, ...], place: Place, what: str) ->
         if not isinstance(key, str):
             raise place.error(f"field names must be text, got {quote(key)}", f"known fields: {', '.join(known)}")
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}"
+            hint = did_you_mean(key, known).rstrip() or f"known fields: {', '.join(known)}"
             raise place.error(f"unknown field '{key}' for {what}", hint)
 
 

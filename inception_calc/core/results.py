@@ -202,12 +202,17 @@ class Analysis:
     left_out: tuple[str, ...] = ()
     """Auxiliary heads that do not fit at this input, each with why (they run only in training:
     the inference analysis stands without them, the training totals are without them)."""
+    sized_weights: tuple[str, ...] = ()
+    """The layers whose weights at this input differ from those at the spec's own input size (a
+    linear layer whose in_features come from a flattened map that grows with the input), each
+    with both counts (:func:`~inception_calc.core.engine.input_sized_weights`)."""
 
     @cached_property
     def warnings(self) -> tuple[str, ...]:
-        """Auxiliary heads left out at this input, then the pooling layers whose output size depends
-        on their rounding rule at this input (:mod:`inception_calc.core.rounding`), in the order of the rows."""
-        return self.left_out + rounding_notes(self.network, self.rows)
+        """Auxiliary heads left out at this input, the layers whose weights follow the input size,
+        then the pooling layers whose output size depends on their rounding rule at this input
+        (:mod:`inception_calc.core.rounding`), in the order of the rows."""
+        return self.left_out + self.sized_weights + rounding_notes(self.network, self.rows)
 
     @cached_property
     def receptive_fields(self) -> "Mapping[str, ReceptiveField]":
@@ -252,6 +257,32 @@ class Analysis:
     def to_json(self, depth: str = "layer", aux: bool = False, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(depth, aux), indent=indent)
 
+    def __repr__(self) -> str:
+        """A short summary, not the whole tree: ``<Analysis googlenet at 3x224x224: 20 rows + 2 aux
+        heads, 6,998,552 params, 1,582,671,872 MACs (inference)>``; :meth:`to_table` gives the table."""
+        c, h, w = self.input
+        t = self.totals.inference
+        heads = sum(r.aux for r in self.rows)
+        aux = f" + {heads} aux head{'s' if heads != 1 else ''}" if heads else ""
+        return (f"<Analysis {self.spec} at {c}x{h}x{w}: {len(self.rows) - heads} rows{aux}, "
+                f"{t.params:,} params, {t.macs:,} MACs (inference)>")
+
+    def to_table(self, depth: str = "layer", aux: bool = False, rf: bool = False,
+                 columns: "str | tuple[str, ...] | None" = None, units: str = "exact") -> str:
+        """The report's text table (``inception-calc report``): ``columns`` a comma list or titles
+        (``"name,params,macs%"``), ``units`` ``exact`` or ``auto``. The renderer is the report's own,
+        imported here: the one import of the core from above it (docs/architecture.md says why)."""
+        from inception_calc.report.analysis import render
+
+        return render(self, "table", depth, aux, rf, _titles(columns), units)
+
+    def to_markdown(self, depth: str = "layer", aux: bool = False, rf: bool = False,
+                    columns: "str | tuple[str, ...] | None" = None, units: str = "exact") -> str:
+        """The report's markdown table (``report --format markdown``); arguments as :meth:`to_table`."""
+        from inception_calc.report.analysis import render
+
+        return render(self, "markdown", depth, aux, rf, _titles(columns), units)
+
     def to_dataframe(self, depth: str = "layer", aux: bool = False) -> "pandas.DataFrame":
         """One line per node down to ``depth``; shapes as (C, H, W) tuples, counts as integers (the pandas extra)."""
         from inception_calc.core.extras import require
@@ -267,3 +298,12 @@ class Analysis:
                     **{q: getattr(node, q) for q in QUANTITIES}, "aux": node.aux,
                 })
         return pandas.DataFrame.from_records(records).set_index("name")
+
+
+def _titles(columns: "str | tuple[str, ...] | list[str] | None") -> "tuple[str, ...] | None":
+    """``columns`` as :meth:`Analysis.to_table` takes them: None, a comma list, or names/titles."""
+    if columns is None:
+        return None
+    from inception_calc.report.analysis import column_titles
+
+    return column_titles(columns if isinstance(columns, str) else ",".join(columns))

@@ -37,6 +37,46 @@ def grouped(n: int) -> str:
     return f"{n:,}"
 
 
+UNITS = ("exact", "auto")
+"""How a table writes a count: ``exact`` every digit (``1,582,671,872``); ``auto`` three significant
+digits with a decimal suffix (``1.58G``), the base stated once (:data:`AUTO_UNITS_NOTE`)."""
+AUTO_SUFFIXES = ((10**3, "K"), (10**6, "M"), (10**9, "G"), (10**12, "T"))
+AUTO_UNITS_NOTE = "units: K = 10^3, M = 10^6, G = 10^9, T = 10^12 (decimal), 3 significant digits; --units exact gives every digit"
+
+
+def auto_count(n: int) -> str:
+    """A count to three significant digits with a decimal suffix: ``9,408`` -> ``9.41K``,
+    ``118,013,952`` -> ``118M``, ``1,582,671,872`` -> ``1.58G``; below 1,000 exact (``64``); one
+    that rounds up to 1,000 of a unit takes the next (``999,999`` -> ``1.00M``), and beyond 999T
+    the T count is grouped (``9,223,372T``). Integer arithmetic, rounding half up: exact at any size."""
+    if abs(n) < 1000:
+        return str(n)
+    sign, n = ("-" if n < 0 else ""), abs(n)
+    k = max(i for i, (base, _) in enumerate(AUTO_SUFFIXES) if n >= base)
+    decimals = None
+    while True:
+        base, suffix = AUTO_SUFFIXES[k]
+        if decimals is None:
+            decimals = max(0, 3 - len(str(n // base)))
+        scaled = (2 * n * 10**decimals + base) // (2 * base)
+        if len(str(scaled)) > 3 and decimals > 0:  # 9.995K rounds to 10.0K: one decimal fewer
+            decimals -= 1
+        elif scaled >= 1000 and n < 1000 * base and k + 1 < len(AUTO_SUFFIXES):  # 999.9K: 1.00M
+            k, decimals = k + 1, None
+        else:
+            break
+    text = f"{scaled:,}" if not decimals else f"{scaled // 10**decimals}.{scaled % 10**decimals:0{decimals}d}"
+    return f"{sign}{text}{suffix}"
+
+
+def count_writer(units: str):
+    """The function a table writes its counts with: :func:`grouped` for ``exact``, :func:`auto_count`
+    for ``auto`` (:data:`UNITS`)."""
+    if units not in UNITS:
+        raise CalcError(f"unknown units {quote(units)}", where="units", fix=f"give one of {', '.join(UNITS)}")
+    return grouped if units == "exact" else auto_count
+
+
 def hwc(shape: tuple[int, ...] | list[int]) -> str:
     """[C, H, W] as the paper writes it: ``28x28x192``."""
     c, h, w = shape

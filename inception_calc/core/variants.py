@@ -31,14 +31,13 @@ Standard library only.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Callable, Sequence
 
 from inception_calc.core import formulas as f
-from inception_calc.core.errors import CalcError, quote
+from inception_calc.core.errors import CalcError, did_you_mean, quote
 from inception_calc.core.network import (MAX_SIZE, Block, Branch, Conv, InceptionOptions, Layer, Linear, Network, Node,
                                           Row, inception_branches)
 
@@ -414,8 +413,7 @@ def parse_variants(items: str | Sequence[str], where: str = "") -> tuple[Variant
         name = name.strip()
         kind = VARIANTS.get(name)
         if kind is None:
-            close = difflib.get_close_matches(name, VARIANTS, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            hint = did_you_mean(name, VARIANTS)
             raise CalcError(f"unknown variant {name!r}", where=place, fix=f"{hint}known variants: {known_variants()}")
         if kind.takes_value and not eq:
             raise CalcError(f"{name} needs a value", where=place, fix=f"write {name}=F, e.g. {name}=0.5")

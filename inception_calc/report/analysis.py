@@ -7,11 +7,12 @@ shapes as C, H, W.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-from inception_calc.core.values import grouped, hwc, percent
+from inception_calc.core.errors import CalcError, did_you_mean
+from inception_calc.core.values import AUTO_UNITS_NOTE, count_writer, grouped, hwc, percent
 from inception_calc.core.receptive import ReceptiveField
-from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums
+from inception_calc.core.results import CONVENTION, DEPTHS, Analysis, Cost, Sums, Totals
 from inception_calc.report.table import columns, csv_table, indented, markdown_table, text_table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,6 +24,11 @@ NUMERIC = frozenset({"weights", "params", "MACs", "MACs %", "activations"})
 COLUMNS = columns(HEADERS, right=NUMERIC, nowrap={"name"})
 RF_HEADERS = ("RF (HxW)", "stride", "padding")
 RF_COLUMNS = columns(HEADERS + RF_HEADERS, right=NUMERIC | set(RF_HEADERS), nowrap={"name"})
+OPTIONAL_HEADERS = ("params %",)
+"""Columns the default table leaves out (so that its golden files stay as they are); ``columns``
+chooses them by name."""
+ALL_HEADERS = HEADERS[:6] + OPTIONAL_HEADERS + HEADERS[6:] + RF_HEADERS
+"""Every column a table can show, in the order they are shown: params % beside params and MACs %."""
 
 
 def nodes_with_depth(row: Cost, depth: str, level: int = 0) -> Iterator[tuple[Cost, int]]:
@@ -48,48 +54,122 @@ def rf_cells(field: ReceptiveField) -> list[str]:
     return [field.text + ("*" if not field.aligned else ""), pair_cell(field.stride), pair_cell(field.padding)]
 
 
-def _node_cells(node: Cost, total_macs: int, level: int) -> list[str]:
-    return [indented(node.name, depth=level), node.summary, hwc(node.in_shape), hwc(node.out_shape), grouped(node.weights),
-            grouped(node.params), grouped(node.macs), percent(node.macs, total_macs), grouped(node.activations)]
+def share_total(totals: Totals, aux: bool) -> Sums:
+    """The total a node's MACs % and params % are shares of: the training total for the nodes of an
+    auxiliary head (it runs only in training), else the inference total. So the main rows' shares
+    add up to 100% of the inference total, and with the aux heads' to 100% of the training total."""
+    return totals.training if aux else totals.inference
 
 
-def _total_cells(label: str, sums: Sums, share: str) -> list[str]:
-    return [label, "", "", "", grouped(sums.weights), grouped(sums.params), grouped(sums.macs), share,
-            grouped(sums.activations)]
+def _node_cells(node: Cost, totals: Totals, level: int, count: Callable[[int], str] = grouped) -> dict[str, str]:
+    whole = share_total(totals, node.aux)
+    return dict(zip(HEADERS[:6] + OPTIONAL_HEADERS + HEADERS[6:], (
+        indented(node.name, depth=level), node.summary, hwc(node.in_shape), hwc(node.out_shape), count(node.weights),
+        count(node.params), percent(node.params, whole.params), count(node.macs), percent(node.macs, whole.macs),
+        count(node.activations))))
 
 
-def _body(analysis: Analysis, depth: str, aux: bool, rf: bool = False,
+def _total_cells(label: str, sums: Sums, share: bool, count: Callable[[int], str] = grouped) -> dict[str, str]:
+    return {"name": label, "weights": count(sums.weights), "params": count(sums.params),
+            "params %": percent(sums.params, sums.params) if share else "", "MACs": count(sums.macs),
+            "MACs %": percent(sums.macs, sums.macs) if share else "", "activations": count(sums.activations)}
+
+
+def counted_title(counted: "Counted") -> str:
+    """The title of the column of each node's count under a convention (``report --convention``)."""
+    return f"counted ({counted.convention.name})"
+
+
+def _body(analysis: Analysis, depth: str, aux: bool, titles: tuple[str, ...],
+          count: Callable[[int], str] = grouped,
           counted: "Counted | None" = None) -> tuple[list[list[str]], list[list[str]]]:
-    total = analysis.totals.inference.macs
-    fields = analysis.receptive_fields if rf else None
+    """The cells of the columns ``titles`` (of :data:`ALL_HEADERS`, and :func:`counted_title` with
+    ``counted``): one line per node, then the totals; counts written by ``count``
+    (:func:`~inception_calc.core.values.count_writer`)."""
+    own = counted_title(counted) if counted is not None else None
+    fields = analysis.receptive_fields if set(RF_HEADERS) & set(titles) else None
     body = []
     for row in analysis.shown_rows(aux):
         for node, level in nodes_with_depth(row, depth):
-            body.append(_node_cells(node, total, level) + (rf_cells(fields[node.name]) if fields else [])
-                        + ([grouped(counted.by_node[node.name])] if counted else []))
-    extra = ["", "", ""] if rf else []
-    totals = [_total_cells("total (inference)", analysis.totals.inference, percent(total, total)) + extra
-              + ([grouped(counted.total)] if counted else [])]
+            cells = _node_cells(node, analysis.totals, level, count)
+            cells.update(zip(RF_HEADERS, rf_cells(fields[node.name])) if fields else ())
+            if own:
+                cells[own] = count(counted.by_node[node.name])
+            body.append([cells[t] for t in titles])
+    totals = [_total_cells("total (inference)", analysis.totals.inference, True, count)]
+    if own:
+        totals[0][own] = count(counted.total)
     if aux or analysis.totals.training != analysis.totals.inference:
-        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, "") + extra
-                      + ([grouped(counted.training)] if counted else []))
-    return body, totals
+        totals.append(_total_cells("total (training, + aux heads)", analysis.totals.training, False, count))
+        if own:
+            totals[-1][own] = count(counted.training)
+    return body, [[cells.get(t, "") for t in titles] for cells in totals]
 
 
-def _columns(rf: bool, counted: "Counted | None") -> tuple:
-    """The table's columns; with a convention, a last column of each node's count under it."""
-    if counted is None:
-        return RF_COLUMNS if rf else COLUMNS
-    title = f"counted ({counted.convention.name})"
-    return columns(HEADERS + (RF_HEADERS if rf else ()) + (title,),
-                   right=NUMERIC | (set(RF_HEADERS) if rf else set()) | {title}, nowrap={"name"})
+def chosen_titles(rf: bool, titles: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The columns shown: ``titles`` (of :data:`ALL_HEADERS`) in the table's own order, else the
+    default ones (:data:`HEADERS`, then the receptive field's with ``rf``)."""
+    if titles is None:
+        return HEADERS + (RF_HEADERS if rf else ())
+    return tuple(t for t in ALL_HEADERS if t in titles)
 
 
-def _header_lines(analysis: Analysis, counted: "Counted | None" = None) -> list[str]:
+def _key(title: str) -> str:
+    return title.lower().replace(" ", "").replace("(hxw)", "")
+
+
+COLUMN_NAMES = {_key(t): t for t in ALL_HEADERS}
+"""Each column by the name ``columns`` takes: its title, lower case, spaces dropped (``macs%``,
+``params%``, ``rf``); the title itself (``"MACs %"``) is read the same."""
+
+
+def column_titles(text: str) -> tuple[str, ...]:
+    """The columns named in ``text`` (``name,params,macs,macs%``), as titles of :data:`ALL_HEADERS`;
+    an unknown name is a CalcError listing the known ones."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if _key(n) not in COLUMN_NAMES]
+    if unknown or not names:
+        what = f"unknown column {unknown[0]!r}" if unknown else "no column named"
+        raise CalcError(what, where="columns",
+                        fix=f"{did_you_mean(_key(unknown[0]), COLUMN_NAMES) if unknown else ''}"
+                            f"known columns: {', '.join(COLUMN_NAMES)}")
+    return tuple(COLUMN_NAMES[_key(n)] for n in names)
+
+
+DROP_ORDER = ("padding", "stride", "RF (HxW)", "in", "layer", "activations", "weights", "MACs %", "out")
+"""The columns a table too wide for the terminal leaves out, first to last: name, params and MACs stay."""
+
+
+def fitted_titles(analysis: Analysis, width: int, depth: str = "layer", aux: bool = False, rf: bool = False,
+                  units: str = "exact") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the columns whose table fits in ``width`` characters, the columns left out), dropping in
+    :data:`DROP_ORDER` until the widest line of the table fits (or only the last columns are left)."""
+    shown = list(chosen_titles(rf))
+    count = count_writer(units)
+    dropped = []
+    for title in (None, *DROP_ORDER):
+        if title is not None:
+            if title not in shown:
+                continue
+            shown.remove(title)
+            dropped.append(title)
+        lines = text_table(_columns(tuple(shown)), *_body(analysis, depth, aux, tuple(shown), count))
+        if max(len(line) for line in lines) <= width:
+            break
+    return tuple(shown), tuple(dropped)
+
+
+def _columns(titles: tuple[str, ...]) -> tuple:
+    counts = {t for t in titles if t.startswith("counted (")}
+    return columns(titles, right=NUMERIC | set(OPTIONAL_HEADERS) | set(RF_HEADERS) | counts, nowrap={"name"})
+
+
+def _header_lines(analysis: Analysis, units: str = "exact", counted: "Counted | None" = None) -> list[str]:
     c, h, w = analysis.input
     lines = [
         f"{analysis.spec} at input {c}x{h}x{w} (C x H x W); shapes below are H x W x C as in the paper's Table 1",
         f"convention: {CONVENTION}",
+        *([AUTO_UNITS_NOTE] if units == "auto" else []),
     ]
     if counted is not None:
         conv = counted.convention
@@ -128,17 +208,30 @@ def _footer_lines(analysis: Analysis, aux: bool, rf: bool = False, depth: str = 
 
 
 def to_table(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
-             counted: "Counted | None" = None) -> str:
-    rows, totals = _body(analysis, depth, aux, rf, counted)
-    return "\n".join([*_header_lines(analysis, counted), "", *text_table(_columns(rf, counted), rows, totals), "",
+             titles: tuple[str, ...] | None = None, units: str = "exact", counted: "Counted | None" = None) -> str:
+    """The text table; ``titles``: the columns to show (of :data:`ALL_HEADERS`), else the default
+    ones; ``units``: ``exact`` counts (every digit) or ``auto`` (``1.58G``, the base stated);
+    ``counted`` (:func:`inception_calc.core.conventions.count`): a last column of each node's count
+    under that convention."""
+    count = count_writer(units)
+    shown = chosen_titles(rf, titles)
+    rf = rf or bool(set(RF_HEADERS) & set(shown))
+    shown += (counted_title(counted),) if counted is not None else ()
+    rows, totals = _body(analysis, depth, aux, shown, count, counted)
+    return "\n".join([*_header_lines(analysis, units, counted), "", *text_table(_columns(shown), rows, totals), "",
                       *_footer_lines(analysis, aux, rf, depth)]).rstrip() + "\n"
 
 
 def to_markdown(analysis: Analysis, depth: str = "layer", aux: bool = False, rf: bool = False,
-                counted: "Counted | None" = None) -> str:
-    head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header_lines(analysis, counted))]
+                titles: tuple[str, ...] | None = None, units: str = "exact", counted: "Counted | None" = None) -> str:
+    """The markdown table; ``titles``, ``units`` and ``counted`` as for :func:`to_table`."""
+    count = count_writer(units)
+    shown = chosen_titles(rf, titles)
+    rf = rf or bool(set(RF_HEADERS) & set(shown))
+    shown += (counted_title(counted),) if counted is not None else ()
+    head = [f"**{line}**" if i == 0 else f"_{line}_" for i, line in enumerate(_header_lines(analysis, units, counted))]
     foot = [f"- {line}" for line in _footer_lines(analysis, aux, rf, depth)]
-    table = markdown_table(_columns(rf, counted), *_body(analysis, depth, aux, rf, counted))
+    table = markdown_table(_columns(shown), *_body(analysis, depth, aux, shown, count, counted))
     return "\n\n".join(["\n\n".join(head), "\n".join(table), *(["\n".join(foot)] if foot else [])]) + "\n"
 
 
@@ -217,8 +310,13 @@ RENDERERS = {"table": to_table, "markdown": to_markdown, "csv": to_csv, "json": 
 
 
 def render(analysis: Analysis, fmt: str = "table", depth: str = "layer", aux: bool = False, rf: bool = False,
-           counted: "Counted | None" = None) -> str:
+           titles: tuple[str, ...] | None = None, units: str = "exact", counted: "Counted | None" = None) -> str:
     """``analysis`` in ``fmt``; ``rf``: with each node's receptive field (size, stride, padding) in
-    columns (JSON always has them); ``counted`` (:func:`inception_calc.core.conventions.count`): with
-    each node's count under that convention, beside its MACs."""
+    columns (JSON always has them). ``titles`` (the columns) and ``units`` (``exact`` or ``auto``)
+    shape the table and markdown; CSV and JSON always carry every field as exact integers.
+    ``counted`` (:func:`inception_calc.core.conventions.count`): with each node's count under that
+    convention, beside its MACs."""
+    if fmt in ("table", "markdown"):
+        return RENDERERS[fmt](analysis, depth, aux, rf, titles, units, counted)
+    count_writer(units)  # an unknown units is refused whatever the format
     return RENDERERS[fmt](analysis, depth, aux, rf, counted)

@@ -1,4 +1,4 @@
-"""PNG charts of a report, a comparison and a sweep (matplotlib, the ``plot`` extra).
+"""Charts (PNG, SVG or PDF, by the file's suffix) of a report, a comparison and a sweep (matplotlib, the ``plot`` extra).
 
 matplotlib is imported inside each function and drawn on its own Agg canvas (no pyplot, no global
 backend or style change). Every number drawn comes from the analysis; the file is written whole or
@@ -28,7 +28,7 @@ from inception_calc.report.output import write_atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from inception_calc.studies.compare import Comparison
-    from inception_calc.core.results import Analysis
+    from inception_calc.core.results import Analysis, Cost
     from inception_calc.studies.sweep import Sweep
 
 LOG_RATIO = 100
@@ -70,10 +70,26 @@ def _matplotlib(param: str = "path") -> tuple[Any, Any, Any]:
     return Figure, FigureCanvasAgg, ticker
 
 
+PLOT_FORMATS = ("png", "svg", "pdf")
+"""The files a chart is written to, by the suffix of its name: a PNG image (110 dpi), or SVG or PDF vectors."""
+
+
+def plot_format(path: str) -> str | None:
+    """``png``, ``svg`` or ``pdf`` from ``path``'s suffix (any case), else None."""
+    suffix = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return suffix if suffix in PLOT_FORMATS else None
+
+
 def _save(figure: Any, canvas_class: Any, path: str, param: str = "path") -> None:
+    """Write ``figure`` to ``path`` in the format its suffix names (:data:`PLOT_FORMATS`)."""
+    fmt = plot_format(path)
+    if fmt is None:
+        raise CalcError(f"{path!r} is not a {', '.join('.' + f for f in PLOT_FORMATS)} file", where=param,
+                        fix=f"give a file name ending in {', '.join('.' + f for f in PLOT_FORMATS)}")
     canvas_class(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    figure.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight",
+                   metadata={"Date": None} if fmt == "svg" else None)  # an SVG without its date: the same chart, the same file
     write_atomic(path, buffer.getvalue(), param)
 
 
@@ -129,16 +145,28 @@ def _bars_figure(labels: Sequence[str], macs: Sequence[tuple[str, Sequence[int]]
     _save(figure, Canvas, path)
 
 
-def plot_report(analysis: "Analysis", path: str) -> None:
-    """Per-row MACs and weights of one analysis (main rows that have any), to ``path``."""
-    rows = [r for r in analysis.rows if not r.aux and (r.macs or r.weights)]
+def leaves(row: "Cost", depth: str) -> list["Cost"]:
+    """The finest nodes of ``row`` down to ``depth``: the row itself at ``layer``, its branches
+    at ``branch`` (a row with none: the row), every layer at ``conv``; their counts add up to the row's."""
+    from inception_calc.core.results import DEPTHS
+
+    limit = DEPTHS.index(depth)
+    return [n for n in row.walk(depth) if not any(DEPTHS.index(c.level) <= limit for c in n.children)]
+
+
+def plot_report(analysis: "Analysis", path: str, depth: str = "layer", aux: bool = False) -> None:
+    """MACs and weights of one analysis to ``path``: a bar per row (``depth`` ``layer``), per
+    branch (``branch``) or per layer (``conv``), of the main rows (and with ``aux`` the auxiliary
+    heads), each that has any."""
+    rows = [n for r in analysis.shown_rows(aux) for n in leaves(r, depth) if n.macs or n.weights]
     if not rows:
         raise CalcError("no row has weights or MACs; nothing to plot", where="path",
                         fix="plot a network with convolutions or linear layers, or draw no chart")
     c, h, w = analysis.input
     t = analysis.totals.inference
+    unit = {"layer": "rows", "branch": "rows and branches", "conv": "layers"}[depth]
     title = (f"{analysis.spec} at {c}x{h}x{w}: {compact(t.macs)} MACs, {compact(t.weights)} weights in total\n"
-             f"rows without weights (pooling, LRN, dropout) left out")
+             f"{unit} without weights (pooling, LRN, dropout) left out")
     labels = [r.name for r in rows]
     _bars_figure(labels, [(analysis.spec, [r.macs for r in rows])], [(analysis.spec, [r.weights for r in rows])],
                  title, path)

@@ -11,14 +11,13 @@ receptive field (:mod:`inception_calc.core.receptive`) across the sizes.
 
 from __future__ import annotations
 
-import difflib
 import re
 from itertools import islice
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from inception_calc.core.engine import analyze, fits, smallest_input
-from inception_calc.core.errors import CalcError
+from inception_calc.core.errors import CalcError, did_you_mean
 from inception_calc.core.errors import quote as quoted
 from inception_calc.core.sources import load_spec
 from inception_calc.core.results import Sums
@@ -135,8 +134,7 @@ def _checked_node(network: Network, name: str) -> None:
     rows = [r.name for r in network.rows]
     if name in rows or any(name in named_nodes(r) for r in network.rows if name.startswith(r.name + ".")):
         return
-    close = difflib.get_close_matches(name, rows, n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint = did_you_mean(name, rows)
     raise CalcError(f"no row, branch or layer {quoted(name)} in {network.name}", where="rf",
                     fix=f"{hint}use one of: {', '.join(rows)} (or a dotted branch or layer name)")
 

@@ -8,12 +8,11 @@ per claim, and the claims, as text or as tables with a quote and a note.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inception_calc.core.errors import CalcError
+from inception_calc.core.errors import CalcError, did_you_mean
 from inception_calc.core.errors import quote as quoted
 from inception_calc.core.files import parse_text, read_text
 from inception_calc.core.inputs import input_size_parts
@@ -66,9 +65,8 @@ def _text_field(table: dict, key: str, where: str) -> str:
 def _check_fields(table: dict, known: tuple[str, ...], where: str, what: str) -> None:
     for key in table:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
             raise CalcError(f"unknown field '{key}' in {what}", where=where,
-                            fix=f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(known)}")
+                            fix=did_you_mean(key, known).rstrip() or f"known fields: {', '.join(known)}")
 
 
 MAX_CLAIMS = 2000

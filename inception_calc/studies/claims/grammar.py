@@ -21,12 +21,11 @@ Reading only: the names a claim uses are checked against an analysis when it is 
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from inception_calc.core.errors import CalcError
+from inception_calc.core.errors import CalcError, did_you_mean
 from inception_calc.core.errors import quote as quoted  # "quote" is a claim's field here
 from inception_calc.core.values import WrittenNumber, WrittenShape, parse_written
 from inception_calc.core.loader import RESERVED_NAME
@@ -125,8 +124,7 @@ def parse_claim(text: str, convention: Convention = Convention(), *, spec: str =
         raise CalcError(f"the claim {text!r} names no quantity", where=place,
                         fix=f"end the name with .QUANTITY, one of {', '.join(QUANTITIES)}")
     if quantity not in QUANTITIES:
-        close = difflib.get_close_matches(quantity, QUANTITIES, n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint = did_you_mean(quantity, QUANTITIES)
         raise CalcError(f"unknown quantity {quantity!r} in claim {text!r}", where=place,
                         fix=f"{hint}known quantities: {', '.join(QUANTITIES)}")
     written = parse_written(value, convention.k, where=place)

@@ -7,7 +7,6 @@ Standard library only (the verify command never imports torch).
 from __future__ import annotations
 
 import bisect
-import difflib
 import math
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -15,7 +14,7 @@ from typing import Any, Callable
 
 from inception_calc.core.derivation import derivation
 from inception_calc.core.engine import analyze, left_out_head
-from inception_calc.core.errors import CalcError
+from inception_calc.core.errors import CalcError, did_you_mean
 from inception_calc.core.memo import IdentityMemo
 from inception_calc.core.results import Analysis, Cost, Sums
 from inception_calc.core.values import WrittenNumber, WrittenShape, grouped, parse_number, within_precision
@@ -64,8 +63,7 @@ def resolve(analysis: Analysis, name: str, where: str = "") -> Cost | Sums:
                             fix=f"claim {TOTAL}.QUANTITY: the inference total (the main rows, auxiliary heads left out)")
         stem = any(r.startswith(parts[0] + ".") for r in rows)  # 'features.99' beside rows features.0 ...
         missing = ".".join(parts[:2]) if stem else parts[0]
-        close = difflib.get_close_matches(missing, list(rows) + [TOTAL], n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        hint = did_you_mean(missing, [*rows, TOTAL])
         raise CalcError(f"no row {missing!r} in {analysis.spec}", where=where,
                         fix=f"{hint}known rows: {', '.join(rows)}, and {TOTAL} (the whole network)")
     nodes = list(row.walk("conv"))

@@ -151,9 +151,9 @@ def _main(argv: list[str]) -> int:
         with common.flag_errors(args.flags):
             from inception_calc.report.output import check_outputs
 
-            common.pick_format(args)  # --format from --output's suffix, or its contradiction refused
             check_outputs({f"--{key.replace('_', '-')}": getattr(args, key, None)
                            for key in ("output", "save_json", "save_csv", "plot")})  # before any work
+            common.pick_format(args)  # --format from --output's suffix, or its contradiction refused
             return args.run(args)
     except CalcError as exc:
         if args.debug:
